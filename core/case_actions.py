@@ -1,0 +1,363 @@
+"""The service layer: every command a person takes on a case.
+
+Each command runs in one unit of work: check the actor's role, the case's assignee, the
+expected case version and the status rules; then write the change, its audit events and its
+outbox rows together. A refusal raises a typed error from `core.errors` and writes nothing.
+The pages, the CLI and the simulator all call these functions.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from core import audit, outbox
+from core.case_state import facts_of, refresh_status, touch
+from core.case_status import (EDITABLE_STATUSES, FINAL_STATUSES, BlockAction, BlockKind,
+                              BlockStatus, CaseAction, CaseStatus, block_action_availability,
+                              block_status_of, case_action_availability)
+from core.db import Database
+from core.errors import ActionNotAllowed, CaseChanged, InvalidInput, NotAllowed, NotFound
+from core.models import Case, Decision, Document, Note, Ubo, User, utcnow
+from core.roles import Permission, Role, can, require
+from core.workflows import definition_of, notification_channels
+
+MAX_REASON = 2000
+MAX_NOTE = 10_000
+MAX_FIELD_VALUE = 10_000
+
+
+@dataclass(frozen=True)
+class BlockRef:
+    """Names a Document or KYC block: `document:12`, `kyc:3`."""
+    kind: BlockKind
+    id: int
+
+    @classmethod
+    def parse(cls, text: str) -> "BlockRef":
+        kind, _, number = str(text).partition(":")
+        try:
+            return cls(BlockKind(kind), int(number))
+        except ValueError:
+            raise InvalidInput(f"block must look like document:ID or kyc:ID, got {text!r}") from None
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}:{self.id}"
+
+
+@dataclass
+class CommandContext:
+    session: Session
+    user: User
+    case: Case
+    status: CaseStatus
+
+
+def active_user(session: Session, username: str) -> User:
+    user = session.get(User, username)
+    if user is None or user.disabled:
+        raise NotAllowed(f"user {username!r} does not exist or is disabled")
+    return user
+
+
+def load_case(session: Session, case_id: str, *, for_update: bool = False) -> Case:
+    stmt = (select(Case).where(Case.id == case_id)
+            .options(selectinload(Case.documents), selectinload(Case.ubos),
+                     selectinload(Case.processes)))
+    if for_update and session.get_bind().dialect.name != "sqlite":
+        stmt = stmt.with_for_update(of=Case)
+    case = session.scalars(stmt).first()
+    if case is None:
+        raise NotFound(f"case {case_id!r} not found")
+    return case
+
+
+@contextmanager
+def case_command(db: Database, case_id: str, *, actor: str, expected_version: int,
+                 permission: Permission, needs_assignee: bool = True) -> Iterator[CommandContext]:
+    """Unit of work around one command on one case; recomputes the status at the end."""
+    with db.unit_of_work() as session:
+        user = active_user(session, actor)
+        require(user.username, user.role, permission)
+        case = load_case(session, case_id, for_update=True)
+        if expected_version is None or int(expected_version) != case.version:
+            raise CaseChanged(case_id, expected_version, case.version)
+        if needs_assignee and case.assignee != user.username:
+            who = f"assigned to {case.assignee}" if case.assignee else "unassigned"
+            raise NotAllowed(f"only the case's assignee may do this; case {case_id} is {who}"
+                             " (take it with Assign to me)")
+        ctx = CommandContext(session, user, case, CaseStatus(case.case_status))
+        touch(case)
+        yield ctx
+        refresh_status(session, case, user.username)
+    # leaving the unit of work commits: change + audit + outbox, or nothing
+
+
+def _check_case_action(ctx: CommandContext, action: CaseAction) -> None:
+    definition = definition_of(ctx.session, ctx.case.workflow)
+    verdict = case_action_availability(
+        ctx.status, action, facts_of(ctx.case),
+        approve_needs_all_blocks_approved=bool(definition.get("approve_needs_all_blocks_approved")))
+    if not verdict:
+        raise ActionNotAllowed(f"cannot {action.label}: {verdict.reason}")
+
+
+def _clean_reason(reason: str | None, required: bool) -> str | None:
+    reason = (reason or "").strip()
+    if required and not reason:
+        raise InvalidInput("a reason is required")
+    if len(reason) > MAX_REASON:
+        raise InvalidInput(f"the reason is longer than {MAX_REASON} characters")
+    return reason or None
+
+
+def _decide(ctx: CommandContext, action: CaseAction, reason: str | None,
+            extra: dict[str, Any] | None = None) -> Decision:
+    decision = Decision(case_id=ctx.case.id, action=action.value, reason=reason,
+                        actor=ctx.user.username, at=utcnow())
+    ctx.session.add(decision)
+    ctx.session.flush()
+    audit.record(ctx.session, case_id=ctx.case.id, actor=ctx.user.username,
+                 kind=outbox.EVENT_TYPES[action.value], before={"status": ctx.status.value},
+                 after={"reason": reason, **(extra or {})})
+    return decision
+
+
+def _notify(ctx: CommandContext, decision: Decision | None, action: str,
+            extra: dict[str, Any] | None = None) -> None:
+    definition = definition_of(ctx.session, ctx.case.workflow)
+    channels = notification_channels(definition, action)
+    rows = outbox.enqueue(ctx.session, case=ctx.case, decision=decision, action=action,
+                          channels=channels, extra=extra)
+    for row in rows:
+        audit.record(ctx.session, case_id=ctx.case.id, actor=ctx.user.username,
+                     kind="notification.queued",
+                     after={"channel": row.channel, "event_type": row.event_type,
+                            "message_id": row.message_id})
+
+
+# --- case actions -------------------------------------------------------------------------
+
+def approve_case(db: Database, case_id: str, *, actor: str, expected_version: int,
+                 reason: str | None = None) -> None:
+    reason = _clean_reason(reason, required=False)
+    with case_command(db, case_id, actor=actor, expected_version=expected_version,
+                      permission=Permission.DECIDE) as ctx:
+        _check_case_action(ctx, CaseAction.APPROVE)
+        ctx.case.decision, ctx.case.decision_reason = "approved", reason
+        ctx.case.decided_by, ctx.case.decided_at = ctx.user.username, utcnow()
+        decision = _decide(ctx, CaseAction.APPROVE, reason)
+        refresh_status(ctx.session, ctx.case, ctx.user.username)  # the payload carries it
+        _notify(ctx, decision, "approve")
+
+
+def reject_case(db: Database, case_id: str, *, actor: str, expected_version: int,
+                reason: str | None) -> None:
+    reason = _clean_reason(reason, required=True)
+    with case_command(db, case_id, actor=actor, expected_version=expected_version,
+                      permission=Permission.DECIDE) as ctx:
+        _check_case_action(ctx, CaseAction.REJECT)
+        ctx.case.decision, ctx.case.decision_reason = "rejected", reason
+        ctx.case.decided_by, ctx.case.decided_at = ctx.user.username, utcnow()
+        decision = _decide(ctx, CaseAction.REJECT, reason)
+        refresh_status(ctx.session, ctx.case, ctx.user.username)
+        _notify(ctx, decision, "reject")
+
+
+def ask_for_reuploads(db: Database, case_id: str, *, actor: str, expected_version: int) -> int:
+    """Sends every block marked "Re-upload needed" to "Pending re-upload"; returns N."""
+    with case_command(db, case_id, actor=actor, expected_version=expected_version,
+                      permission=Permission.DECIDE) as ctx:
+        _check_case_action(ctx, CaseAction.ASK_FOR_REUPLOADS)
+        requested = []
+        for block in [*ctx.case.documents, *ctx.case.ubos]:
+            if block.block_status == BlockStatus.REUPLOAD_NEEDED.value:
+                block.block_status = BlockStatus.PENDING_REUPLOAD.value
+                kind = "document" if isinstance(block, Document) else "kyc"
+                requested.append({"block": f"{kind}:{block.id}", "reason": block.reupload_reason,
+                                  "document_type": getattr(block, "document_type", "kyc")})
+        decision = _decide(ctx, CaseAction.ASK_FOR_REUPLOADS, None, {"blocks": requested})
+        refresh_status(ctx.session, ctx.case, ctx.user.username)
+        _notify(ctx, decision, "ask_for_reuploads", {"reuploads": requested})
+        return len(requested)
+
+
+# --- block actions ------------------------------------------------------------------------
+
+def _block(ctx: CommandContext, ref: BlockRef) -> Document | Ubo:
+    blocks = ctx.case.documents if ref.kind is BlockKind.DOCUMENT else ctx.case.ubos
+    for block in blocks:
+        if block.id == ref.id:
+            return block
+    raise NotFound(f"block {ref} not found in case {ctx.case.id}")
+
+
+def _check_block_action(ctx: CommandContext, ref: BlockRef, block: Document | Ubo,
+                        action: BlockAction) -> BlockStatus:
+    status = block_status_of(ref.kind, block.block_status, getattr(block, "kyc_state", ""))
+    kyc_result_in = ref.kind is BlockKind.DOCUMENT or getattr(block, "kyc_result", None) is not None
+    verdict = block_action_availability(ctx.status, ref.kind, status, action, kyc_result_in)
+    if not verdict:
+        raise ActionNotAllowed(f"cannot {action.label} block {ref}: {verdict.reason}")
+    return status
+
+
+def approve_block(db: Database, case_id: str, block: BlockRef | str, *, actor: str,
+                  expected_version: int) -> None:
+    ref = block if isinstance(block, BlockRef) else BlockRef.parse(block)
+    with case_command(db, case_id, actor=actor, expected_version=expected_version,
+                      permission=Permission.DECIDE) as ctx:
+        target = _block(ctx, ref)
+        before = _check_block_action(ctx, ref, target, BlockAction.APPROVE)
+        target.block_status = BlockStatus.APPROVED.value
+        target.reupload_reason = None
+        target.reviewed_by, target.reviewed_at = ctx.user.username, utcnow()
+        audit.record(ctx.session, case_id=case_id, actor=ctx.user.username, kind="block.approved",
+                     before={"block": str(ref), "status": before.value},
+                     after={"block": str(ref), "status": BlockStatus.APPROVED.value})
+
+
+def ask_to_reupload_block(db: Database, case_id: str, block: BlockRef | str, *, actor: str,
+                          expected_version: int, reason: str | None) -> None:
+    """Document: marks "Re-upload needed" (sent later by Ask for all re-uploads).
+    KYC: immediate — the UBO is sent a new KYC flow, the block is "Pending re-upload"."""
+    ref = block if isinstance(block, BlockRef) else BlockRef.parse(block)
+    reason = _clean_reason(reason, required=ref.kind is BlockKind.DOCUMENT)
+    with case_command(db, case_id, actor=actor, expected_version=expected_version,
+                      permission=Permission.DECIDE) as ctx:
+        target = _block(ctx, ref)
+        before = _check_block_action(ctx, ref, target, BlockAction.ASK_TO_REUPLOAD)
+        target.reupload_reason = reason
+        target.reviewed_by, target.reviewed_at = ctx.user.username, utcnow()
+        if ref.kind is BlockKind.DOCUMENT:
+            target.block_status = BlockStatus.REUPLOAD_NEEDED.value
+        else:
+            target.block_status = BlockStatus.PENDING_REUPLOAD.value
+            target.kyc_state = "sent"
+            _notify(ctx, None, "kyc_reupload",
+                    {"ubo": {"id": target.id, "full_name": target.full_name,
+                             "email": target.email}, "reason": reason})
+        audit.record(ctx.session, case_id=case_id, actor=ctx.user.username,
+                     kind="block.reupload_requested",
+                     before={"block": str(ref), "status": before.value},
+                     after={"block": str(ref), "status": target.block_status, "reason": reason})
+
+
+def undo_reupload_request(db: Database, case_id: str, block: BlockRef | str, *, actor: str,
+                          expected_version: int) -> None:
+    ref = block if isinstance(block, BlockRef) else BlockRef.parse(block)
+    with case_command(db, case_id, actor=actor, expected_version=expected_version,
+                      permission=Permission.DECIDE) as ctx:
+        target = _block(ctx, ref)
+        _check_block_action(ctx, ref, target, BlockAction.UNDO_REUPLOAD_REQUEST)
+        old_reason = target.reupload_reason
+        target.block_status, target.reupload_reason = None, None
+        target.reviewed_by, target.reviewed_at = ctx.user.username, utcnow()
+        audit.record(ctx.session, case_id=case_id, actor=ctx.user.username,
+                     kind="block.reupload_request_undone",
+                     before={"block": str(ref), "status": BlockStatus.REUPLOAD_NEEDED.value,
+                             "reason": old_reason},
+                     after={"block": str(ref), "status": BlockStatus.AWAITING_REVIEW.value})
+
+
+# --- edits, assignment, notes -------------------------------------------------------------
+
+def _clean_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(changes, dict) or not changes:
+        raise InvalidInput("no changes given")
+    problems = []
+    for field, value in changes.items():
+        if not isinstance(field, str) or not field.strip() or len(field) > 100:
+            problems.append(f"field name {field!r} must be 1 to 100 characters")
+        elif not (value is None or isinstance(value, (str, int, float, bool))):
+            problems.append(f"{field}: value must be text, a number, true/false or empty")
+        elif isinstance(value, str) and len(value) > MAX_FIELD_VALUE:
+            problems.append(f"{field}: value is longer than {MAX_FIELD_VALUE} characters")
+    if problems:
+        raise InvalidInput("the edit was refused", problems)
+    return changes
+
+
+def _check_editable(ctx: CommandContext) -> None:
+    if ctx.status not in EDITABLE_STATUSES:
+        raise ActionNotAllowed(f"the case cannot be edited while it is {ctx.status.label}")
+
+
+def edit_user_data(db: Database, case_id: str, changes: dict[str, Any], *, actor: str,
+                   expected_version: int) -> None:
+    changes = _clean_changes(changes)
+    with case_command(db, case_id, actor=actor, expected_version=expected_version,
+                      permission=Permission.EDIT_CASE) as ctx:
+        _check_editable(ctx)
+        data = dict(ctx.case.user_data or {})
+        for field, new in changes.items():
+            old = data.get(field)
+            if old == new:
+                continue
+            data[field] = new
+            audit.record(ctx.session, case_id=case_id, actor=ctx.user.username,
+                         kind="user_data.edited", before={"field": field, "value": old},
+                         after={"field": field, "value": new})
+        ctx.case.user_data = data
+
+
+def edit_document_properties(db: Database, case_id: str, document_id: int,
+                             changes: dict[str, Any], *, actor: str, expected_version: int) -> None:
+    changes = _clean_changes(changes)
+    with case_command(db, case_id, actor=actor, expected_version=expected_version,
+                      permission=Permission.EDIT_CASE) as ctx:
+        _check_editable(ctx)
+        document = _block(ctx, BlockRef(BlockKind.DOCUMENT, int(document_id)))
+        props = dict(document.properties or {})
+        for field, new in changes.items():
+            old = props.get(field)
+            if old == new:
+                continue
+            props[field] = new
+            audit.record(ctx.session, case_id=case_id, actor=ctx.user.username,
+                         kind="document.edited",
+                         before={"block": f"document:{document.id}", "field": field, "value": old},
+                         after={"block": f"document:{document.id}", "field": field, "value": new})
+        document.properties = props
+
+
+def assign_case(db: Database, case_id: str, assignee: str | None, *, actor: str,
+                expected_version: int) -> None:
+    """A reviewer takes an unassigned case for themself; an admin assigns anyone or no one."""
+    with case_command(db, case_id, actor=actor, expected_version=expected_version,
+                      permission=Permission.ASSIGN_SELF, needs_assignee=False) as ctx:
+        if ctx.status in FINAL_STATUSES:
+            raise ActionNotAllowed(f"the case is {ctx.status.label}, which is final")
+        is_admin = can(ctx.user.role, Permission.REASSIGN)
+        if not is_admin:
+            if assignee != ctx.user.username:
+                raise NotAllowed("a reviewer can only assign a case to themself")
+            if ctx.case.assignee not in (None, ctx.user.username):
+                raise NotAllowed(f"case {case_id} is assigned to {ctx.case.assignee}; "
+                                 "only an admin can reassign it")
+        if assignee is not None:
+            target = active_user(ctx.session, assignee)
+            if target.role == Role.ANALYST:
+                raise InvalidInput(f"{assignee} is an analyst and cannot be assigned cases")
+        old = ctx.case.assignee
+        if old == assignee:
+            return
+        ctx.case.assignee = assignee
+        audit.record(ctx.session, case_id=case_id, actor=ctx.user.username, kind="case.assigned",
+                     before={"assignee": old}, after={"assignee": assignee})
+
+
+def add_note(db: Database, case_id: str, body: str, *, actor: str, expected_version: int) -> None:
+    body = (body or "").strip()
+    if not body:
+        raise InvalidInput("a note cannot be empty")
+    if len(body) > MAX_NOTE:
+        raise InvalidInput(f"a note is at most {MAX_NOTE} characters")
+    with case_command(db, case_id, actor=actor, expected_version=expected_version,
+                      permission=Permission.ADD_NOTE, needs_assignee=False) as ctx:
+        ctx.session.add(Note(case_id=case_id, author=ctx.user.username, body=body, created_at=utcnow()))
+        audit.record(ctx.session, case_id=case_id, actor=ctx.user.username, kind="note.added",
+                     after={"body": body[:200]})

@@ -1,0 +1,118 @@
+"""Engines, sessions and the unit of work; schema upgrades through Alembic.
+
+SQLite (the embedded default) runs in WAL mode, and every write transaction starts with
+`BEGIN IMMEDIATE`, so two writers queue instead of failing half-way. PostgreSQL write
+transactions lock the case row (`SELECT ... FOR UPDATE`) in the service layer.
+"""
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from core import config
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def _sqlite_engine(url: str, immediate: bool) -> Engine:
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """One database: a read engine, a write engine (same one on PostgreSQL), sessions."""
+
+    def __init__(self, url: str | None = None):
+        self.url = url or config.database_url()
+        if self.url.startswith("sqlite"):
+            self.read_engine = _sqlite_engine(self.url, immediate=False)
+            self.write_engine = _sqlite_engine(self.url, immediate=True)
+        else:
+            self.read_engine = self.write_engine = create_engine(
+                self.url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        self._read = sessionmaker(self.read_engine, expire_on_commit=False)
+        self._write = sessionmaker(self.write_engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.write_engine.dialect.name
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._read() as session:
+            yield session
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        """One write transaction: commits if the block ends normally, else rolls back."""
+        with self._write() as session:
+            with session.begin():
+                yield session
+
+    def upgrade_schema(self) -> None:
+        upgrade_schema(self)
+
+    def dispose(self) -> None:
+        self.read_engine.dispose()
+        self.write_engine.dispose()
+
+
+_upgrade_lock = threading.Lock()
+
+
+def alembic_config(db: Database) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", db.url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade_schema(db: Database) -> None:
+    """Bring the schema to the newest migration (idempotent; safe on every start)."""
+    with _upgrade_lock, db.write_engine.begin() as conn:
+        cfg = alembic_config(db)
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+_databases: dict[str, Database] = {}
+
+
+def get_database(url: str | None = None) -> Database:
+    """The process-wide Database for a URL, with its schema upgraded once."""
+    url = url or config.database_url()
+    with _upgrade_lock:
+        db = _databases.get(url)
+    if db is None:
+        db = Database(url)
+        db.upgrade_schema()
+        with _upgrade_lock:
+            db = _databases.setdefault(url, db)
+    return db

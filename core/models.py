@@ -1,0 +1,245 @@
+"""The case store: SQLAlchemy 2 tables of Docket.
+
+Facts are stored; the case status is derived from them by `core.case_status` and kept in
+`cases.case_status` only so lists and counts can be indexed. The schema itself is owned by
+the Alembic migrations in `core/migrations/` (these classes must match them; a test checks).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary,
+                        String, Text)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class User(Base):
+    __tablename__ = "users"
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(100))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Workflow(Base):
+    __tablename__ = "workflows"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Entity(Base):
+    """The applicant: a business (KYB) or a person (KYC). One entity may have several cases."""
+    __tablename__ = "entities"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # business | person
+    name: Mapped[str] = mapped_column(String(300))
+    email: Mapped[str] = mapped_column(String(254), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    country: Mapped[str] = mapped_column(String(2), default="")
+    registration_number: Mapped[str] = mapped_column(String(64), default="")
+    __table_args__ = (Index("ix_entities_country_kind", "country", "kind"),)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workflow: Mapped[str] = mapped_column(ForeignKey("workflows.name"))
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entities.id"))
+    case_status: Mapped[str] = mapped_column(String(32))
+    collection_completed: Mapped[bool] = mapped_column(Boolean, default=False)
+    decision: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    decision_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    assignee: Mapped[str | None] = mapped_column(ForeignKey("users.username"), nullable=True)
+    risk_score: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    user_data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    registry_data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    enriched_data: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    status_changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    entity: Mapped[Entity] = relationship(lazy="joined")
+    documents: Mapped[list["Document"]] = relationship(
+        back_populates="case", order_by="Document.id", cascade="all, delete-orphan")
+    ubos: Mapped[list["Ubo"]] = relationship(
+        back_populates="case", order_by="Ubo.id", cascade="all, delete-orphan")
+    processes: Mapped[list["Process"]] = relationship(
+        back_populates="case", order_by="Process.id", cascade="all, delete-orphan")
+
+    # The service layer sets the version (once per command); SQLAlchemy adds
+    # "WHERE version = <old>" to every UPDATE, a second guard behind the row lock.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+    __table_args__ = (
+        Index("ix_cases_status_created", "case_status", "created_at"),
+        Index("ix_cases_workflow_status_created", "workflow", "case_status", "created_at"),
+        Index("ix_cases_assignee_status", "assignee", "case_status"),
+        Index("ix_cases_created", "created_at"),
+        Index("ix_cases_entity", "entity_id"),
+        Index("ix_cases_updated", "updated_at"),
+    )
+
+
+class FileBlob(Base):
+    """Document bytes, content-addressed, in the database so every app process sees them."""
+    __tablename__ = "file_blobs"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Document(Base):
+    """A document block. `block_status` is None while awaiting review."""
+    __tablename__ = "documents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    ubo_id: Mapped[int | None] = mapped_column(ForeignKey("ubos.id"), nullable=True)
+    document_type: Mapped[str] = mapped_column(String(64))
+    properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    block_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    reupload_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reviewed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    case: Mapped[Case] = relationship(back_populates="documents")
+    files: Mapped[list["DocumentFile"]] = relationship(
+        back_populates="document", order_by="DocumentFile.version", cascade="all, delete-orphan")
+    __table_args__ = (Index("ix_documents_case", "case_id"),)
+
+
+class DocumentFile(Base):
+    """One version of a document's file; the highest version is the current one."""
+    __tablename__ = "document_files"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(255))
+    blob_sha256: Mapped[str] = mapped_column(ForeignKey("file_blobs.sha256"))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    uploaded_by: Mapped[str] = mapped_column(String(64), default="applicant")
+
+    document: Mapped[Document] = relationship(back_populates="files")
+    blob: Mapped[FileBlob] = relationship(lazy="select")
+    __table_args__ = (Index("ix_document_files_document", "document_id", "version", unique=True),)
+
+
+class Ubo(Base):
+    """An ultimate beneficial owner and their KYC block (the child workflow)."""
+    __tablename__ = "ubos"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    full_name: Mapped[str] = mapped_column(String(300))
+    email: Mapped[str] = mapped_column(String(254), default="")
+    date_of_birth: Mapped[str] = mapped_column(String(10), default="")
+    nationality: Mapped[str] = mapped_column(String(2), default="")
+    ownership_percent: Mapped[float | None] = mapped_column(nullable=True)
+    kyc_state: Mapped[str] = mapped_column(String(16), default="not_sent")  # not_sent|sent|completed
+    kyc_result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    block_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    reupload_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reviewed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    case: Mapped[Case] = relationship(back_populates="ubos")
+    __table_args__ = (Index("ix_ubos_case", "case_id"),)
+
+
+class Process(Base):
+    """A background step of the case (registry lookup, sanctions screening...)."""
+    __tablename__ = "processes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    name: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending|completed|failed
+    detail: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="processes")
+    __table_args__ = (Index("ix_processes_case", "case_id"),)
+
+
+class Decision(Base):
+    """Each case action taken (approve, reject, ask for all re-uploads), with its reasoning."""
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    action: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (Index("ix_decisions_at", "at"), Index("ix_decisions_case", "case_id"))
+
+
+class Note(Base):
+    __tablename__ = "notes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    author: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (Index("ix_notes_case", "case_id"),)
+
+
+class AuditEvent(Base):
+    """Append-only: who did what to which case, when, with before/after."""
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(64))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    __table_args__ = (Index("ix_audit_case", "case_id", "id"),)
+
+
+class View(Base):
+    """A sidebar view: workflows + predicates on entity properties, compiled to SQL."""
+    __tablename__ = "views"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    workflows: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    predicates: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    statuses: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class OutboxMessage(Base):
+    """A notification to deliver, written in the same transaction as the decision."""
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(64), unique=True)
+    case_id: Mapped[str] = mapped_column(String(64))
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"), nullable=True)
+    channel: Mapped[str] = mapped_column(String(16))  # webhook | email | sms | crm
+    event_type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending|delivered|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    leased_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)

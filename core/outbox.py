@@ -1,0 +1,56 @@
+"""The durable outbox: notifications are written here in the decision's own transaction.
+
+Delivery (webhooks, email, SMS, CRM) is the worker's job; nothing is sent from inside a
+command, so a decision and its notifications commit together or not at all.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core.models import Case, Decision, OutboxMessage, utcnow
+
+API_VERSION = "2026-11-01"
+
+EVENT_TYPES = {
+    "approve": "case.approved",
+    "reject": "case.rejected",
+    "ask_for_reuploads": "case.revision_requested",
+    "kyc_reupload": "kyc.reupload_requested",
+}
+
+
+def case_summary(case: Case) -> dict[str, Any]:
+    e = case.entity
+    return {
+        "id": case.id, "workflow": case.workflow, "status": case.case_status,
+        "version": case.version,
+        "entity": {"type": e.kind, "name": e.name, "email": e.email, "phone": e.phone,
+                   "country": e.country, "registration_number": e.registration_number},
+        "user_data": case.user_data, "created_at": case.created_at.isoformat() + "Z",
+    }
+
+
+def enqueue(session: Session, *, case: Case, decision: Decision | None, action: str,
+            channels: list[str], extra: dict[str, Any] | None = None) -> list[OutboxMessage]:
+    """One outbox row per channel, all in the caller's transaction."""
+    now = utcnow()
+    event_type = EVENT_TYPES[action]
+    data: dict[str, Any] = {"case": case_summary(case)}
+    if decision is not None:
+        data["decision"] = {"action": decision.action, "reason": decision.reason,
+                            "actor": decision.actor, "at": decision.at.isoformat() + "Z"}
+    data.update(extra or {})
+    payload = {"type": event_type, "api_version": API_VERSION,
+               "timestamp": now.isoformat() + "Z", "data": data}
+    rows = []
+    for channel in channels:
+        row = OutboxMessage(message_id=f"msg_{uuid.uuid4().hex}", case_id=case.id,
+                            decision_id=decision.id if decision is not None else None,
+                            channel=channel, event_type=event_type, payload=payload,
+                            next_attempt_at=now, created_at=now)
+        session.add(row)
+        rows.append(row)
+    return rows

@@ -1,0 +1,53 @@
+"""Roles and what each may do: checked by the service layer, not only by hiding buttons."""
+from __future__ import annotations
+
+from enum import StrEnum
+
+from core.errors import NotAllowed
+
+
+class Role(StrEnum):
+    ANALYST = "analyst"
+    REVIEWER = "reviewer"
+    ADMIN = "admin"
+
+
+class Permission(StrEnum):
+    READ = "read"
+    EXPORT = "export"
+    ASSIGN_SELF = "assign_self"
+    DECIDE = "decide"              # case and block actions (on own cases)
+    EDIT_CASE = "edit_case"        # user provided data, document properties (on own cases)
+    ADD_NOTE = "add_note"
+    REASSIGN = "reassign"
+    MANAGE_USERS = "manage_users"
+    MANAGE_VIEWS = "manage_views"
+    MANAGE_WORKFLOWS = "manage_workflows"
+    MANAGE_INTEGRATIONS = "manage_integrations"
+    IMPORT_CASES = "import_cases"
+
+
+_ANALYST = {Permission.READ, Permission.EXPORT}
+_REVIEWER = _ANALYST | {Permission.ASSIGN_SELF, Permission.DECIDE, Permission.EDIT_CASE,
+                        Permission.ADD_NOTE}
+_ADMIN = _REVIEWER | {Permission.REASSIGN, Permission.MANAGE_USERS, Permission.MANAGE_VIEWS,
+                      Permission.MANAGE_WORKFLOWS, Permission.MANAGE_INTEGRATIONS,
+                      Permission.IMPORT_CASES}
+
+PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ANALYST: frozenset(_ANALYST),
+    Role.REVIEWER: frozenset(_REVIEWER),
+    Role.ADMIN: frozenset(_ADMIN),
+}
+
+
+def can(role: str, permission: Permission) -> bool:
+    try:
+        return permission in PERMISSIONS[Role(role)]
+    except ValueError:
+        return False
+
+
+def require(username: str, role: str, permission: Permission) -> None:
+    if not can(role, permission):
+        raise NotAllowed(f"{username} ({role}) may not {permission.value.replace('_', ' ')}")

@@ -1,0 +1,176 @@
+"""Users: bcrypt-hashed passwords, roles, disabling, sign-in lockout. Changes are audited."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+import bcrypt
+from sqlalchemy import func, select
+
+from core import audit
+from core.db import Database
+from core.errors import InvalidInput, NotAllowed, NotFound
+from core.models import User, utcnow
+from core.roles import Permission, Role, require
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
+MIN_PASSWORD = 10
+LOCK_AFTER_FAILURES = 5
+LOCK_FOR = timedelta(minutes=15)
+SYSTEM_ACTOR = "system"
+BCRYPT_ROUNDS = 12  # tests lower it to 4 to stay fast; still real bcrypt
+
+DEMO_USERS = (  # demo mode only: their passwords are shown on the login page
+    ("admin", "Ada Admin", Role.ADMIN, "demo-admin-pass"),
+    ("reviewer", "Rui Reviewer", Role.REVIEWER, "demo-reviewer-pass"),
+    ("reviewer2", "Rita Reviewer", Role.REVIEWER, "demo-reviewer2-pass"),
+    ("analyst", "Ana Analyst", Role.ANALYST, "demo-analyst-pass"),
+)
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    username: str
+    name: str
+    email: str
+    role: str
+    disabled: bool
+    is_demo: bool
+
+
+def _info(u: User) -> UserInfo:
+    return UserInfo(u.username, u.name, u.email, u.role, bool(u.disabled), bool(u.is_demo))
+
+
+def hash_password(password: str) -> str:
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=BCRYPT_ROUNDS)).decode()
+
+
+def _check_password(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD:
+        raise InvalidInput(f"a password needs at least {MIN_PASSWORD} characters")
+    if len(password.encode()) > 72:
+        raise InvalidInput("a password is at most 72 bytes (bcrypt's limit)")
+
+
+def _require_admin(session, actor: str) -> None:
+    if actor == SYSTEM_ACTOR:
+        return
+    user = session.get(User, actor)
+    if user is None or user.disabled:
+        raise NotAllowed(f"user {actor!r} does not exist or is disabled")
+    require(actor, user.role, Permission.MANAGE_USERS)
+
+
+def add_user(db: Database, username: str, name: str, role: str, password: str, *,
+             email: str = "", actor: str = SYSTEM_ACTOR, is_demo: bool = False) -> UserInfo:
+    username = (username or "").strip().lower()
+    if not USERNAME.match(username):
+        raise InvalidInput("a username is 2 to 64 characters: a-z, 0-9, '_', '.', '-'")
+    if role not in {r.value for r in Role}:
+        raise InvalidInput(f"role must be one of {', '.join(r.value for r in Role)}")
+    _check_password(password)
+    with db.unit_of_work() as s:
+        _require_admin(s, actor)
+        if s.get(User, username) is not None:
+            raise InvalidInput(f"user {username!r} already exists")
+        user = User(username=username, name=(name or username).strip()[:200], email=email.strip(),
+                    role=role, password_hash=hash_password(password), is_demo=is_demo,
+                    created_at=utcnow())
+        s.add(user)
+        audit.record(s, case_id=None, actor=actor, kind="user.added",
+                     after={"username": username, "role": role})
+        return _info(user)
+
+
+def list_users(db: Database) -> list[UserInfo]:
+    with db.read() as s:
+        return [_info(u) for u in s.scalars(select(User).order_by(User.username))]
+
+
+def get_user(db: Database, username: str) -> UserInfo | None:
+    with db.read() as s:
+        u = s.get(User, username)
+        return _info(u) if u else None
+
+
+def _admins_left(s, excluding: str) -> int:
+    return s.scalar(select(func.count()).select_from(User).where(
+        User.role == Role.ADMIN.value, User.disabled.is_(False), User.username != excluding)) or 0
+
+
+def set_disabled(db: Database, username: str, disabled: bool, *, actor: str = SYSTEM_ACTOR) -> None:
+    with db.unit_of_work() as s:
+        _require_admin(s, actor)
+        user = s.get(User, username)
+        if user is None:
+            raise NotFound(f"user {username!r} not found")
+        if disabled and user.role == Role.ADMIN and _admins_left(s, username) == 0:
+            raise InvalidInput("cannot disable the last admin")
+        user.disabled = disabled
+        audit.record(s, case_id=None, actor=actor,
+                     kind="user.disabled" if disabled else "user.enabled",
+                     after={"username": username})
+
+
+def set_role(db: Database, username: str, role: str, *, actor: str = SYSTEM_ACTOR) -> None:
+    if role not in {r.value for r in Role}:
+        raise InvalidInput(f"role must be one of {', '.join(r.value for r in Role)}")
+    with db.unit_of_work() as s:
+        _require_admin(s, actor)
+        user = s.get(User, username)
+        if user is None:
+            raise NotFound(f"user {username!r} not found")
+        if user.role == Role.ADMIN and role != Role.ADMIN and _admins_left(s, username) == 0:
+            raise InvalidInput("cannot change the role of the last admin")
+        audit.record(s, case_id=None, actor=actor, kind="user.role_changed",
+                     before={"username": username, "role": user.role},
+                     after={"username": username, "role": role})
+        user.role = role
+
+
+def set_password(db: Database, username: str, password: str, *, actor: str = SYSTEM_ACTOR) -> None:
+    _check_password(password)
+    with db.unit_of_work() as s:
+        _require_admin(s, actor)
+        user = s.get(User, username)
+        if user is None:
+            raise NotFound(f"user {username!r} not found")
+        user.password_hash = hash_password(password)
+        user.failed_logins, user.locked_until = 0, None
+        audit.record(s, case_id=None, actor=actor, kind="user.password_set",
+                     after={"username": username})
+
+
+def verify_login(db: Database, username: str, password: str) -> UserInfo:
+    """Checks a password, counting failures: 5 in a row lock the account for 15 minutes."""
+    username = (username or "").strip().lower()
+    with db.unit_of_work() as s:
+        user = s.get(User, username)
+        now = utcnow()
+        if user is None or user.disabled:
+            raise NotAllowed("wrong username or password")
+        if user.locked_until and user.locked_until > now:
+            raise NotAllowed("this account is locked after repeated failed sign-ins; "
+                             "try again later")
+        if not bcrypt.checkpw((password or "").encode()[:72], user.password_hash.encode()):
+            user.failed_logins = (user.failed_logins or 0) + 1
+            if user.failed_logins >= LOCK_AFTER_FAILURES:
+                user.locked_until, user.failed_logins = now + LOCK_FOR, 0
+                audit.record(s, case_id=None, actor=username, kind="user.locked",
+                             after={"username": username})
+            return_error = NotAllowed("wrong username or password")
+        else:
+            user.failed_logins, user.locked_until = 0, None
+            return _info(user)
+    raise return_error
+
+
+def ensure_demo_users(db: Database) -> None:
+    with db.read() as s:
+        existing = set(s.scalars(select(User.username)))
+    for username, name, role, password in DEMO_USERS:
+        if username not in existing:
+            add_user(db, username, name, role.value, password, email=f"{username}@demo.docket",
+                     is_demo=True)

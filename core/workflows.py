@@ -1,0 +1,69 @@
+"""Workflow definitions as data: document types, re-upload reasons, approval rule, notifications.
+
+The admin issue adds editing and YAML export; the defaults below are what a new database gets.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core.case_status import DOCUMENT_REUPLOAD_REASONS
+from core.models import Workflow
+
+DEFAULT_NOTIFICATIONS = {
+    "approve": ["webhook", "email"],
+    "reject": ["webhook", "email"],
+    "ask_for_reuploads": ["webhook", "email"],
+    "kyc_reupload": ["email"],
+}
+
+DEFAULT_WORKFLOWS: dict[str, dict[str, Any]] = {
+    "onboarding": {
+        "title": "Onboarding",
+        "document_types": {
+            "certificate_of_incorporation": "Certificate of incorporation",
+            "proof_of_address": "Proof of address",
+            "bank_statement": "Bank statement",
+            "passport": "Passport",
+            "identity_card": "Identity card",
+        },
+        "reupload_reasons": list(DOCUMENT_REUPLOAD_REASONS),
+        "approve_needs_all_blocks_approved": False,
+        "notifications": DEFAULT_NOTIFICATIONS,
+    },
+    "ongoing_monitoring": {
+        "title": "Ongoing monitoring",
+        "document_types": {
+            "proof_of_address": "Proof of address",
+            "bank_statement": "Bank statement",
+            "annual_report": "Annual report",
+            "passport": "Passport",
+        },
+        "reupload_reasons": list(DOCUMENT_REUPLOAD_REASONS),
+        "approve_needs_all_blocks_approved": False,
+        "notifications": DEFAULT_NOTIFICATIONS,
+    },
+}
+
+
+def ensure_default_workflows(session: Session) -> None:
+    for name, definition in DEFAULT_WORKFLOWS.items():
+        if session.get(Workflow, name) is None:
+            d = copy.deepcopy(definition)
+            session.add(Workflow(name=name, title=d.pop("title"), definition=d))
+    session.flush()
+
+
+def definition_of(session: Session, name: str) -> dict[str, Any]:
+    wf = session.get(Workflow, name)
+    base = copy.deepcopy(DEFAULT_WORKFLOWS.get(name, DEFAULT_WORKFLOWS["onboarding"]))
+    base.pop("title", None)
+    if wf is not None:
+        base.update(wf.definition or {})
+    return base
+
+
+def notification_channels(definition: dict[str, Any], action: str) -> list[str]:
+    return list((definition.get("notifications") or {}).get(action, []))

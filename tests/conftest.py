@@ -1,0 +1,78 @@
+"""Shared fixtures: a real database per test (SQLite file by default, PostgreSQL when
+DOCKET_TEST_DATABASE_URL is set: one throwaway schema per pytest process, emptied per test)."""
+from __future__ import annotations
+
+import os
+import uuid
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import create_engine, text
+
+import core.users
+from core.db import Database
+from core.models import Base
+from core.users import ensure_demo_users
+from core.workflows import ensure_default_workflows
+
+PG_URL = os.environ.get("DOCKET_TEST_DATABASE_URL", "").strip()
+core.users.BCRYPT_ROUNDS = 4
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def pytest_report_header(config):
+    return f"docket database: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite (temporary files)'}"
+
+
+@pytest.fixture(scope="session")
+def pg_schema_url():
+    """A fresh schema on the PostgreSQL server for this pytest process; dropped at the end."""
+    if not PG_URL:
+        yield None
+        return
+    schema = f"t_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    url = f"{PG_URL}{sep}options={quote(f'-csearch_path={schema}')}"
+    db = Database(url)
+    db.upgrade_schema()
+    db.dispose()
+    yield url
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def _empty_postgres(db: Database) -> None:
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with db.write_engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def database_url(tmp_path, pg_schema_url):
+    """URL of an empty, migrated database for one test."""
+    if pg_schema_url:
+        db = Database(pg_schema_url)
+        _empty_postgres(db)
+        db.dispose()
+        return pg_schema_url
+    url = f"sqlite:///{tmp_path / 'docket.sqlite3'}"
+    db = Database(url)
+    db.upgrade_schema()
+    db.dispose()
+    return url
+
+
+@pytest.fixture
+def db(database_url):
+    """A Database with the default workflows and the demo users (admin, reviewer, reviewer2,
+    analyst) in it."""
+    database = Database(database_url)
+    with database.unit_of_work() as s:
+        ensure_default_workflows(s)
+    ensure_demo_users(database)
+    yield database
+    database.dispose()
