@@ -1,0 +1,19 @@
+"""What every start does: schema up to date, default workflows and views, demo data if asked."""
+from __future__ import annotations
+
+from core.db import Database
+from core.views import ensure_default_views
+from core.workflows import ensure_default_workflows
+
+
+def prepare_database(db: Database, *, demo: bool) -> bool:
+    """Upgrades the schema and adds the defaults; seeds demo data into an empty database when
+    `demo` is true. Returns whether demo data was seeded."""
+    db.upgrade_schema()
+    with db.unit_of_work() as s:
+        ensure_default_workflows(s)
+        ensure_default_views(s)
+    if demo:
+        from core.demo_data import seed_demo_if_empty
+        return seed_demo_if_empty(db)
+    return False

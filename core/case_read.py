@@ -1,0 +1,240 @@
+"""The case as a reviewer sees it: blocks, statuses and which actions they may take now.
+
+`case_detail` answers, for one viewer, every question the preview and `python -m core show`
+ask: the status, each case action and each block action with "allowed" or the reason not,
+the blocks' contents, notes and the timeline. It asks `core.case_status` and `core.roles`;
+it never decides a rule itself.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from core.audit import case_timeline
+from core.case_actions import load_case
+from core.case_state import facts_of
+from core.case_status import (EDITABLE_STATUSES, FINAL_STATUSES, Availability, BlockAction, BlockKind,
+                              CaseAction, CaseStatus, block_action_availability,
+                              block_status_of, case_action_availability)
+from core.db import Database
+from core.models import Document, DocumentFile, FileBlob, Note, User
+from core.roles import Permission, can
+from core.workflows import definition_of
+
+
+@dataclass(frozen=True)
+class ActionOption:
+    action: str
+    label: str
+    allowed: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class FileVersion:
+    id: int
+    version: int
+    filename: str
+    content_type: str
+    size: int
+    uploaded_at: datetime
+    uploaded_by: str
+
+
+@dataclass(frozen=True)
+class DocumentBlock:
+    ref: str
+    id: int
+    document_type: str
+    label: str
+    properties: dict[str, Any]
+    status: str
+    status_label: str
+    reupload_reason: str | None
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    files: list[FileVersion]
+    actions: list[ActionOption]
+    ubo_id: int | None = None
+
+
+@dataclass(frozen=True)
+class KycBlock:
+    ref: str
+    id: int
+    full_name: str
+    email: str
+    date_of_birth: str
+    nationality: str
+    ownership_percent: float | None
+    kyc_state: str
+    kyc_result: dict[str, Any] | None
+    status: str
+    status_label: str
+    reupload_reason: str | None
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    documents: list[DocumentBlock]
+    actions: list[ActionOption]
+
+
+@dataclass(frozen=True)
+class CaseDetail:
+    id: str
+    workflow: str
+    version: int
+    status: str
+    status_label: str
+    entity: dict[str, Any]
+    assignee: str | None
+    decision: str | None
+    decision_reason: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    risk_score: int | None
+    tags: list[str]
+    user_data: dict[str, Any]
+    registry_data: dict[str, Any]
+    enriched_data: dict[str, Any] | None
+    processes: list[dict[str, Any]]
+    reupload_needed_count: int
+    case_actions: list[ActionOption]
+    can_assign_to_self: bool
+    can_reassign: bool
+    can_edit: bool
+    can_add_note: bool
+    documents: list[DocumentBlock]
+    kyc_blocks: list[KycBlock]
+    notes: list[dict[str, Any]] = field(default_factory=list)
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+    reupload_reasons: list[str] = field(default_factory=list)
+
+    def action(self, name: str) -> ActionOption:
+        return next(a for a in self.case_actions if a.action == name)
+
+    def block(self, ref: str) -> DocumentBlock | KycBlock:
+        for b in [*self.documents, *self.kyc_blocks, *(d for k in self.kyc_blocks for d in k.documents)]:
+            if b.ref == ref:
+                return b
+        raise KeyError(ref)
+
+    def to_json(self) -> dict[str, Any]:
+        def default(o):
+            return o.isoformat() if isinstance(o, datetime) else o
+        data = asdict(self)
+        return _walk(data, default)
+
+
+def _walk(value, fn):
+    if isinstance(value, dict):
+        return {k: _walk(v, fn) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_walk(v, fn) for v in value]
+    return fn(value)
+
+
+def _viewer_gate(viewer: User | None, assignee: str | None, permission: Permission) -> str:
+    """Why this viewer may not take a case/block action on the case ("" when they may)."""
+    if viewer is None or viewer.disabled:
+        return "sign in to act"
+    if not can(viewer.role, permission):
+        return f"{viewer.role}s cannot take actions on cases"
+    if assignee != viewer.username:
+        return "assign the case to yourself first" if assignee is None else \
+            f"only the assignee ({assignee}) can act on this case"
+    return ""
+
+
+def _option(action, verdict: Availability, gate: str) -> ActionOption:
+    if not verdict.allowed:
+        return ActionOption(action.value, action.label, False, verdict.reason)
+    if gate:
+        return ActionOption(action.value, action.label, False, gate)
+    return ActionOption(action.value, action.label, True)
+
+
+def case_detail(db: Database, case_id: str, viewer: str | None = None, *,
+                with_timeline: bool = True) -> CaseDetail:
+    with db.read() as s:
+        case = load_case(s, case_id)
+        user = s.get(User, viewer) if viewer else None
+        definition = definition_of(s, case.workflow)
+        status = CaseStatus(case.case_status)
+        facts = facts_of(case)
+        gate = _viewer_gate(user, case.assignee, Permission.DECIDE)
+        needs_all = bool(definition.get("approve_needs_all_blocks_approved"))
+        case_actions = [
+            _option(a, case_action_availability(status, a, facts, needs_all), gate)
+            for a in CaseAction]
+        doc_types = definition.get("document_types", {})
+
+        files_by_doc: dict[int, list[FileVersion]] = {}
+        doc_ids = [d.id for d in case.documents]
+        if doc_ids:
+            stmt = (select(DocumentFile, FileBlob.content_type, FileBlob.size)
+                    .join(FileBlob, FileBlob.sha256 == DocumentFile.blob_sha256)
+                    .where(DocumentFile.document_id.in_(doc_ids)).order_by(DocumentFile.version))
+            for f, content_type, size in s.execute(stmt):
+                files_by_doc.setdefault(f.document_id, []).append(FileVersion(
+                    f.id, f.version, f.filename, content_type, size, f.uploaded_at, f.uploaded_by))
+
+        def document_block(d: Document) -> DocumentBlock:
+            bs = block_status_of(BlockKind.DOCUMENT, d.block_status)
+            actions = [_option(a, block_action_availability(status, BlockKind.DOCUMENT, bs, a), gate)
+                       for a in BlockAction]
+            return DocumentBlock(
+                f"document:{d.id}", d.id, d.document_type,
+                doc_types.get(d.document_type, d.document_type.replace("_", " ").capitalize()),
+                dict(d.properties or {}), bs.value, bs.label, d.reupload_reason, d.reviewed_by,
+                d.reviewed_at, files_by_doc.get(d.id, []), actions, d.ubo_id)
+
+        kyc_blocks = []
+        for u in case.ubos:
+            bs = block_status_of(BlockKind.KYC, u.block_status, u.kyc_state)
+            actions = [_option(a, block_action_availability(status, BlockKind.KYC, bs, a,
+                                                            u.kyc_result is not None), gate)
+                       for a in (BlockAction.APPROVE, BlockAction.ASK_TO_REUPLOAD)]
+            kyc_blocks.append(KycBlock(
+                f"kyc:{u.id}", u.id, u.full_name, u.email, u.date_of_birth, u.nationality,
+                u.ownership_percent, u.kyc_state, u.kyc_result, bs.value, bs.label,
+                u.reupload_reason, u.reviewed_by, u.reviewed_at,
+                [document_block(d) for d in case.documents if d.ubo_id == u.id], actions))
+
+        notes, timeline = [], []
+        if with_timeline:
+            notes = [{"author": n.author, "body": n.body, "at": n.created_at} for n in s.scalars(
+                select(Note).where(Note.case_id == case_id).order_by(Note.id))]
+            timeline = [{"at": e.at, "actor": e.actor, "kind": e.kind, "before": e.before,
+                         "after": e.after} for e in case_timeline(s, case_id)]
+        e = case.entity
+        editable = not _viewer_gate(user, case.assignee, Permission.EDIT_CASE)
+        return CaseDetail(
+            id=case.id, workflow=case.workflow, version=case.version, status=status.value,
+            status_label=status.label,
+            entity={"type": e.kind, "name": e.name, "email": e.email, "phone": e.phone,
+                    "country": e.country, "registration_number": e.registration_number},
+            assignee=case.assignee, decision=case.decision, decision_reason=case.decision_reason,
+            decided_by=case.decided_by, decided_at=case.decided_at, created_at=case.created_at,
+            updated_at=case.updated_at, risk_score=case.risk_score, tags=list(case.tags or []),
+            user_data=dict(case.user_data or {}), registry_data=dict(case.registry_data or {}),
+            enriched_data=case.enriched_data,
+            processes=[{"name": p.name, "state": p.state, "detail": p.detail,
+                        "updated_at": p.updated_at} for p in case.processes],
+            reupload_needed_count=facts.reupload_needed_blocks,
+            case_actions=case_actions,
+            can_assign_to_self=bool(user and not user.disabled
+                                    and can(user.role, Permission.ASSIGN_SELF)
+                                    and case.assignee is None
+                                    and status not in FINAL_STATUSES),
+            can_reassign=bool(user and not user.disabled and can(user.role, Permission.REASSIGN)
+                              and status not in FINAL_STATUSES),
+            can_edit=editable and status in EDITABLE_STATUSES,
+            can_add_note=bool(user and not user.disabled and can(user.role, Permission.ADD_NOTE)),
+            documents=[document_block(d) for d in case.documents if d.ubo_id is None],
+            kyc_blocks=kyc_blocks, notes=notes, timeline=timeline,
+            reupload_reasons=list(definition.get("reupload_reasons", [])))
