@@ -13,6 +13,7 @@ from typing import Any, Iterator
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from core import audit, outbox
 from core.case_state import facts_of, refresh_status, touch
@@ -79,20 +80,23 @@ def load_case(session: Session, case_id: str, *, for_update: bool = False) -> Ca
 def case_command(db: Database, case_id: str, *, actor: str, expected_version: int,
                  permission: Permission, needs_assignee: bool = True) -> Iterator[CommandContext]:
     """Unit of work around one command on one case; recomputes the status at the end."""
-    with db.unit_of_work() as session:
-        user = active_user(session, actor)
-        require(user.username, user.role, permission)
-        case = load_case(session, case_id, for_update=True)
-        if expected_version is None or int(expected_version) != case.version:
-            raise CaseChanged(case_id, expected_version, case.version)
-        if needs_assignee and case.assignee != user.username:
-            who = f"assigned to {case.assignee}" if case.assignee else "unassigned"
-            raise NotAllowed(f"only the case's assignee may do this; case {case_id} is {who}"
-                             " (take it with Assign to me)")
-        ctx = CommandContext(session, user, case, CaseStatus(case.case_status))
-        touch(case)
-        yield ctx
-        refresh_status(session, case, user.username)
+    try:
+        with db.unit_of_work() as session:
+            user = active_user(session, actor)
+            require(user.username, user.role, permission)
+            case = load_case(session, case_id, for_update=True)
+            if expected_version is None or int(expected_version) != case.version:
+                raise CaseChanged(case_id, expected_version, case.version)
+            if needs_assignee and case.assignee != user.username:
+                who = f"assigned to {case.assignee}" if case.assignee else "unassigned"
+                raise NotAllowed(f"only the case's assignee may do this; case {case_id} is {who}"
+                                 " (take it with Assign to me)")
+            ctx = CommandContext(session, user, case, CaseStatus(case.case_status))
+            touch(case)
+            yield ctx
+            refresh_status(session, case, user.username)
+    except StaleDataError:  # the row lock should make this unreachable; the guard stays
+        raise CaseChanged(case_id, expected_version, None) from None
     # leaving the unit of work commits: change + audit + outbox, or nothing
 
 

@@ -24,10 +24,10 @@ class ActionNotAllowed(DocketError):
 class CaseChanged(DocketError):
     """The case changed since the actor saw it (expected version is stale)."""
 
-    def __init__(self, case_id: str, expected: int, actual: int):
-        super().__init__(
-            f"case changed, reload: case {case_id} is at version {actual}, "
-            f"you acted on version {expected}")
+    def __init__(self, case_id: str, expected: int | None, actual: int | None):
+        now = f"is at version {actual}" if actual is not None else "changed meanwhile"
+        super().__init__(f"case changed, reload: case {case_id} {now}, "
+                         f"you acted on version {expected}")
         self.case_id, self.expected, self.actual = case_id, expected, actual
 
 

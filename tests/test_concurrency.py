@@ -1,0 +1,122 @@
+"""Two reviewers (or two tabs) deciding the same case at once: exactly one wins, the other is
+told "case changed, reload", and nothing of the loser is written. From threads and processes."""
+from __future__ import annotations
+
+import multiprocessing
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from core import case_actions as ca
+from core.db import Database
+from core.errors import CaseChanged
+from core.models import Decision, OutboxMessage
+from tests.concurrency_worker import decide
+from tests.factories import make_case, status_of, version_of
+
+ROUNDS = 8
+
+
+def _prepare(db, n):
+    ids = []
+    for i in range(n):
+        case_id = make_case(db, f"R-{i}", assignee="reviewer")
+        ids.append(case_id)
+    return ids
+
+
+def _assert_one_winner(db, case_id, outcomes):
+    won = [o for o in outcomes if o[1] == "won"]
+    lost = [o for o in outcomes if o[1] != "won"]
+    assert len(won) == 1, outcomes
+    assert len(lost) == 1 and "case changed, reload" in lost[0][1], outcomes
+    expected = "approved" if won[0][0] == "approve" else "rejected"
+    assert status_of(db, case_id) == expected
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(Decision)
+                        .where(Decision.case_id == case_id)) == 1
+        assert s.scalar(select(func.count()).select_from(OutboxMessage)
+                        .where(OutboxMessage.case_id == case_id)) == 2
+
+
+def test_two_threads_decide_the_same_case(db, database_url):
+    for case_id in _prepare(db, ROUNDS):
+        version = version_of(db, case_id)
+        barrier = threading.Barrier(2)
+        outcomes = []
+
+        def run(action, own_db):
+            barrier.wait()
+            try:
+                if action == "approve":
+                    ca.approve_case(own_db, case_id, actor="reviewer", expected_version=version)
+                else:
+                    ca.reject_case(own_db, case_id, actor="reviewer", expected_version=version,
+                                   reason="race")
+                outcomes.append((action, "won"))
+            except CaseChanged as e:
+                outcomes.append((action, str(e)))
+
+        dbs = [Database(database_url), Database(database_url)]
+        threads = [threading.Thread(target=run, args=(a, d)) for a, d in zip(("approve", "reject"), dbs)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        for d in dbs:
+            d.dispose()
+        _assert_one_winner(db, case_id, outcomes)
+
+
+def test_two_processes_decide_the_same_case(db, database_url):
+    ctx = multiprocessing.get_context("spawn")
+    for case_id in _prepare(db, 3):
+        version = version_of(db, case_id)
+        barrier, results = ctx.Barrier(2), ctx.Queue()
+        procs = [ctx.Process(target=decide, args=(database_url, case_id, action, version,
+                                                  barrier, results))
+                 for action in ("approve", "reject")]
+        for p in procs:
+            p.start()
+        outcomes = [results.get(timeout=90) for _ in procs]
+        for p in procs:
+            p.join(30)
+        assert all(p.exitcode == 0 for p in procs)
+        _assert_one_winner(db, case_id, outcomes)
+
+
+def test_reassignment_racing_a_decision(db, database_url):
+    """An admin reassigns while the assignee approves: one of them is told to reload."""
+    case_id = make_case(db, "R-x", assignee="reviewer")
+    version = version_of(db, case_id)
+    barrier = threading.Barrier(2)
+    outcomes = {}
+
+    def approve(own_db):
+        barrier.wait()
+        try:
+            ca.approve_case(own_db, case_id, actor="reviewer", expected_version=version)
+            outcomes["approve"] = "won"
+        except CaseChanged:
+            outcomes["approve"] = "reload"
+
+    def reassign(own_db):
+        barrier.wait()
+        try:
+            ca.assign_case(own_db, case_id, "reviewer2", actor="admin", expected_version=version)
+            outcomes["assign"] = "won"
+        except CaseChanged:
+            outcomes["assign"] = "reload"
+
+    dbs = [Database(database_url), Database(database_url)]
+    threads = [threading.Thread(target=approve, args=(dbs[0],)),
+               threading.Thread(target=reassign, args=(dbs[1],))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for d in dbs:
+        d.dispose()
+    assert sorted(outcomes.values()) == ["reload", "won"]
+    assert version_of(db, case_id) == version + 1
