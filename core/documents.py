@@ -48,7 +48,7 @@ def filename_problem(filename: object) -> str | None:
     if len(filename) > MAX_FILENAME_CHARS:
         return f"the file name is {len(filename):,} characters long; at most {MAX_FILENAME_CHARS}"
     for char in filename:
-        if unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS:
+        if unicodedata.category(char) in ("Cc", "Cs") or char in _BIDI_CONTROLS:
             return (f"the file name {_shown(filename)} contains a control character "
                     f"(U+{ord(char):04X})")
     if "/" in filename or "\\" in filename:
