@@ -198,6 +198,45 @@ def cmd_list(args) -> None:
               f"{(r.assignee or '-'):<10} {r.entity_name}")
 
 
+def cmd_export(args) -> None:
+    """Every case matching the filters as CSV (columns: see core/export.py)."""
+    import os
+
+    from core.export import export_cases
+    if not args.as_user:
+        raise DocketError("export needs --as USER (a user allowed to export)")
+    db = _database()
+    flt = _case_filter(db, args)
+    if not args.output:
+        for chunk in export_cases(db, flt, actor=args.as_user):
+            sys.stdout.buffer.write(chunk.encode("utf-8"))
+        sys.stdout.buffer.flush()
+        return
+    path = Path(args.output)
+    if path.is_dir():
+        raise DocketError(f"{path} is a folder; give a file name")
+    live = sys.stderr.isatty()
+    done_rows = [0]
+
+    def progress(done: int, total: int) -> None:
+        done_rows[0] = done
+        if live:
+            print(f"\rexporting: {done}/{total} cases", end="", file=sys.stderr, flush=True)
+
+    partial = path.with_name(path.name + ".part")  # renamed once complete: no half files
+    chunks = export_cases(db, flt, actor=args.as_user, progress=progress)
+    try:
+        with open(partial, "w", encoding="utf-8", newline="") as f:
+            for chunk in chunks:
+                f.write(chunk)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    if live:
+        print(file=sys.stderr)
+    print(f"exported {done_rows[0]} cases to {path}", file=sys.stderr)
+
+
 def cmd_views(args) -> None:
     from core.case_query import counts_by_view
     from core.views import list_views
@@ -320,6 +359,11 @@ def build_parser() -> argparse.ArgumentParser:
                     choices=["created_at", "updated_at", "id", "status", "name"])
     sp.add_argument("--ascending", action="store_true")
     sp.add_argument("--json", action="store_true", help="print JSON")
+
+    sp = add("export", "Export every case matching the filters as CSV (needs --as USER)",
+             cmd_export)
+    filters(sp)
+    sp.add_argument("--output", "-o", help="CSV file to write (default: stdout)")
 
     add("views", "List the views with their case counts", cmd_views)
 

@@ -1,0 +1,118 @@
+"""Overview: the team lead's figures (cases by status and view, Manual review ageing,
+decisions per day, reviewer throughput, approval rate) for a chosen period.
+
+A thin page: every number comes from `core.overview_stats` (SQL aggregates); this file only
+lays them out as st.metric figures and Altair charts. No case data is rendered as HTML.
+"""
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from core import overview_stats as stats
+from core.case_status import CaseAction, CaseStatus
+from core.db import get_database
+from core.users import get_user
+
+ACTION_LABELS = {a.value: a.label for a in CaseAction}
+
+
+def _signed_in_user():
+    if st.session_state.get("authentication_status") is not True:
+        return None
+    username = st.session_state.get("username")
+    if not username:
+        return None
+    user = get_user(get_database(), username)
+    return None if user is None or user.disabled else user
+
+
+def _bar(data: pd.DataFrame, x: str, y: str, order: list[str], title: str) -> alt.Chart:
+    return (alt.Chart(data, title=title).mark_bar()
+            .encode(x=alt.X(f"{x}:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
+                    y=alt.Y(f"{y}:Q", title="Cases"),
+                    tooltip=[alt.Tooltip(f"{x}:N"), alt.Tooltip(f"{y}:Q")]))
+
+
+st.title("Overview")
+
+user = _signed_in_user()
+if user is None:
+    st.info("Sign in to see the overview.")
+    st.stop()
+
+db = get_database()  # one per URL and process, schema upgraded once
+days = st.radio("Period", stats.PERIODS, index=1, horizontal=True, key="overview_period",
+                format_func=lambda d: f"Last {d} days")
+
+counts = stats.status_counts(db)
+ageing = stats.manual_review_ageing(db)
+rate = stats.approval_rate(db, days)
+per_day = stats.decisions_per_day(db, days)
+throughput = stats.reviewer_throughput(db, days)
+
+over_7 = sum(n for label, n in ageing.items() if label in ("7-14d", "14-30d", ">30d"))
+decided = sum(d.count for d in per_day)
+cols = st.columns(5)
+cols[0].metric("Open cases", f"{stats.open_cases(counts):,}")
+cols[1].metric("In manual review", f"{counts[CaseStatus.MANUAL_REVIEW.value]:,}")
+cols[2].metric("Manual review > 7 days", f"{over_7:,}")
+cols[3].metric(f"Decisions, last {days} days", f"{decided:,}")
+cols[4].metric(f"Approval rate, last {days} days",
+               "–" if rate.rate is None else f"{rate.rate:.0%}",
+               help=f"{rate.approved} approved / {rate.approved + rate.rejected} approved or "
+                    "rejected")
+
+left, right = st.columns(2)
+with left:
+    status_order = [s.label for s in CaseStatus]
+    data = pd.DataFrame({"Status": [CaseStatus(s).label for s in counts],
+                         "Cases": list(counts.values())})
+    st.altair_chart(_bar(data, "Status", "Cases", status_order, "Cases by status"),
+                    width="stretch")
+with right:
+    bucket_order = [label for label, _, _ in stats.AGEING_BUCKETS]
+    data = pd.DataFrame({"Time in manual review": bucket_order,
+                         "Cases": [ageing[b] for b in bucket_order]})
+    st.altair_chart(_bar(data, "Time in manual review", "Cases", bucket_order,
+                         "Manual review ageing"), width="stretch")
+
+st.subheader(f"Decisions, last {days} days (UTC days)")
+data = pd.DataFrame({"Day": [d.day for d in per_day],
+                     "Action": [ACTION_LABELS.get(d.action, d.action) for d in per_day],
+                     "Decisions": [d.count for d in per_day]})
+data["Day"] = pd.to_datetime(data["Day"])
+chart = (alt.Chart(data).mark_bar()
+         .encode(x=alt.X("yearmonthdate(Day):T", title=None),
+                 y=alt.Y("sum(Decisions):Q", title="Decisions"),
+                 color=alt.Color("Action:N", sort=list(ACTION_LABELS.values())),
+                 tooltip=[alt.Tooltip("yearmonthdate(Day):T", title="Day"),
+                          alt.Tooltip("Action:N"), alt.Tooltip("sum(Decisions):Q")]))
+st.altair_chart(chart, width="stretch")
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Reviewer throughput")
+    if not throughput:
+        st.caption("No decisions in this period.")
+    else:
+        rows = [{"Reviewer": r.actor, "Action": ACTION_LABELS[a], "Decisions": n}
+                for r in throughput
+                for a, n in (("approve", r.approved), ("reject", r.rejected),
+                             ("ask_for_reuploads", r.asked_reuploads))]
+        chart = (alt.Chart(pd.DataFrame(rows)).mark_bar()
+                 .encode(y=alt.Y("Reviewer:N", sort=[r.actor for r in throughput], title=None),
+                         x=alt.X("sum(Decisions):Q", title="Decisions"),
+                         color=alt.Color("Action:N", sort=list(ACTION_LABELS.values())),
+                         tooltip=["Reviewer:N", "Action:N", "sum(Decisions):Q"]))
+        st.altair_chart(chart, width="stretch")
+with right:
+    st.subheader("Cases per view")
+    views = stats.view_counts(db)
+    if not views:
+        st.caption("No views defined.")
+    else:
+        st.dataframe(pd.DataFrame({"View": [v.name for v in views],
+                                   "Cases": [v.cases for v in views]}),
+                     hide_index=True, width="stretch")
