@@ -174,3 +174,21 @@ def ensure_demo_users(db: Database) -> None:
         if username not in existing:
             add_user(db, username, name, role.value, password, email=f"{username}@demo.docket",
                      is_demo=True)
+
+
+def authenticator_credentials(db: Database) -> dict:
+    """The active (not disabled) users in streamlit-authenticator's credentials shape, with
+    their bcrypt hashes. A new dict on every call: the authenticator mutates what it gets."""
+    with db.read() as s:
+        users = s.scalars(select(User).where(User.disabled.is_(False)).order_by(User.username))
+        return {"usernames": {u.username: {"name": u.name, "email": u.email,
+                                           "password": u.password_hash, "roles": [u.role]}
+                              for u in users}}
+
+
+def signed_in_user(db: Database, username: str | None) -> UserInfo | None:
+    """The user behind a session, re-read from the database; None if missing or disabled."""
+    if not username:
+        return None
+    info = get_user(db, username)
+    return info if info is not None and not info.disabled else None

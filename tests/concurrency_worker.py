@@ -1,22 +1,41 @@
-"""Runs one case action in a separate process (for tests/test_concurrency.py)."""
+"""Runs one case action in its own process, for tests/test_concurrency.py.
+
+Usage: python -m tests.concurrency_worker URL CASE_ID ACTION VERSION GO_FILE
+It waits until GO_FILE exists (so two processes start together), acts, and prints one line:
+"won" or the refusal.
+"""
 from __future__ import annotations
 
+import os
+import sys
+import time
 
-def decide(url: str, case_id: str, action: str, version: int, barrier, results) -> None:
+
+def main(url: str, case_id: str, action: str, version: str, go_file: str) -> None:
     from core import case_actions as ca
     from core.db import Database
     from core.errors import DocketError
     db = Database(url)
+    with db.read() as s:  # connect before the start signal
+        s.connection()
+    deadline = time.monotonic() + 60
+    while not os.path.exists(go_file):
+        if time.monotonic() > deadline:
+            print("timeout waiting for the start signal")
+            return
+        time.sleep(0.0005)
     try:
-        barrier.wait(timeout=30)
         if action == "approve":
-            ca.approve_case(db, case_id, actor="reviewer", expected_version=version)
+            ca.approve_case(db, case_id, actor="reviewer", expected_version=int(version))
         else:
-            ca.reject_case(db, case_id, actor="reviewer", expected_version=version, reason="race")
-        results.put((action, "won"))
+            ca.reject_case(db, case_id, actor="reviewer", expected_version=int(version),
+                           reason="race")
+        print("won")
     except DocketError as e:
-        results.put((action, type(e).__name__ + ": " + str(e)))
-    except Exception as e:  # anything else is a bug the test must show
-        results.put((action, "crash " + repr(e)))
+        print(f"{type(e).__name__}: {e}")
     finally:
         db.dispose()
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:6])

@@ -2,8 +2,11 @@
 told "case changed, reload", and nothing of the loser is written. From threads and processes."""
 from __future__ import annotations
 
-import multiprocessing
+import subprocess
+import sys
 import threading
+import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -12,7 +15,6 @@ from core import case_actions as ca
 from core.db import Database
 from core.errors import CaseChanged
 from core.models import Decision, OutboxMessage
-from tests.concurrency_worker import decide
 from tests.factories import make_case, status_of, version_of
 
 ROUNDS = 8
@@ -69,20 +71,22 @@ def test_two_threads_decide_the_same_case(db, database_url):
         _assert_one_winner(db, case_id, outcomes)
 
 
-def test_two_processes_decide_the_same_case(db, database_url):
-    ctx = multiprocessing.get_context("spawn")
+def test_two_processes_decide_the_same_case(db, database_url, tmp_path):
+    root = Path(__file__).resolve().parent.parent
     for case_id in _prepare(db, 3):
         version = version_of(db, case_id)
-        barrier, results = ctx.Barrier(2), ctx.Queue()
-        procs = [ctx.Process(target=decide, args=(database_url, case_id, action, version,
-                                                  barrier, results))
-                 for action in ("approve", "reject")]
-        for p in procs:
-            p.start()
-        outcomes = [results.get(timeout=90) for _ in procs]
-        for p in procs:
-            p.join(30)
-        assert all(p.exitcode == 0 for p in procs)
+        go = tmp_path / f"go-{case_id}"
+        procs = {action: subprocess.Popen(
+            [sys.executable, "-m", "tests.concurrency_worker", database_url, case_id, action,
+             str(version), str(go)], cwd=root, stdout=subprocess.PIPE, text=True)
+            for action in ("approve", "reject")}
+        time.sleep(1.5)  # both processes connected and waiting
+        go.touch()
+        outcomes = []
+        for action, proc in procs.items():
+            out, _ = proc.communicate(timeout=90)
+            assert proc.returncode == 0
+            outcomes.append((action, out.strip().splitlines()[-1]))
         _assert_one_winner(db, case_id, outcomes)
 
 

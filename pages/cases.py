@@ -1,0 +1,27 @@
+"""Cases: views and filters in the sidebar, the case list, and the selected case's preview
+to the right (its id in the URL as ?case=ID, so a link reopens it)."""
+import streamlit as st
+
+from ui.case_list import case_table, sidebar_filters
+from ui.case_preview import case_preview
+from ui.context import current_user, database
+
+db = database()
+user = current_user()
+case_filter = sidebar_filters(db, user)
+
+was_open = bool(st.query_params.get("case"))
+if was_open:
+    list_column, preview_column = st.columns([5, 4], gap="medium")
+else:
+    list_column, preview_column = st.container(), None
+
+with list_column:
+    st.title("Cases", anchor=False)
+    listing = case_table(db, case_filter)
+
+if bool(listing.opened) != was_open:  # a row was selected or cleared: lay the page out again
+    st.rerun()
+if preview_column is not None and listing.opened:
+    with preview_column, st.container(border=True):
+        case_preview(db, user, listing.opened)

@@ -1,0 +1,31 @@
+"""Docket: the router. Sign-in first; then the pages the user's role may open."""
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import auth
+from ui.context import database
+from ui.navigation import pages_for
+from ui.text import esc
+
+st.set_page_config(page_title="Docket", page_icon=":material/fact_check:", layout="wide")
+
+db = database()
+authenticator, key_message = auth.authenticator(db)
+user = auth.signed_in(db, authenticator)
+
+if user is None:
+    def sign_in() -> None:
+        auth.login_page(db, authenticator, key_message)
+
+    st.navigation([st.Page(sign_in, title="Sign in", url_path="sign-in", default=True)],
+                  position="hidden").run()
+    st.stop()
+
+page = st.navigation(pages_for(user.role))
+with st.sidebar:
+    st.markdown(f"**{esc(user.name)}**  \n{esc(user.role.capitalize())} · {esc(user.username)}")
+    if st.button("Sign out", icon=":material/logout:", key="sign_out"):
+        auth.sign_out(authenticator)
+        st.rerun()
+page.run()

@@ -1,0 +1,101 @@
+"""Sign-in with streamlit-authenticator, checked against the users in the database.
+
+The authenticator draws the form and keeps the signed cookie; the password check itself is
+`core.users.verify_login` (bcrypt, disabled users refused, failures counted in the database,
+5 in a row lock the account for 15 minutes). Every run re-reads the signed-in user, so a
+disabled user is signed out at their next action.
+"""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+import streamlit_authenticator as stauth
+from streamlit_authenticator.utilities import LoginError
+
+from core import config
+from core.auth_settings import COOKIE_EXPIRY_DAYS, COOKIE_NAME, cookie_key
+from core.db import Database
+from core.errors import DocketError
+from core.users import (DEMO_USERS, UserInfo, authenticator_credentials, signed_in_user,
+                        verify_login)
+from ui.context import USER_KEY
+
+# Seconds the authenticator waits before drawing the form (its default: 0.7). Tests set 0.
+LOGIN_SLEEP_TIME: float | None = None
+_ERROR_KEY = "docket_login_error"
+_FIELDS = {"Form name": "Sign in", "Username": "Username", "Password": "Password",
+           "Login": "Login"}
+
+
+def authenticator(db: Database) -> tuple[stauth.Authenticate, str]:
+    """One authenticator per run, on a fresh credentials dict (it mutates what it gets).
+    Returns it and the message to show when a cookie key was just generated ("" otherwise)."""
+    key = cookie_key()
+    extra = {} if LOGIN_SLEEP_TIME is None else {"login_sleep_time": LOGIN_SLEEP_TIME}
+    auth = stauth.Authenticate(authenticator_credentials(db), COOKIE_NAME, key.key,
+                               COOKIE_EXPIRY_DAYS, auto_hash=False, **extra)
+
+    def check_credentials(username: str, password: str) -> bool:
+        try:
+            verify_login(db, username, password)
+        except DocketError as e:
+            st.session_state[_ERROR_KEY] = str(e)
+            return False
+        st.session_state.pop(_ERROR_KEY, None)
+        return True
+
+    # The database decides (lockout, disabled users, failure counting), not the dict.
+    auth.authentication_controller.authentication_model.check_credentials = check_credentials
+    return auth, key.message
+
+
+def signed_in(db: Database, auth: stauth.Authenticate) -> UserInfo | None:
+    """The user of this session, re-read from the database; signs out a disabled user."""
+    if st.session_state.get("authentication_status") is not True:
+        st.session_state.pop(USER_KEY, None)
+        return None
+    user = signed_in_user(db, st.session_state.get("username"))
+    if user is None:
+        sign_out(auth, message="Your account is disabled or no longer exists; "
+                               "you have been signed out.")
+        return None
+    st.session_state[USER_KEY] = user
+    return user
+
+
+def sign_out(auth: stauth.Authenticate, message: str = "") -> None:
+    if st.session_state.get("authentication_status"):
+        auth.logout(location="unrendered")
+    for key in list(st.session_state):
+        if key not in ("authentication_status", "username", "name", "email", "roles", "logout"):
+            del st.session_state[key]
+    if message:
+        st.session_state[_ERROR_KEY] = message
+
+
+def login_page(db: Database, auth: stauth.Authenticate, key_message: str = "") -> None:
+    """The only page before sign-in: the form, and the demo accounts in demo mode."""
+    st.title("Docket")
+    st.caption("KYC/KYB case management")
+    if key_message:
+        st.info(key_message, icon=":material/key:")
+    try:
+        auth.login(location="main", fields=_FIELDS, key="docket_login")
+    except LoginError as e:  # e.g. a cookie naming a user who is now disabled
+        st.session_state[_ERROR_KEY] = str(e)
+    if st.session_state.get("authentication_status") is True:
+        st.rerun()  # draw the app, not the form we just showed
+    message = st.session_state.get(_ERROR_KEY)
+    if message and st.session_state.get("authentication_status") is not True:
+        st.error(message, icon=":material/lock:")
+    if config.demo_mode(db.url):
+        _demo_accounts()
+
+
+def _demo_accounts() -> None:
+    with st.container(border=True):
+        st.markdown("**Demo mode** — sample data and these demo accounts, "
+                    "with their passwords shown to everyone. Never use demo mode for real cases.")
+        st.table(pd.DataFrame(
+            [{"Username": u, "Password": p, "Role": r.value, "Name": n}
+             for u, n, r, p in DEMO_USERS]), hide_index=True)

@@ -1,0 +1,54 @@
+"""What every page needs: the prepared database, the signed-in user, one-shot messages."""
+from __future__ import annotations
+
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+
+from core import config
+from core.app_setup import prepare_database
+from core.db import Database, get_database
+from core.users import UserInfo, ensure_demo_users
+
+MAIN_SCRIPT = "streamlit_app.py"
+USER_KEY = "docket_user"
+
+
+@st.cache_resource(show_spinner="Preparing the database...")
+def _prepared(url: str, demo: bool) -> bool:
+    """Runs once per process and database: schema, default workflows and views, demo data."""
+    db = get_database(url)
+    try:
+        return prepare_database(db, demo=demo)
+    except ModuleNotFoundError as e:  # core.demo_data not written yet: demo users only
+        if e.name != "core.demo_data":
+            raise
+        prepare_database(db, demo=False)
+        ensure_demo_users(db)
+        return False
+
+
+def database() -> Database:
+    url = config.database_url()
+    _prepared(url, config.demo_mode(url))
+    return get_database(url)
+
+
+def through_router() -> None:
+    """Sends a page run that bypassed the router back through it.
+
+    Until a script calls st.navigation, Streamlit runs files in a `pages/` folder by itself
+    (its legacy multipage mode): on a process's first run, a URL like /cases would skip the
+    sign-in and role checks. Such a run is redirected to the router (the URL's query kept).
+    """
+    if PagesManager.uses_pages_directory:
+        st.switch_page(MAIN_SCRIPT, query_params=st.query_params.to_dict())
+
+
+def current_user() -> UserInfo:
+    """The signed-in user, as the router re-read them from the database for this run."""
+    through_router()
+    user = st.session_state.get(USER_KEY)
+    if user is None:
+        st.stop()
+    return user
+

@@ -1,0 +1,109 @@
+"""Confirmation dialogs of the case actions: Approve, Reject, Ask for all re-uploads.
+
+The open dialog is kept in the session (which action, which case, the version seen) so it
+survives reruns; closing it (Cancel, the X, a success) clears that.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from core import case_actions
+from core.case_read import CaseDetail
+from core.case_status import CaseAction
+from core.db import Database
+from core.errors import CaseChanged, DocketError
+from core.users import UserInfo
+from ui.actions import OUTCOME_KEY, show_case_changed
+from ui.case_list import refresh_counts
+
+DIALOG_KEY = "docket_dialog"
+DIALOG_ERROR_KEY = "docket_dialog_error"
+REASON_KEY = "dialog_reason"
+
+TITLES = {
+    CaseAction.APPROVE: "Approve case",
+    CaseAction.REJECT: "Reject case",
+    CaseAction.ASK_FOR_REUPLOADS: "Ask for all re-uploads",
+}
+DONE = {
+    CaseAction.APPROVE: "Case approved.",
+    CaseAction.REJECT: "Case rejected.",
+    CaseAction.ASK_FOR_REUPLOADS: "Re-upload request sent.",
+}
+
+
+def open_dialog(action: str, case_id: str, version: int, count: int = 0) -> None:
+    st.session_state[DIALOG_KEY] = {"action": action, "case_id": case_id, "version": version,
+                                    "count": count}
+    st.session_state.pop(DIALOG_ERROR_KEY, None)
+    st.session_state.pop(REASON_KEY, None)
+
+
+def close_dialog() -> None:
+    st.session_state.pop(DIALOG_KEY, None)
+    st.session_state.pop(DIALOG_ERROR_KEY, None)
+
+
+def _confirm(db: Database, username: str) -> None:
+    state = st.session_state.get(DIALOG_KEY)
+    if not state:
+        return
+    action, case_id, version = CaseAction(state["action"]), state["case_id"], state["version"]
+    reason = st.session_state.get(REASON_KEY, "")
+    try:
+        if action is CaseAction.APPROVE:
+            case_actions.approve_case(db, case_id, actor=username, expected_version=version,
+                                      reason=reason)
+        elif action is CaseAction.REJECT:
+            case_actions.reject_case(db, case_id, actor=username, expected_version=version,
+                                     reason=reason)
+        else:
+            case_actions.ask_for_reuploads(db, case_id, actor=username, expected_version=version)
+    except CaseChanged as e:
+        st.session_state[DIALOG_ERROR_KEY] = ("changed", str(e))
+        return
+    except DocketError as e:
+        st.session_state[DIALOG_ERROR_KEY] = ("error", str(e))
+        return
+    close_dialog()
+    refresh_counts()
+    st.session_state[OUTCOME_KEY] = ("success", DONE[action])
+
+
+def _body(db: Database, user: UserInfo, detail: CaseDetail) -> None:
+    state = st.session_state.get(DIALOG_KEY)
+    if state is None:  # confirmed or cancelled: redraw the whole page, dialog closed
+        st.rerun()
+    action = CaseAction(state["action"])
+    if action is CaseAction.APPROVE:
+        st.write("Approve this case? This decision is final; the applicant and the configured "
+                 "integrations are notified.")
+        st.text_area("Reason (optional)", key=REASON_KEY, max_chars=2000)
+    elif action is CaseAction.REJECT:
+        st.write("Reject this case? This decision is final; the reason is sent with the "
+                 "notification.")
+        st.text_area("Reason (required)", key=REASON_KEY, max_chars=2000)
+    else:
+        count = state.get("count", 0)
+        st.write(f"Send the applicant one email asking to re-upload the {count} block(s) "
+                 "marked \"Re-upload needed\"?")
+    kind, message = st.session_state.get(DIALOG_ERROR_KEY, (None, None))
+    if kind == "changed":
+        if show_case_changed(message, key="dialog_reload"):
+            close_dialog()
+            st.rerun()
+    elif kind == "error":
+        st.error(message, icon=":material/error:")
+    left, right = st.columns(2)
+    left.button(TITLES[action].split(" case")[0], type="primary", key="dialog_confirm",
+                on_click=_confirm, args=(db, user.username), width="stretch")
+    right.button("Cancel", key="dialog_cancel", on_click=close_dialog, width="stretch")
+
+
+def show_open_dialog(db: Database, user: UserInfo, detail: CaseDetail) -> None:
+    """Draws the open dialog if it belongs to this case."""
+    state = st.session_state.get(DIALOG_KEY)
+    if not state or state["case_id"] != detail.id:
+        return
+    title = TITLES[CaseAction(state["action"])]
+    st.dialog(title, on_dismiss=close_dialog)(_body)(db, user, detail)

@@ -1,0 +1,28 @@
+"""Showing data as text: case data never reaches Markdown or HTML unescaped."""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=&])")
+
+
+def esc(value: object) -> str:
+    """`value` as Markdown that displays exactly as the text (no formatting, links, HTML,
+    emoji or colour directives); newlines become spaces."""
+    text = "" if value is None else str(value)
+    text = " ".join(text.split())
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "—"
+
+
+def plain(value: object) -> str:
+    """A value for a table cell or a text field."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return when(value)
+    return str(value)
