@@ -56,7 +56,14 @@ def cmd_demo(args) -> None:
     if args.cases < 1:
         raise DocketError("--cases must be at least 1")
     started = time.perf_counter()
-    n = generate_cases(db, args.cases, seed=args.seed)
+
+    def progress(done: int, total: int) -> None:
+        if sys.stderr.isatty():
+            print(f"\r{done:,} / {total:,} cases", end="", file=sys.stderr, flush=True)
+
+    n = generate_cases(db, args.cases, seed=args.seed, progress=progress)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
     print(f"generated {n} demo cases in {time.perf_counter() - started:.1f} s")
 
 
@@ -270,6 +277,96 @@ def cmd_users(args) -> None:
         print(f"{args.username} is now {args.role}")
 
 
+def cmd_worker(args) -> None:
+    """Deliver notifications: webhooks, email, SMS, CRM calls (see docs/NOTIFICATIONS.md)."""
+    import logging
+    import signal
+    import threading
+
+    from core.notifications.dispatcher import Dispatcher, DispatcherConfig
+    if args.concurrency is not None and args.concurrency < 1:
+        raise DocketError("--concurrency must be at least 1")
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    dispatcher = Dispatcher(_database(), DispatcherConfig.from_settings(
+        concurrency=args.concurrency))
+    if args.once:
+        n = dispatcher.run_once()
+        print(f"{n} delivery attempt(s) made")
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    print(f"worker {dispatcher.worker_id} delivering with {dispatcher.config.concurrency} "
+          "thread(s); Ctrl-C stops it after the deliveries in flight", file=sys.stderr)
+    dispatcher.run_forever(stop)
+
+
+def cmd_deliveries(args) -> None:
+    from core.notifications import deliveries as dl
+    db = _database()
+    if args.replay is not None:
+        dl.replay_delivery(db, args.replay, actor=args.actor)
+        print(f"delivery {args.replay} queued again")
+        return
+    if args.replay_failed:
+        n = dl.replay_failed(db, actor=args.actor, endpoint_id=args.endpoint)
+        print(f"{n} failed deliveries queued again")
+        return
+    if args.attempts is not None:
+        for a in dl.delivery_attempts(db, args.attempts):
+            nxt = f" next {a.next_attempt_at:%Y-%m-%d %H:%M:%S}" if a.next_attempt_at else ""
+            print(f"#{a.number} {a.started_at:%Y-%m-%d %H:%M:%S} {a.outcome:<9} "
+                  f"{a.status_code or '-':>4} {a.duration_ms:>6} ms {a.error or ''}{nxt}")
+            if a.response_excerpt:
+                print("    " + a.response_excerpt[:200].replace("\n", " "))
+        return
+    rows = dl.list_deliveries(db, status=args.status, endpoint_id=args.endpoint,
+                              case_id=args.case, limit=args.limit)
+    if args.json:
+        _print_json([r.__dict__ for r in rows])
+        return
+    counts = dl.count_deliveries(db, endpoint_id=args.endpoint, case_id=args.case)
+    print("  ".join(f"{k}: {v}" for k, v in counts.items()))
+    for r in rows:
+        when = r.finished_at or r.next_attempt_at or r.created_at
+        print(f"{r.id:>6} {r.state:<9} {r.channel:<7} {r.target:<12} {r.case_id:<12} "
+              f"{r.event_type:<24} tries {r.attempts:<2} {when:%Y-%m-%d %H:%M:%S} "
+              f"{r.last_status_code or ''} {(r.last_error or '')[:80]}")
+
+
+def cmd_endpoints(args) -> None:
+    from core.notifications import deliveries as dl
+    from core.notifications import endpoints as ep
+    db = _database()
+    if args.endpoints_command == "add":
+        created = ep.create_endpoint(db, args.url, actor=args.actor, workflow=args.workflow,
+                                     event_types=args.event or (), description=args.description or "")
+        print(f"endpoint {created.endpoint.id} added: {created.endpoint.url}")
+        print(f"signing secret (shown once, keep it now): {created.secret}")
+    elif args.endpoints_command == "list":
+        for h in dl.endpoint_health(db):
+            e = h.endpoint
+            state = "enabled" if e.enabled else f"DISABLED ({e.disabled_reason})"
+            failing = f" failing since {e.failing_since:%Y-%m-%d %H:%M}" if e.failing_since else ""
+            print(f"{e.id:>4} {e.url}  workflow={e.workflow or 'all'} "
+                  f"events={','.join(e.event_types) or 'all'}  {state}{failing}  "
+                  f"delivered {h.delivered} pending {h.pending} failed {h.failed}")
+    elif args.endpoints_command == "disable":
+        ep.disable_endpoint(db, args.id, actor=args.actor, reason=args.reason)
+        print(f"endpoint {args.id} disabled")
+    elif args.endpoints_command == "enable":
+        ep.enable_endpoint(db, args.id, actor=args.actor)
+        print(f"endpoint {args.id} enabled")
+    elif args.endpoints_command == "rotate-secret":
+        secret = ep.rotate_secret(db, args.id, actor=args.actor)
+        print(f"new signing secret (shown once; the previous one keeps signing until "
+              f"`endpoints drop-old-secrets {args.id}`): {secret}")
+    elif args.endpoints_command == "drop-old-secrets":
+        ep.drop_previous_secrets(db, args.id, actor=args.actor)
+        print(f"endpoint {args.id} now signs with its newest secret only")
+
+
 def _read_password(args) -> str:
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\n")
@@ -386,6 +483,47 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("username")
     u.add_argument("role", choices=["analyst", "reviewer", "admin"])
     for parser in usub.choices.values():
+        parser.add_argument("--actor", default="system", help="admin making the change")
+
+    sp = add("worker", "Deliver queued notifications (webhooks, email, SMS, CRM); several may "
+                       "run at once", cmd_worker)
+    sp.add_argument("--once", action="store_true", help="send what is due now, then exit")
+    sp.add_argument("--concurrency", type=int,
+                    help="deliveries sent at once (default DOCKET_WORKER_CONCURRENCY)")
+    sp.add_argument("--verbose", "-v", action="store_true", help="log every attempt")
+
+    sp = add("deliveries", "List notification deliveries, show attempts, replay failed ones",
+             cmd_deliveries)
+    sp.add_argument("--status", choices=["pending", "delivered", "failed", "skipped"])
+    sp.add_argument("--endpoint", type=int, help="webhook endpoint id")
+    sp.add_argument("--case", help="case id")
+    sp.add_argument("--limit", type=int, default=50)
+    sp.add_argument("--json", action="store_true", help="print JSON")
+    sp.add_argument("--attempts", type=int, metavar="ID", help="show every attempt of a delivery")
+    g = sp.add_mutually_exclusive_group()
+    g.add_argument("--replay", type=int, metavar="ID", help="send a delivery again (same webhook-id)")
+    g.add_argument("--replay-failed", action="store_true",
+                   help="send every failed delivery again (of --endpoint, if given)")
+    sp.add_argument("--actor", default="system", help="admin doing the replay")
+
+    sp = add("endpoints", "Manage webhook endpoints: add, list, disable, enable, rotate-secret",
+             cmd_endpoints)
+    esub = sp.add_subparsers(dest="endpoints_command", required=True, metavar="ENDPOINTS_COMMAND")
+    e = esub.add_parser("add", help="add an endpoint; prints its signing secret once")
+    e.add_argument("url")
+    e.add_argument("--workflow", help="only cases of this workflow (default: all)")
+    e.add_argument("--event", action="append",
+                   help="event type, e.g. case.approved (repeatable; default: all)")
+    e.add_argument("--description")
+    esub.add_parser("list", help="list endpoints with their health")
+    for name, text in (("disable", "disable an endpoint"), ("enable", "re-enable an endpoint"),
+                       ("rotate-secret", "new signing secret (printed once); old one still signs"),
+                       ("drop-old-secrets", "sign with the newest secret only")):
+        e = esub.add_parser(name, help=text)
+        e.add_argument("id", type=int)
+        if name == "disable":
+            e.add_argument("--reason")
+    for parser in esub.choices.values():
         parser.add_argument("--actor", default="system", help="admin making the change")
     return p
 

@@ -172,8 +172,12 @@ def ensure_demo_users(db: Database) -> None:
         existing = set(s.scalars(select(User.username)))
     for username, name, role, password in DEMO_USERS:
         if username not in existing:
-            add_user(db, username, name, role.value, password, email=f"{username}@demo.docket",
-                     is_demo=True)
+            try:
+                add_user(db, username, name, role.value, password,
+                         email=f"{username}@demo.docket", is_demo=True)
+            except InvalidInput:  # another process added it meanwhile
+                if get_user(db, username) is None:
+                    raise
 
 
 def authenticator_credentials(db: Database) -> dict:
