@@ -35,6 +35,56 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DOCKET_COOKIE_KEY", "",
             "Key signing the sign-in cookie (at least 32 random bytes). Empty: read from "
             ".streamlit/secrets.toml, else generated there on first start."),
+    Setting("DOCKET_SIMULATOR", "auto",
+            "The Simulator page (admins and reviewers play the outside world on test cases): "
+            "on: shown; off: hidden; auto: shown only in demo mode."),
+    # --- notifications (core/notifications/, docs/NOTIFICATIONS.md) ---
+    Setting("DOCKET_PUBLIC_URL", "http://localhost:8501",
+            "Address of the app as applicants reach it; re-upload links in emails start with it."),
+    Setting("DOCKET_EMBEDDED_WORKER", "on",
+            "on: the app runs one notification dispatcher thread in the background, so no "
+            "second process is needed; off: run `python -m core worker` yourself."),
+    Setting("DOCKET_WORKER_CONCURRENCY", "4",
+            "Deliveries one dispatcher sends at once (threads)."),
+    Setting("DOCKET_WORKER_LEASE_SECONDS", "120",
+            "How long a claimed delivery stays reserved for its worker; a killed worker's "
+            "deliveries are retried after it. Keep it above the HTTP timeouts."),
+    Setting("DOCKET_RETRY_SCHEDULE", "5,300,1800,7200,18000,36000,36000",
+            "Seconds to wait before each retry (with +-20% jitter); a delivery fails for good "
+            "after the last one."),
+    Setting("DOCKET_HTTP_CONNECT_TIMEOUT", "5",
+            "Seconds to wait for a webhook, SMS or CRM server to accept the connection."),
+    Setting("DOCKET_HTTP_READ_TIMEOUT", "10",
+            "Seconds to wait for a webhook, SMS or CRM server's answer."),
+    Setting("DOCKET_ENDPOINT_DISABLE_AFTER_DAYS", "5",
+            "A webhook endpoint failing continuously for this many days is disabled and flagged."),
+    Setting("DOCKET_OUTBOUND_ALLOWLIST", "",
+            "Comma-separated CIDRs (e.g. 10.1.2.0/24,127.0.0.1/32) that webhook, SMS and CRM "
+            "calls may reach although private, loopback or reserved. Empty: public addresses only."),
+    Setting("DOCKET_SMTP_HOST", "",
+            "SMTP server for applicant emails. Empty (and not set in the app's Settings): "
+            "emails are skipped, not retried."),
+    Setting("DOCKET_SMTP_PORT", "587", "SMTP server port."),
+    Setting("DOCKET_SMTP_SECURITY", "starttls",
+            "starttls, ssl (implicit TLS, usually port 465) or none."),
+    Setting("DOCKET_SMTP_USER", "", "SMTP user name; empty: no login."),
+    Setting("DOCKET_SMTP_PASSWORD", "", "SMTP password (secret: never shown or logged)."),
+    Setting("DOCKET_SMTP_SENDER", "Docket <no-reply@docket.invalid>",
+            "From address of applicant emails."),
+    Setting("DOCKET_SMS_URL", "",
+            "HTTP SMS gateway URL receiving a POST per SMS. Empty: SMS are skipped."),
+    Setting("DOCKET_SMS_USER", "", "SMS gateway user (HTTP basic auth); empty: no basic auth."),
+    Setting("DOCKET_SMS_PASSWORD", "",
+            "SMS gateway password or API token (secret: never shown or logged)."),
+    Setting("DOCKET_CRM_URL", "",
+            "CRM API URL called for each decision with a templated JSON body. Empty: skipped."),
+    Setting("DOCKET_CRM_METHOD", "POST", "HTTP method of the CRM call (POST, PUT or PATCH)."),
+    Setting("DOCKET_CRM_HEADERS", "",
+            "JSON object of extra headers for the CRM call, e.g. {\"Authorization\": \"Bearer ...\"} "
+            "(secret: never shown or logged)."),
+    Setting("DOCKET_REUPLOAD_TOKEN_SECRET", "",
+            "Key signing re-upload links (32+ random bytes). Empty: generated once and kept in "
+            "the database's settings table."),
 )
 
 
@@ -61,6 +111,16 @@ def demo_mode(url: str | None = None) -> bool:
     if value in ("off", "0", "false", "no"):
         return False
     return (url or database_url()).startswith("sqlite") and not setting("DOCKET_DATABASE_URL").strip()
+
+
+def simulator_enabled(url: str | None = None) -> bool:
+    """Whether the Simulator page and core.simulator may be used (DOCKET_SIMULATOR)."""
+    value = setting("DOCKET_SIMULATOR").strip().lower()
+    if value in ("on", "1", "true", "yes"):
+        return True
+    if value in ("off", "0", "false", "no"):
+        return False
+    return demo_mode(url)
 
 
 def max_upload_bytes() -> int:

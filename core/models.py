@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary,
-                        String, Text)
+                        String, Text, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -243,3 +243,94 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
+
+
+# --- notifications (core/notifications/) ---------------------------------------------------
+
+class WebhookEndpoint(Base):
+    """A URL that receives signed webhooks. `secrets` (whsec_...) are used for signing only;
+    no function returns them after `create_endpoint`/`rotate_secret`."""
+    __tablename__ = "webhook_endpoints"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    description: Mapped[str] = mapped_column(String(200), default="")
+    workflow: Mapped[str | None] = mapped_column(String(64), nullable=True)  # None: every workflow
+    event_types: Mapped[list[Any]] = mapped_column(JSON, default=list)  # []: every event type
+    secrets: Mapped[list[Any]] = mapped_column(JSON, default=list)  # newest first
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    failing_since: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64), default="system")
+
+
+class Delivery(Base):
+    """One notification to one target (a webhook endpoint, the SMTP server, the SMS gateway,
+    the CRM): the unit the dispatcher claims, leases, retries and finally settles."""
+    __tablename__ = "deliveries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"))
+    message_id: Mapped[str] = mapped_column(String(64))  # the webhook-id, stable across retries
+    case_id: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    event_type: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(32))  # endpoint:ID | email | sms | crm
+    endpoint_id: Mapped[int | None] = mapped_column(ForeignKey("webhook_endpoints.id"),
+                                                    nullable=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending|delivered|failed|skipped
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    leased_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    __table_args__ = (
+        UniqueConstraint("outbox_id", "target", name="uq_deliveries_outbox_target"),
+        Index("ix_deliveries_due", "state", "next_attempt_at"),
+        Index("ix_deliveries_endpoint", "endpoint_id", "state"),
+        Index("ix_deliveries_case", "case_id"),
+    )
+
+
+class DeliveryAttempt(Base):
+    """Every try of a delivery: what came back, how long it took, when the next one is."""
+    __tablename__ = "delivery_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    response_excerpt: Mapped[str] = mapped_column(Text, default="")  # at most 1 KB, redacted
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    outcome: Mapped[str] = mapped_column(String(16))  # delivered|retry|failed|skipped
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    worker: Mapped[str] = mapped_column(String(100), default="")
+    __table_args__ = (Index("ix_delivery_attempts_delivery", "delivery_id", "id"),)
+
+
+class StoredSetting(Base):
+    """Settings an admin edits in the app (SMTP, SMS, CRM, templates); they override the
+    environment. Secret values are write-only: listed as set/unset, never shown."""
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+    is_secret: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(64), default="system")
+
+
+class ReuploadToken(Base):
+    """A re-upload link's token: scoped to a case and blocks, expiring, used at most once."""
+    __tablename__ = "reupload_tokens"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(64))
+    blocks: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    message_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    __table_args__ = (Index("ix_reupload_tokens_case", "case_id"),
+                      Index("ix_reupload_tokens_message", "message_id"))

@@ -1,7 +1,9 @@
 """The durable outbox: notifications are written here in the decision's own transaction.
 
-Delivery (webhooks, email, SMS, CRM) is the worker's job; nothing is sent from inside a
-command, so a decision and its notifications commit together or not at all.
+Each row fans out into deliveries (core/notifications/fanout.py) in the same transaction.
+Delivery (webhooks, email, SMS, CRM) is the worker's job (core/notifications/dispatcher.py);
+nothing is sent from inside a command, so a decision and its notifications commit together
+or not at all.
 """
 from __future__ import annotations
 
@@ -53,4 +55,6 @@ def enqueue(session: Session, *, case: Case, decision: Decision | None, action: 
                             next_attempt_at=now, created_at=now)
         session.add(row)
         rows.append(row)
+    from core.notifications.fanout import expand  # late: fanout reads endpoints
+    expand(session, rows)  # deliveries per endpoint/channel, in this same transaction
     return rows

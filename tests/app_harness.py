@@ -41,6 +41,7 @@ def new_app(monkeypatch, database_url: str, *, demo: bool = False,
     monkeypatch.setenv("DOCKET_DATABASE_URL", database_url)
     monkeypatch.setenv("DOCKET_DEMO_MODE", "on" if demo else "off")
     monkeypatch.setenv("DOCKET_COOKIE_KEY", COOKIE_KEY)
+    monkeypatch.setenv("DOCKET_EMBEDDED_WORKER", "off")  # delivery has its own tests
     monkeypatch.setattr(ui.auth, "LOGIN_SLEEP_TIME", 0)
     at = AppTest.from_file(str(APP), default_timeout=30)
     for k, v in (query or {}).items():

@@ -7,7 +7,8 @@ from streamlit.runtime.pages_manager import PagesManager
 from core import config
 from core.app_setup import prepare_database
 from core.db import Database, get_database
-from core.users import UserInfo, ensure_demo_users
+from core.notifications.dispatcher import start_background_dispatcher
+from core.users import UserInfo
 
 MAIN_SCRIPT = "streamlit_app.py"
 USER_KEY = "docket_user"
@@ -15,16 +16,12 @@ USER_KEY = "docket_user"
 
 @st.cache_resource(show_spinner="Preparing the database...")
 def _prepared(url: str, demo: bool) -> bool:
-    """Runs once per process and database: schema, default workflows and views, demo data."""
+    """Runs once per process and database: schema, default workflows and views, demo data,
+    and the background notification dispatcher (unless DOCKET_EMBEDDED_WORKER=off)."""
     db = get_database(url)
-    try:
-        return prepare_database(db, demo=demo)
-    except ModuleNotFoundError as e:  # core.demo_data not written yet: demo users only
-        if e.name != "core.demo_data":
-            raise
-        prepare_database(db, demo=False)
-        ensure_demo_users(db)
-        return False
+    seeded = prepare_database(db, demo=demo)
+    start_background_dispatcher(db)
+    return seeded
 
 
 def database() -> Database:

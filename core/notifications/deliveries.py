@@ -1,0 +1,188 @@
+"""What the Deliveries page and `python -m core deliveries` show and do: every notification
+with its attempts, filters, endpoint health, and replays (admin).
+
+A replay puts a delivery back in the queue with the same webhook-id (receivers deduplicate on
+it) and a fresh retry schedule.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from core import audit
+from core.db import Database
+from core.errors import InvalidInput, NotFound
+from core.models import Delivery, DeliveryAttempt, WebhookEndpoint, utcnow
+from core.notifications.access import require_integrations_admin
+from core.notifications.endpoints import EndpointInfo, _info as _endpoint_info
+
+STATES = ("pending", "delivered", "failed", "skipped")
+
+
+@dataclass(frozen=True)
+class DeliveryInfo:
+    id: int
+    message_id: str          # the webhook-id
+    case_id: str
+    channel: str
+    event_type: str
+    target: str              # endpoint:ID | email | sms | crm | webhook (none matched)
+    endpoint_id: int | None
+    endpoint_url: str | None
+    state: str
+    attempts: int
+    next_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AttemptInfo:
+    number: int
+    started_at: datetime
+    duration_ms: int
+    status_code: int | None
+    response_excerpt: str
+    error: str | None
+    outcome: str
+    next_attempt_at: datetime | None
+    worker: str
+
+
+@dataclass(frozen=True)
+class EndpointHealth:
+    endpoint: EndpointInfo
+    pending: int
+    delivered: int
+    failed: int
+    last_delivered_at: datetime | None
+    last_error: str | None
+
+
+def _filtered(stmt, status, endpoint_id, case_id, channel):
+    if status:
+        if status not in STATES:
+            raise InvalidInput(f"status must be one of {', '.join(STATES)}")
+        stmt = stmt.where(Delivery.state == status)
+    if endpoint_id is not None:
+        stmt = stmt.where(Delivery.endpoint_id == int(endpoint_id))
+    if case_id:
+        stmt = stmt.where(Delivery.case_id == case_id)
+    if channel:
+        stmt = stmt.where(Delivery.channel == channel)
+    return stmt
+
+
+def list_deliveries(db: Database, *, status: str | None = None, endpoint_id: int | None = None,
+                    case_id: str | None = None, channel: str | None = None, limit: int = 100,
+                    offset: int = 0) -> list[DeliveryInfo]:
+    """Newest first. No secrets: endpoint URL and texts from the (redacted) attempt log."""
+    stmt = _filtered(select(Delivery, WebhookEndpoint.url)
+                     .outerjoin(WebhookEndpoint, WebhookEndpoint.id == Delivery.endpoint_id),
+                     status, endpoint_id, case_id, channel)
+    stmt = stmt.order_by(Delivery.id.desc()).limit(max(1, min(int(limit), 10_000))).offset(max(0, int(offset)))
+    with db.read() as s:
+        return [DeliveryInfo(d.id, d.message_id, d.case_id, d.channel, d.event_type, d.target,
+                             d.endpoint_id, url, d.state, d.attempts,
+                             d.next_attempt_at if d.state == "pending" else None,
+                             d.last_status_code, d.last_error, d.created_at, d.finished_at)
+                for d, url in s.execute(stmt)]
+
+
+def count_deliveries(db: Database, *, endpoint_id: int | None = None, case_id: str | None = None,
+                     channel: str | None = None) -> dict[str, int]:
+    stmt = _filtered(select(Delivery.state, func.count()).group_by(Delivery.state),
+                     None, endpoint_id, case_id, channel)
+    with db.read() as s:
+        counts = dict(s.execute(stmt).all())
+    return {state: int(counts.get(state, 0)) for state in STATES}
+
+
+def delivery_attempts(db: Database, delivery_id: int) -> list[AttemptInfo]:
+    with db.read() as s:
+        if s.get(Delivery, int(delivery_id)) is None:
+            raise NotFound(f"delivery {delivery_id} not found")
+        rows = s.scalars(select(DeliveryAttempt).where(DeliveryAttempt.delivery_id == int(delivery_id))
+                         .order_by(DeliveryAttempt.id))
+        return [AttemptInfo(a.number, a.started_at, a.duration_ms, a.status_code,
+                            a.response_excerpt, a.error, a.outcome, a.next_attempt_at, a.worker)
+                for a in rows]
+
+
+def _requeue(s, d: Delivery, actor: str) -> None:
+    from core.notifications.dispatcher import settle_outbox
+    if d.endpoint_id is not None:
+        e = s.get(WebhookEndpoint, d.endpoint_id)
+        if e is None or not e.enabled:
+            raise InvalidInput(f"delivery {d.id}: endpoint {d.endpoint_id} is disabled; "
+                               "enable it first")
+    now = utcnow()
+    d.state, d.attempts, d.next_attempt_at = "pending", 0, now
+    d.lease_until = d.leased_by = d.finished_at = None
+    audit.record(s, case_id=d.case_id, actor=actor, kind="notification.replayed",
+                 after={"channel": d.channel, "target": d.target, "message_id": d.message_id})
+    s.flush()
+    settle_outbox(s, d.outbox_id)
+
+
+def replay_delivery(db: Database, delivery_id: int, *, actor: str) -> None:
+    """Send a finished delivery again (admin), same webhook-id, fresh retry schedule."""
+    with db.unit_of_work() as s:
+        require_integrations_admin(s, actor)
+        d = s.get(Delivery, int(delivery_id))
+        if d is None:
+            raise NotFound(f"delivery {delivery_id} not found")
+        if d.state == "pending":
+            raise InvalidInput(f"delivery {delivery_id} is still pending")
+        if d.target == "webhook":
+            raise InvalidInput(f"delivery {delivery_id} had no endpoint to go to")
+        _requeue(s, d, actor)
+
+
+def replay_failed(db: Database, *, actor: str, endpoint_id: int | None = None,
+                  since: timedelta | None = None) -> int:
+    """Replay every failed delivery (of one endpoint, optionally only recent ones); returns
+    how many. Deliveries to a still-disabled endpoint are left alone."""
+    with db.unit_of_work() as s:
+        require_integrations_admin(s, actor)
+        stmt = select(Delivery).where(Delivery.state == "failed", Delivery.target != "webhook")
+        if endpoint_id is not None:
+            stmt = stmt.where(Delivery.endpoint_id == int(endpoint_id))
+        if since is not None:
+            stmt = stmt.where(Delivery.created_at >= utcnow() - since)
+        disabled = set(s.scalars(select(WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(False))))
+        n = 0
+        for d in s.scalars(stmt.order_by(Delivery.id)).all():
+            if d.endpoint_id in disabled:
+                continue
+            _requeue(s, d, actor)
+            n += 1
+        return n
+
+
+def endpoint_health(db: Database) -> list[EndpointHealth]:
+    with db.read() as s:
+        endpoints = list(s.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id)))
+        counts: dict[tuple[int, str], int] = {
+            (eid, state): n for eid, state, n in s.execute(
+                select(Delivery.endpoint_id, Delivery.state, func.count())
+                .where(Delivery.endpoint_id.is_not(None))
+                .group_by(Delivery.endpoint_id, Delivery.state))}
+        last_ok = dict(s.execute(select(Delivery.endpoint_id, func.max(Delivery.finished_at))
+                                 .where(Delivery.state == "delivered",
+                                        Delivery.endpoint_id.is_not(None))
+                                 .group_by(Delivery.endpoint_id)).all())
+        out = []
+        for e in endpoints:
+            last_error = s.scalar(select(Delivery.last_error)
+                                  .where(Delivery.endpoint_id == e.id, Delivery.last_error.is_not(None))
+                                  .order_by(Delivery.id.desc()).limit(1))
+            out.append(EndpointHealth(_endpoint_info(e), counts.get((e.id, "pending"), 0),
+                                      counts.get((e.id, "delivered"), 0),
+                                      counts.get((e.id, "failed"), 0), last_ok.get(e.id),
+                                      last_error))
+        return out

@@ -1,0 +1,177 @@
+"""Integration settings (SMTP, SMS gateway, CRM call, re-upload key) an admin edits in the app.
+
+A value stored in the `settings` table wins over the environment (core/config.py), which wins
+over the default. Secret values are write-only: `list_settings` says whether they are set and
+where from, never what they are; only the channels read them, through `value()`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit, config
+from core.db import Database
+from core.errors import InvalidInput, NotFound
+from core.models import StoredSetting, utcnow
+from core.notifications.access import require_integrations_admin
+
+
+@dataclass(frozen=True)
+class StoreKey:
+    key: str
+    env: str | None
+    secret: bool
+    help: str
+
+
+KEYS: tuple[StoreKey, ...] = (
+    StoreKey("smtp.host", "DOCKET_SMTP_HOST", False, "SMTP server host; empty: emails are skipped"),
+    StoreKey("smtp.port", "DOCKET_SMTP_PORT", False, "SMTP server port"),
+    StoreKey("smtp.security", "DOCKET_SMTP_SECURITY", False, "starttls, ssl or none"),
+    StoreKey("smtp.user", "DOCKET_SMTP_USER", False, "SMTP user; empty: no login"),
+    StoreKey("smtp.password", "DOCKET_SMTP_PASSWORD", True, "SMTP password"),
+    StoreKey("smtp.sender", "DOCKET_SMTP_SENDER", False, "From address"),
+    StoreKey("sms.url", "DOCKET_SMS_URL", False, "SMS gateway URL; empty: SMS are skipped"),
+    StoreKey("sms.user", "DOCKET_SMS_USER", False, "SMS gateway user (basic auth)"),
+    StoreKey("sms.password", "DOCKET_SMS_PASSWORD", True, "SMS gateway password or token"),
+    StoreKey("crm.url", "DOCKET_CRM_URL", False, "CRM API URL; empty: CRM calls are skipped"),
+    StoreKey("crm.method", "DOCKET_CRM_METHOD", False, "POST, PUT or PATCH"),
+    StoreKey("crm.headers", "DOCKET_CRM_HEADERS", True, "JSON object of extra request headers"),
+    StoreKey("public_url", "DOCKET_PUBLIC_URL", False, "Address of the app for applicants"),
+    StoreKey("reupload.token_secret", "DOCKET_REUPLOAD_TOKEN_SECRET", True,
+             "Key signing re-upload links"),
+)
+_BY_KEY = {k.key: k for k in KEYS}
+TEMPLATE_PREFIX = "template."
+
+
+@dataclass(frozen=True)
+class SettingInfo:
+    key: str
+    value: str | None      # None for a secret
+    is_secret: bool
+    is_set: bool
+    source: str            # database | environment | default
+    help: str
+
+
+def _known(key: str) -> StoreKey:
+    if key in _BY_KEY:
+        return _BY_KEY[key]
+    if key.startswith(TEMPLATE_PREFIX):
+        return StoreKey(key, None, False, "message template")
+    raise InvalidInput(f"unknown setting {key!r}; known: {', '.join(_BY_KEY)}")
+
+
+def _env_value(spec: StoreKey) -> tuple[str, str]:
+    if spec.env is None:
+        return "", "default"
+    import os
+    if spec.env in os.environ:
+        return os.environ[spec.env], "environment"
+    return config.setting(spec.env), "default"
+
+
+def value(session: Session, key: str) -> str:
+    """The effective value (secrets included): for the channels only, never for display."""
+    spec = _known(key)
+    row = session.get(StoredSetting, key)
+    if row is not None:
+        return row.value
+    return _env_value(spec)[0]
+
+
+def values(db: Database, *keys: str) -> dict[str, str]:
+    with db.read() as s:
+        return {k: value(s, k) for k in keys}
+
+
+def list_settings(db: Database) -> list[SettingInfo]:
+    """Every integration setting with where its value comes from; secrets masked."""
+    with db.read() as s:
+        rows = {r.key: r for r in s.scalars(select(StoredSetting))}
+    out = []
+    for spec in KEYS:
+        row = rows.get(spec.key)
+        if row is not None:
+            v, source = row.value, "database"
+        else:
+            v, source = _env_value(spec)
+        out.append(SettingInfo(spec.key, None if spec.secret else v, spec.secret, bool(v),
+                               source, spec.help))
+    return out
+
+
+def set_setting(db: Database, key: str, new_value: str, *, actor: str) -> None:
+    """Store a setting (admin). A secret is write-only: it can be replaced, never read back."""
+    spec = _known(key)
+    if not isinstance(new_value, str) or len(new_value) > 100_000:
+        raise InvalidInput(f"{key}: the value must be text of at most 100000 characters")
+    _validate(key, new_value)
+    with db.unit_of_work() as s:
+        require_integrations_admin(s, actor)
+        row = s.get(StoredSetting, key)
+        old = None if row is None or spec.secret else row.value
+        if row is None:
+            row = StoredSetting(key=key)
+            s.add(row)
+        row.value, row.is_secret = new_value, spec.secret
+        row.updated_at, row.updated_by = utcnow(), actor
+        shown = "(secret changed)" if spec.secret else new_value[:500]
+        audit.record(s, case_id=None, actor=actor, kind="settings.changed",
+                     before={"key": key, "value": old if old is None else old[:500]},
+                     after={"key": key, "value": shown})
+
+
+def clear_setting(db: Database, key: str, *, actor: str) -> None:
+    """Remove the stored value: the environment or the default applies again."""
+    _known(key)
+    with db.unit_of_work() as s:
+        require_integrations_admin(s, actor)
+        row = s.get(StoredSetting, key)
+        if row is None:
+            raise NotFound(f"setting {key!r} is not stored in the database")
+        s.delete(row)
+        audit.record(s, case_id=None, actor=actor, kind="settings.cleared", after={"key": key})
+
+
+def _validate(key: str, v: str) -> None:
+    import json
+    if key == "smtp.port" and v and not (v.isdigit() and 0 < int(v) < 65536):
+        raise InvalidInput("smtp.port must be a port number (1-65535)")
+    if key == "smtp.security" and v not in ("starttls", "ssl", "none"):
+        raise InvalidInput("smtp.security must be starttls, ssl or none")
+    if key == "crm.method" and v.upper() not in ("POST", "PUT", "PATCH"):
+        raise InvalidInput("crm.method must be POST, PUT or PATCH")
+    if key == "crm.headers" and v.strip():
+        try:
+            headers = json.loads(v)
+        except json.JSONDecodeError:
+            raise InvalidInput("crm.headers must be a JSON object of header names to values") from None
+        if not isinstance(headers, dict) or not all(isinstance(x, str) for x in
+                                                    [*headers, *headers.values()]):
+            raise InvalidInput("crm.headers must be a JSON object of header names to text values")
+    if key in ("sms.url", "crm.url", "public_url") and v:
+        from urllib.parse import urlsplit
+        if urlsplit(v).scheme not in ("http", "https") or not urlsplit(v).hostname:
+            raise InvalidInput(f"{key} must be an http:// or https:// URL")
+
+
+def stored_or_create_secret(db: Database, key: str, make) -> str:
+    """A secret kept in the settings table, generated on first use (race-safe)."""
+    with db.read() as s:
+        v = value(s, key)
+    if v:
+        return v
+    from sqlalchemy.exc import IntegrityError
+    try:
+        with db.unit_of_work() as s:
+            if s.get(StoredSetting, key) is None:
+                s.add(StoredSetting(key=key, value=make(), is_secret=True, updated_at=utcnow(),
+                                    updated_by="system"))
+    except IntegrityError:
+        pass  # another process created it first
+    with db.read() as s:
+        return value(s, key)
