@@ -120,6 +120,50 @@ def validate_predicates(predicates: Any) -> list[str]:
     return problems
 
 
+def _number_or_text(text: str) -> int | float | str:
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return text
+
+
+def predicate_from_text(name: str, op: str, value: str = "", low: str = "",
+                        high: str = "") -> dict[str, Any]:
+    """A predicate from what a person typed (the admin page): `in` takes comma-separated
+    values, `range` a low and/or high bound, risk_score values become numbers. Nothing is
+    judged here: `validate_predicates` says what is wrong with the result."""
+    name, value = (name or "").strip(), (value or "").strip()
+    numeric = name in FIELDS and FIELDS[name][1] == "number"
+    if op == "range":
+        bounds = [(b or "").strip() for b in (low, high)]
+        return {"field": name, "op": op,
+                "value": [None if not b else _number_or_text(b) for b in bounds]}
+    if op == "in":
+        items = [v.strip() for v in value.split(",") if v.strip()]
+        return {"field": name, "op": op,
+                "value": [_number_or_text(v) if numeric else v for v in items]}
+    return {"field": name, "op": op,
+            "value": _number_or_text(value) if numeric and value else value}
+
+
+def describe_predicate(p: dict[str, Any]) -> str:
+    """One line for a person: `country equals HK`, `risk_score between 50 and 100`."""
+    name, op, value = p.get("field"), p.get("op"), p.get("value")
+    if op == "range" and isinstance(value, list) and len(value) == 2:
+        low, high = value
+        if low is None:
+            return f"{name} at most {high}"
+        if high is None:
+            return f"{name} at least {low}"
+        return f"{name} between {low} and {high}"
+    if op == "in" and isinstance(value, list):
+        return f"{name} in {', '.join(str(v) for v in value)}"
+    return f"{name} {op} {value}"
+
+
 def _field_column(name: str):
     if name in FIELDS:
         return FIELDS[name][0]
@@ -222,14 +266,64 @@ def save_view(db: Database, name: str, workflows: list[str], predicates: list[di
             view = s.get(View, view_id)
             if view is None:
                 raise NotFound(f"view {view_id} not found")
-        before = {"workflows": view.workflows, "predicates": view.predicates} if view_id else None
+        before = {"view": view.name, "workflows": view.workflows, "predicates": view.predicates,
+                  "statuses": view.statuses} if view_id else None
         view.name, view.workflows = name.strip(), list(workflows)
         view.predicates, view.statuses = list(predicates), statuses
         s.flush()
         audit.record(s, case_id=None, actor=actor, kind="view.saved", before=before,
                      after={"view": view.name, "workflows": view.workflows,
-                            "predicates": view.predicates})
+                            "predicates": view.predicates, "statuses": view.statuses})
         return _info(view)
+
+
+def _admin(session: Session, actor: str) -> None:
+    if actor == "system":
+        return
+    from core.case_actions import active_user
+    from core.roles import Permission, require
+    user = active_user(session, actor)
+    require(actor, user.role, Permission.MANAGE_VIEWS)
+
+
+def delete_view(db: Database, view_id: int, *, actor: str = "system") -> None:
+    """Removes a view from the sidebar (cases are untouched); audited."""
+    with db.unit_of_work() as s:
+        _admin(s, actor)
+        view = s.get(View, view_id)
+        if view is None:
+            raise NotFound(f"view {view_id} not found")
+        audit.record(s, case_id=None, actor=actor, kind="view.deleted",
+                     before={"view": view.name, "workflows": view.workflows,
+                             "predicates": view.predicates, "statuses": view.statuses})
+        s.delete(view)
+
+
+def move_view(db: Database, view_id: int, steps: int, *, actor: str = "system") -> list[ViewInfo]:
+    """Moves a view up (steps < 0) or down (steps > 0) the sidebar; returns the new order.
+    Positions are rewritten 0..n-1, so the order stays total whatever it was before."""
+    with db.unit_of_work() as s:
+        _admin(s, actor)
+        views = list(s.scalars(select(View).order_by(View.position, View.id)))
+        index = next((i for i, v in enumerate(views) if v.id == view_id), None)
+        if index is None:
+            raise NotFound(f"view {view_id} not found")
+        target = min(max(0, index + int(steps)), len(views) - 1)
+        before = [v.name for v in views]
+        views.insert(target, views.pop(index))
+        for position, v in enumerate(views):
+            v.position = position
+        if target != index:
+            audit.record(s, case_id=None, actor=actor, kind="view.moved",
+                         before={"order": before}, after={"order": [v.name for v in views]})
+        s.flush()
+        return [_info(v) for v in views]
+
+
+def draft_view(name: str, workflows: list[str], predicates: list[dict[str, Any]],
+               statuses: list[str] | None = None) -> ViewInfo:
+    """An unsaved view, for a preview count (`CaseFilter(view=draft_view(...))`)."""
+    return ViewInfo(0, name, 0, tuple(workflows), tuple(predicates), tuple(statuses or ()))
 
 
 def ensure_default_views(session: Session) -> None:

@@ -3,6 +3,7 @@ URL either: `st.navigation` only knows the pages it is given."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import streamlit as st
 
@@ -10,6 +11,11 @@ from core import config
 from core.roles import Role
 
 ALL_ROLES = frozenset(Role)
+ADMIN = frozenset({Role.ADMIN})
+
+
+def _always() -> bool:
+    return True
 
 
 @dataclass(frozen=True)
@@ -19,21 +25,31 @@ class PageSpec:
     icon: str
     roles: frozenset[Role]
     default: bool = False
+    enabled: Callable[[], bool] = _always  # e.g. the simulator: demo mode or DOCKET_SIMULATOR
 
 
 PAGES = (
     PageSpec("pages/cases.py", "Cases", ":material/folder_open:", ALL_ROLES, default=True),
     PageSpec("pages/overview.py", "Overview", ":material/monitoring:", ALL_ROLES),
-    PageSpec("pages/admin.py", "Admin", ":material/admin_panel_settings:",
-             frozenset({Role.ADMIN})),
+    PageSpec("pages/admin.py", "Admin", ":material/admin_panel_settings:", ADMIN),
+    PageSpec("pages/admin_views.py", "Views", ":material/filter_list:", ADMIN),
+    PageSpec("pages/admin_workflows.py", "Workflows", ":material/account_tree:", ADMIN),
+    PageSpec("pages/admin_users.py", "Users", ":material/group:", ADMIN),
+    PageSpec("pages/import_cases.py", "Import", ":material/upload_file:", ADMIN),
+    PageSpec("pages/simulator.py", "Simulator", ":material/science:",
+             frozenset({Role.ADMIN, Role.REVIEWER}), enabled=config.simulator_enabled),
+    PageSpec("pages/settings.py", "Settings", ":material/settings:", ADMIN),
 )
 
 
+def specs_for(role: str) -> list[PageSpec]:
+    """The pages this role may open now (files not written yet, and pages switched off,
+    are left out)."""
+    return [spec for spec in PAGES
+            if Role(role) in spec.roles and (config.PROJECT_ROOT / spec.path).is_file()
+            and spec.enabled()]
+
+
 def pages_for(role: str) -> list[st.Page]:
-    """The pages this role may open (files not written yet are left out)."""
-    found = []
-    for spec in PAGES:
-        if Role(role) in spec.roles and (config.PROJECT_ROOT / spec.path).is_file():
-            found.append(st.Page(spec.path, title=spec.title, icon=spec.icon,
-                                 default=spec.default))
-    return found
+    return [st.Page(spec.path, title=spec.title, icon=spec.icon, default=spec.default)
+            for spec in specs_for(role)]

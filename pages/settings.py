@@ -1,0 +1,24 @@
+"""Settings: the integrations notifications use — SMTP email, the SMS gateway, the CRM call,
+the address in applicants' links — each with a "Send test" button; secrets are stored but
+never shown back. Below, the limits and lifetimes set in the environment."""
+import streamlit as st
+
+from core.roles import Permission
+from ui.admin import only_for, show_flash
+from ui.context import current_user, database
+from ui.settings_panel import channel_panel, environment_limits
+
+db = database()
+user = current_user()
+only_for(user, Permission.MANAGE_INTEGRATIONS)
+
+st.title("Settings", anchor=False)
+show_flash()
+left, right = st.columns(2, gap="medium")
+with left:
+    channel_panel(db, user, "smtp")
+    channel_panel(db, user, "app")
+with right:
+    channel_panel(db, user, "sms")
+    channel_panel(db, user, "crm")
+environment_limits()

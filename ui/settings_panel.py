@@ -1,0 +1,144 @@
+"""The settings page's widgets: one panel per channel (email, SMS gateway, CRM call, the app's
+public address) with its values, write-only secrets and a "Send test" button; then the limits
+and lifetimes read from the environment.
+
+Values are stored through `core.notifications.settings_store` (a stored value wins over the
+environment); secrets are never put back into a field: the field stays empty, a caption says
+whether one is set, and typing a new one replaces it. Tests go through
+`core.integration_check.send_test`.
+"""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core import config, integration_check
+from core.auth_settings import COOKIE_EXPIRY_DAYS
+from core.db import Database
+from core.errors import DocketError
+from core.notifications import settings_store
+from core.users import UserInfo
+from ui.admin import flash, show_error
+from ui.text import esc
+
+GROUPS = {  # panel -> (title, setting keys, test channel, recipient label)
+    "smtp": ("Email (SMTP)", ("smtp.host", "smtp.port", "smtp.security", "smtp.user",
+                              "smtp.password", "smtp.sender"), "email", "Send the test to (email)"),
+    "sms": ("SMS gateway", ("sms.url", "sms.user", "sms.password"), "sms",
+            "Send the test to (phone)"),
+    "crm": ("CRM call", ("crm.url", "crm.method", "crm.headers"), "crm", None),
+    "app": ("Links for applicants", ("public_url", "reupload.token_secret"), None, None),
+}
+SOURCE_LABELS = {"database": "set here", "environment": "from the environment",
+                 "default": "default"}
+
+
+def _field_key(key: str) -> str:
+    return "st_v_" + key.replace(".", "_")
+
+
+def channel_panel(db: Database, user: UserInfo, group: str) -> None:
+    title, keys, channel, recipient_label = GROUPS[group]
+    infos = {i.key: i for i in settings_store.list_settings(db) if i.key in keys}
+    with st.container(border=True):
+        st.subheader(title, anchor=False)
+        entered: dict[str, str] = {}
+        for key in keys:
+            info = infos.get(key)
+            if info is None:
+                continue
+            help_text = esc(info.help)
+            if info.is_secret:
+                entered[key] = st.text_input(
+                    key, type="password", key=_field_key(key), help=help_text,
+                    placeholder="set: type to replace it" if info.is_set else "not set")
+                st.caption(f"Secret, never shown · {'set' if info.is_set else 'not set'} "
+                           f"({SOURCE_LABELS[info.source]})")
+            else:
+                entered[key] = st.text_input(key, value=info.value or "", key=_field_key(key),
+                                             help=help_text)
+                st.caption(SOURCE_LABELS[info.source])
+        left, right = st.columns(2)
+        if left.button("Save", type="primary", icon=":material/save:", key=f"st_save_{group}"):
+            _save(db, user, infos, entered)
+        stored = [k for k, i in infos.items() if i.source == "database"]
+        if right.button("Use environment values", key=f"st_clear_{group}",
+                        disabled=not stored, help="Forget the values stored here"):
+            _clear(db, user, stored)
+        if channel:
+            _test(db, user, group, channel, recipient_label)
+
+
+def _save(db: Database, user: UserInfo, infos: dict, entered: dict[str, str]) -> None:
+    changed = []
+    try:
+        for key, text in entered.items():
+            info = infos[key]
+            if info.is_secret:
+                if text:
+                    settings_store.set_setting(db, key, text, actor=user.username)
+                    changed.append(key)
+            elif text != (info.value or ""):
+                settings_store.set_setting(db, key, text.strip(), actor=user.username)
+                changed.append(key)
+    except DocketError as e:
+        show_error(e)
+        return
+    for key in changed:
+        if infos[key].is_secret:
+            st.session_state.pop(_field_key(key), None)  # never keep a secret in a field
+    flash(f"Saved: {', '.join(changed)}." if changed else "Nothing changed.")
+    st.rerun()
+
+
+def _clear(db: Database, user: UserInfo, keys: list[str]) -> None:
+    try:
+        for key in keys:
+            settings_store.clear_setting(db, key, actor=user.username)
+    except DocketError as e:
+        show_error(e)
+        return
+    for key in keys:
+        st.session_state.pop(_field_key(key), None)
+    flash(f"Stored values forgotten: {', '.join(keys)}.")
+    st.rerun()
+
+
+def _test(db: Database, user: UserInfo, group: str, channel: str,
+          recipient_label: str | None) -> None:
+    recipient = ""
+    if recipient_label:
+        recipient = st.text_input(recipient_label, key=f"st_to_{group}", max_chars=254)
+    if st.button("Send test", icon=":material/send:", key=f"st_test_{group}"):
+        try:
+            outcome = integration_check.send_test(db, channel, actor=user.username,
+                                                  recipient=recipient)
+        except DocketError as e:
+            show_error(e)
+            return
+        if outcome.ok:
+            st.success(esc(outcome.message), icon=":material/check_circle:")
+        else:
+            st.error(esc(outcome.message), icon=":material/error:")
+
+
+def environment_limits() -> None:
+    """Read-only: what only the environment sets (restart the app to change it)."""
+    from core.notifications import reupload_tokens
+    rows = [
+        ("Private targets allowed (DOCKET_OUTBOUND_ALLOWLIST)",
+         config.setting("DOCKET_OUTBOUND_ALLOWLIST") or "none: public addresses only"),
+        ("Largest document file (DOCKET_MAX_UPLOAD_BYTES)",
+         f"{config.max_upload_bytes():,} bytes"),
+        ("Largest import file (DOCKET_MAX_IMPORT_BYTES)", f"{config.max_import_bytes():,} bytes"),
+        ("Re-upload link lifetime", f"{reupload_tokens.TTL.days} days"),
+        ("Sign-in cookie lifetime", f"{COOKIE_EXPIRY_DAYS:g} day(s)"),
+        ("HTTP timeouts (connect / read)",
+         f"{config.setting('DOCKET_HTTP_CONNECT_TIMEOUT')} s / "
+         f"{config.setting('DOCKET_HTTP_READ_TIMEOUT')} s"),
+    ]
+    with st.container(border=True):
+        st.subheader("Limits and lifetimes", anchor=False)
+        st.caption("Set in the environment (docs/SETTINGS.md); restart the app to change them.")
+        st.dataframe(pd.DataFrame(rows, columns=["Setting", "Value"]), hide_index=True,
+                     width="stretch", key="st_limits")

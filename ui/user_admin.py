@@ -1,0 +1,100 @@
+"""The users page's widgets: the accounts table, the add-user form, and the panel managing
+one account (role, disable/enable, password reset). Every change goes through `core.users`,
+which checks the admin's role, protects the last admin and audits the change."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.db import Database
+from core.errors import DocketError
+from core.roles import Role
+from core.users import MIN_PASSWORD, UserInfo, add_user, set_disabled, set_password, set_role
+from ui.admin import flash, show_error
+
+ROLES = [r.value for r in Role]
+ROLE_HELP = ("analyst: reads cases and dashboards, exports CSV · reviewer: + takes cases and "
+             "decides on their own · admin: + reassigns, manages users, views, workflows, "
+             "integrations")
+MANAGE_KEY = "ua_user"
+
+
+def users_table(users: list[UserInfo]) -> None:
+    st.dataframe(pd.DataFrame([{
+        "Username": u.username, "Name": u.name, "Email": u.email, "Role": u.role,
+        "Status": "disabled" if u.disabled else "active", "Demo account": u.is_demo,
+    } for u in users], columns=["Username", "Name", "Email", "Role", "Status", "Demo account"]),
+        hide_index=True, width="stretch", key="ua_table")
+
+
+def add_user_form(db: Database, admin: UserInfo) -> None:
+    with st.form("ua_add", clear_on_submit=False, border=True):
+        st.markdown("**Add a user**")
+        left, right = st.columns(2)
+        username = left.text_input("Username", key="ua_new_username", max_chars=64,
+                                   help="2 to 64 characters: a-z, 0-9, '_', '.', '-'")
+        name = right.text_input("Full name", key="ua_new_name", max_chars=200)
+        email = left.text_input("Email", key="ua_new_email", max_chars=254)
+        role = right.selectbox("Role", ROLES, key="ua_new_role", help=ROLE_HELP)
+        password = left.text_input("Initial password", type="password", key="ua_new_password",
+                                   max_chars=72, help=f"At least {MIN_PASSWORD} characters; "
+                                                      "tell it to the user out of band.")
+        if st.form_submit_button("Add user", type="primary", icon=":material/person_add:"):
+            try:
+                created = add_user(db, username, name, role, password, email=email,
+                                   actor=admin.username)
+            except DocketError as e:
+                show_error(e)
+            else:
+                flash(f"User {created.username!r} added as {created.role}.")
+                for key in ("ua_new_username", "ua_new_name", "ua_new_email", "ua_new_password"):
+                    st.session_state.pop(key, None)
+                st.rerun()
+
+
+def manage_user(db: Database, admin: UserInfo, users: list[UserInfo]) -> None:
+    """Role, disable/enable and password reset of one chosen account."""
+    by_name = {u.username: u for u in users}
+    if st.session_state.get(MANAGE_KEY) not in by_name:
+        st.session_state.pop(MANAGE_KEY, None)
+    with st.container(border=True):
+        st.markdown("**Manage a user**")
+        username = st.selectbox("User", list(by_name), key=MANAGE_KEY,
+                                format_func=lambda n: f"{by_name[n].name} ({n})")
+        if username is None:
+            return
+        target = by_name[username]
+        role_col, status_col = st.columns(2)
+        with role_col:
+            new_role = st.selectbox("Role", ROLES, index=ROLES.index(target.role),
+                                    key=f"ua_role_{username}", help=ROLE_HELP)
+            if st.button("Change role", key="ua_set_role", disabled=new_role == target.role):
+                _attempt(lambda: set_role(db, username, new_role, actor=admin.username),
+                         f"{username} is now {new_role}.")
+        with status_col:
+            st.markdown(f"Status: **{'disabled' if target.disabled else 'active'}**")
+            if target.disabled:
+                if st.button("Enable", key="ua_enable", icon=":material/lock_open:"):
+                    _attempt(lambda: set_disabled(db, username, False,
+                                                  actor=admin.username), f"{username} enabled.")
+            elif st.button("Disable", key="ua_disable", icon=":material/block:",
+                           help="The user is signed out at their next action."):
+                _attempt(lambda: set_disabled(db, username, True, actor=admin.username),
+                         f"{username} disabled; their sessions end at their next action.")
+        password = st.text_input("New password", type="password", key=f"ua_password_{username}",
+                                 max_chars=72, help=f"At least {MIN_PASSWORD} characters. "
+                                                    "Also lifts a sign-in lockout.")
+        if st.button("Reset password", key="ua_reset_password", icon=":material/password:"):
+            _attempt(lambda: set_password(db, username, password, actor=admin.username),
+                     f"Password of {username} reset.")
+
+
+def _attempt(command, success: str) -> None:
+    try:
+        command()
+    except DocketError as e:
+        show_error(e)
+    else:
+        flash(success)
+        st.rerun()
+

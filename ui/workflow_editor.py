@@ -1,0 +1,152 @@
+"""The workflows page's widgets: pick a workflow, edit its definition (title, document types,
+re-upload reasons, approval rule, notification channels per action), see what a change
+means for existing cases, save; create or delete one; export and import YAML. Every rule is
+in `core.workflow_admin`."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core import workflow_admin as wa
+from core.db import Database
+from core.errors import DocketError
+from core.users import UserInfo
+from ui.admin import flash, show_error
+from ui.text import esc
+
+NEW = ""
+PICK_KEY = "wf_pick"
+NEXT_PICK_KEY = "wf_next_pick"
+ACTION_LABELS = {"approve": "Approve", "reject": "Reject",
+                 "ask_for_reuploads": "Ask for all re-uploads",
+                 "kyc_reupload": "KYC Ask to re-upload"}
+CHANNEL_LABELS = {"webhook": "Webhook", "email": "Email", "sms": "SMS", "crm": "CRM call"}
+
+
+def _forget_widgets(name: str | None = None) -> None:
+    """Drops the editor's widget values (of one workflow, or all) so they reload from the
+    database."""
+    for key in [k for k in st.session_state if str(k).startswith("wf_e_")]:
+        if name is None or str(key).endswith(f"__{name}"):
+            del st.session_state[key]
+
+
+def pick_workflow(db: Database) -> str:
+    workflows = {w["name"]: w["title"] for w in wa.list_workflows(db)}
+    if NEXT_PICK_KEY in st.session_state:
+        st.session_state[PICK_KEY] = st.session_state.pop(NEXT_PICK_KEY)
+    if st.session_state.get(PICK_KEY) not in (NEW, *workflows):
+        st.session_state.pop(PICK_KEY, None)
+    return st.selectbox("Workflow", [*workflows, NEW], key=PICK_KEY,
+                        format_func=lambda n: f"{workflows[n]} ({n})" if n else "New workflow")
+
+
+def new_workflow_form(db: Database, user: UserInfo) -> None:
+    with st.form("wf_new", border=True):
+        st.markdown("**New workflow**")
+        title = st.text_input("Title", key="wf_new_title", max_chars=wa.MAX_TITLE,
+                              placeholder="e.g. Onboarding EU")
+        name = st.text_input("Name (the key cases use; cannot be changed later)",
+                             key="wf_new_name", max_chars=64, placeholder="e.g. onboarding_eu")
+        if st.form_submit_button("Create workflow", type="primary", icon=":material/add:"):
+            name = name.strip() or wa.slug(title)
+            try:
+                wa.save_workflow(db, wa.new_definition(name, title), actor=user.username,
+                                 create=True)
+            except DocketError as e:
+                show_error(e)
+            else:
+                st.session_state[NEXT_PICK_KEY] = name
+                flash(f"Workflow {name!r} created; add its document types below.")
+                st.rerun()
+
+
+def edit_workflow(db: Database, user: UserInfo, name: str) -> None:
+    current = wa.get_workflow(db, name)
+    used = wa.usage(db, name)
+    st.caption(f"{used['cases']:,} case(s) use this workflow"
+               + (f" · views: {esc(', '.join(used['views']))}" if used["views"] else ""))
+    k = f"__{name}"
+    title = st.text_input("Title", value=current["title"], key=f"wf_e_title{k}",
+                          max_chars=wa.MAX_TITLE)
+    types_text = st.text_area(
+        "Document types — one per line, `type: Label` (a line with only a label makes the "
+        "type from it)", value=wa.document_types_text(current["document_types"]),
+        key=f"wf_e_types{k}", height=160)
+    reasons_text = st.text_area("Re-upload reasons — one per line",
+                                value="\n".join(current["reupload_reasons"]),
+                                key=f"wf_e_reasons{k}", height=130)
+    needs_all = st.checkbox("Approve needs every document and KYC block approved first",
+                            value=current["approve_needs_all_blocks_approved"],
+                            key=f"wf_e_needs_all{k}")
+    st.markdown("**Notifications** — channels used when a reviewer takes each action")
+    columns = st.columns(len(wa.NOTIFICATION_ACTIONS))
+    notifications = {}
+    for column, action in zip(columns, wa.NOTIFICATION_ACTIONS):
+        notifications[action] = column.multiselect(
+            ACTION_LABELS[action], list(wa.CHANNELS), default=current["notifications"][action],
+            key=f"wf_e_notify_{action}{k}", format_func=CHANNEL_LABELS.get)
+
+    types, problems = wa.document_types_from_text(types_text)
+    draft = {"name": name, "title": title, "document_types": types,
+             "reupload_reasons": [r.strip() for r in reasons_text.splitlines() if r.strip()],
+             "approve_needs_all_blocks_approved": needs_all, "notifications": notifications}
+    problems += wa.validate_definition(draft)
+    if problems:
+        st.warning("Not saved yet:\n" + "\n".join(f"- {esc(p)}" for p in problems),
+                   icon=":material/rule:")
+    for note in wa.change_notes(db, draft):
+        st.info(esc(note), icon=":material/info:")
+    save, delete = st.columns(2)
+    if save.button("Save workflow", type="primary", icon=":material/save:", key="wf_save",
+                   disabled=bool(problems)):
+        try:
+            wa.save_workflow(db, draft, actor=user.username, create=False)
+        except DocketError as e:
+            show_error(e)
+        else:
+            st.cache_data.clear()  # the Cases sidebar lists workflows from a cache
+            flash(f"Workflow {name!r} saved.")
+            st.rerun()
+    blocked = (f"{used['cases']:,} case(s) use it" if used["cases"] else
+               f"views name it: {', '.join(used['views'])}" if used["views"] else "")
+    if delete.button("Delete workflow", icon=":material/delete:", key="wf_delete",
+                     disabled=bool(blocked),
+                     help=f"Cannot be deleted: {blocked}" if blocked else None):
+        try:
+            wa.delete_workflow(db, name, actor=user.username)
+        except DocketError as e:
+            show_error(e)
+        else:
+            st.cache_data.clear()
+            _forget_widgets(name)
+            st.session_state[NEXT_PICK_KEY] = NEW
+            flash(f"Workflow {name!r} deleted.")
+            st.rerun()
+
+
+def yaml_exchange(db: Database, user: UserInfo, name: str) -> None:
+    with st.expander("Export and import (YAML, to keep workflows in git)"):
+        left, right = st.columns(2)
+        left.download_button("Download all workflows", wa.export_yaml(db),
+                             file_name="workflows.yaml", mime="application/x-yaml",
+                             icon=":material/download:", key="wf_export_all")
+        if name:
+            right.download_button(f"Download {name}", wa.export_yaml(db, [name]),
+                                  file_name=f"workflow-{name}.yaml", mime="application/x-yaml",
+                                  icon=":material/download:", key="wf_export_one")
+        round_no = st.session_state.setdefault("wf_import_round", 0)
+        uploaded = st.file_uploader("Import a YAML file (creates new workflows, replaces "
+                                    "existing ones of the same name)", type=["yaml", "yml"],
+                                    key=f"wf_import_{round_no}")
+        if uploaded is not None and st.button("Import workflows", key="wf_import_go",
+                                              icon=":material/upload:"):
+            try:
+                names = wa.import_yaml(db, uploaded.getvalue(), actor=user.username)
+            except DocketError as e:
+                show_error(e)
+            else:
+                st.cache_data.clear()
+                _forget_widgets()
+                st.session_state["wf_import_round"] = round_no + 1
+                flash(f"Imported workflow(s): {', '.join(names)}.")
+                st.rerun()
