@@ -28,4 +28,5 @@ with st.sidebar:
     if st.button("Sign out", icon=":material/logout:", key="sign_out"):
         auth.sign_out(authenticator)
         st.rerun()
+    auth.sync_cookie(authenticator)
 page.run()

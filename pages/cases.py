@@ -5,6 +5,7 @@ import streamlit as st
 from ui.case_list import case_table, sidebar_filters
 from ui.case_preview import case_preview
 from ui.context import current_user, database
+from ui.export_button import export_button
 
 db = database()
 user = current_user()
@@ -19,6 +20,7 @@ else:
 with list_column:
     st.title("Cases", anchor=False)
     listing = case_table(db, case_filter)
+    export_button(db, user, case_filter)
 
 if bool(listing.opened) != was_open:  # a row was selected or cleared: lay the page out again
     st.rerun()

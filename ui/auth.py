@@ -23,6 +23,14 @@ from ui.context import USER_KEY
 # Seconds the authenticator waits before drawing the form (its default: 0.7). Tests set 0.
 LOGIN_SLEEP_TIME: float | None = None
 _ERROR_KEY = "docket_login_error"
+# A cookie change ("set" after a form sign-in, "delete" after a sign-out) the browser has not
+# done yet. The cookie is written by a component (an iframe) drawn in the run that signs in or
+# out; that run ends with st.rerun(), which removes the iframe before the browser loads it. So
+# the following runs draw it again until the component reports back (its value is True once the
+# browser changed the cookie). Without this, a reload would not keep the reviewer signed in,
+# and a sign-out would not survive a reload.
+_COOKIE_TODO_KEY = "docket_cookie_todo"
+_AUTH_KEYS = ("authentication_status", "username", "name", "email", "roles", "logout")
 _FIELDS = {"Form name": "Sign in", "Username": "Username", "Password": "Password",
            "Login": "Login"}
 
@@ -65,12 +73,35 @@ def signed_in(db: Database, auth: stauth.Authenticate) -> UserInfo | None:
 
 def sign_out(auth: stauth.Authenticate, message: str = "") -> None:
     if st.session_state.get("authentication_status"):
-        auth.logout(location="unrendered")
+        # Clears the authenticator's session; the cookie is deleted by sync_cookie (drawing
+        # the delete component here too would draw it twice in one run).
+        auth.authentication_controller.logout()
     for key in list(st.session_state):
-        if key not in ("authentication_status", "username", "name", "email", "roles", "logout"):
+        if key not in _AUTH_KEYS:
             del st.session_state[key]
+    st.session_state[_COOKIE_TODO_KEY] = "delete"
     if message:
         st.session_state[_ERROR_KEY] = message
+
+
+def sync_cookie(auth: stauth.Authenticate) -> None:
+    """Draws the cookie component of a pending cookie change until the browser has done it
+    (see _COOKIE_TODO_KEY). The component's key ("set" / "delete", streamlit-authenticator's
+    CookieManager) holds its value; True means done."""
+    todo = st.session_state.get(_COOKIE_TODO_KEY)
+    if todo not in ("set", "delete"):
+        return
+    signed_in_now = st.session_state.get("authentication_status") is True
+    if (todo == "set") != signed_in_now:  # signed out (or in) again meanwhile
+        st.session_state.pop(_COOKIE_TODO_KEY, None)
+        return
+    if st.session_state.get(todo) is True:
+        st.session_state.pop(_COOKIE_TODO_KEY, None)
+        return
+    if todo == "set":
+        auth.cookie_controller.set_cookie()
+    else:
+        auth.cookie_controller.delete_cookie()
 
 
 def login_page(db: Database, auth: stauth.Authenticate, key_message: str = "") -> None:
@@ -84,7 +115,9 @@ def login_page(db: Database, auth: stauth.Authenticate, key_message: str = "") -
     except LoginError as e:  # e.g. a cookie naming a user who is now disabled
         st.session_state[_ERROR_KEY] = str(e)
     if st.session_state.get("authentication_status") is True:
+        st.session_state[_COOKIE_TODO_KEY] = "set"
         st.rerun()  # draw the app, not the form we just showed
+    sync_cookie(auth)
     message = st.session_state.get(_ERROR_KEY)
     if message and st.session_state.get("authentication_status") is not True:
         st.error(message, icon=":material/lock:")

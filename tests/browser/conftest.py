@@ -1,0 +1,187 @@
+"""End-to-end fixtures: a seeded SQLite database, the real app under `streamlit run`, and
+Chromium (Debian's /usr/bin/chromium) driven by pytest-playwright.
+
+One app server per test session. Each test works on its own cases (see CASES), so the tests
+do not depend on each other's order. Without Chromium the tests skip locally with the reason,
+and fail when CI=true (see ../shared/TESTING.md).
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+import core.users
+from core import case_actions
+from core.app_setup import prepare_database
+from core.case_read import case_detail
+from core.db import Database
+from core.intake import import_cases
+from core.models import Case
+from core.users import ensure_demo_users
+from tests.browser.helpers import HOSTILE
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+IN_CI = os.environ.get("CI", "").lower() == "true"
+TIMEOUT_MS = 20_000
+PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAQAAAAECAIAAAAmkwkpAAAAEUlEQVR42mM4cecDHDEQxwEALnApQXFCNDEAAAAA"
+       "SUVORK5CYII=")
+HK_FILLERS = 55   # more Hong Kong companies than fit on one page: the export must have them all
+
+core.users.BCRYPT_ROUNDS = 4  # real bcrypt, fast enough for tests
+
+
+def _case(case_id: str, name: str, *, country: str = "GB", kind: str = "business",
+          workflow: str = "onboarding", collection_completed: bool = True,
+          documents: bool = True, processes: list | None = None) -> dict:
+    case = {"id": case_id, "workflow": workflow, "collection_completed": collection_completed,
+            "entity": {"type": kind, "name": name, "country": country,
+                       "email": "owner@example.com"},
+            "user_data": {"industry": "trading"},
+            "registry_data": {"status": "active"}}
+    if documents:
+        case["documents"] = [{"type": "certificate_of_incorporation",
+                              "properties": {"issued_on": "2015-03-11"},
+                              "file": {"filename": "certificate.png", "content_base64": PNG}}]
+    if processes:
+        case["processes"] = processes
+    return case
+
+
+# Each test's own cases; the names are unique words so a search finds exactly one case.
+CASES = [
+    _case("BR-APPROVE", "Quillfeather Approvals Ltd"),                # Manual review, unassigned
+    _case("BR-REUPLOAD", "Marblewood Reuploads Ltd"),                 # Manual review, reviewer's
+    _case("BR-REVISIONS", "Saltmarsh Revisions Ltd"),                 # -> Revisions (seeded)
+    _case("BR-ANALYST", "Brackenridge Analyst Ltd"),                  # Manual review, reviewer's
+    _case("BR-HOSTILE", HOSTILE),                                     # Manual review
+    _case("BR-URL", "Thistledown Linkable Ltd"),                      # Manual review
+    _case("BR-FLOW", "Juniper Collection Ltd", collection_completed=False),
+    _case("BR-PENDING", "Larkspur Screening Ltd",
+          processes=[{"name": "sanctions_screening", "state": "pending"}]),
+    _case("BR-APPROVED", "Oakhollow Decided Ltd"),                    # -> Approved (seeded)
+    _case("BR-REJECTED", "Fernbrook Refused Ltd"),                    # -> Rejected (seeded)
+    _case("BR-PERSON", "Ivy Kowalski", kind="person", country="HK", workflow="ongoing_monitoring"),
+] + [_case(f"BR-HK-{i:02d}", f"Harbourview Filler {i} Ltd", country="HK", documents=False)
+     for i in range(HK_FILLERS)]
+
+
+def _version(db: Database, case_id: str) -> int:
+    with db.read() as s:
+        return s.get(Case, case_id).version
+
+
+def _seed(db: Database) -> None:
+    prepare_database(db, demo=False)
+    ensure_demo_users(db)
+    import_cases(db, {"format_version": 1, "cases": CASES}, actor="browser-tests")
+    for case_id in ("BR-REUPLOAD", "BR-REVISIONS", "BR-ANALYST", "BR-APPROVED", "BR-REJECTED"):
+        case_actions.assign_case(db, case_id, "reviewer", actor="reviewer",
+                                 expected_version=_version(db, case_id))
+    ref = case_detail(db, "BR-REVISIONS", "reviewer").documents[0].ref
+    case_actions.ask_to_reupload_block(db, "BR-REVISIONS", ref, actor="reviewer",
+                                       expected_version=_version(db, "BR-REVISIONS"),
+                                       reason="Missing page")
+    case_actions.ask_for_reuploads(db, "BR-REVISIONS", actor="reviewer",
+                                   expected_version=_version(db, "BR-REVISIONS"))
+    case_actions.approve_case(db, "BR-APPROVED", actor="reviewer",
+                              expected_version=_version(db, "BR-APPROVED"), reason="in order")
+    case_actions.reject_case(db, "BR-REJECTED", actor="reviewer",
+                             expected_version=_version(db, "BR-REJECTED"), reason="sanctions hit")
+
+
+def _require_chromium() -> None:
+    if Path(CHROMIUM).is_file():
+        return
+    reason = f"{CHROMIUM} is missing (install it: apt-get install -y chromium)"
+    if IN_CI:
+        pytest.fail(f"browser tests cannot run in CI: {reason}", pytrace=False)
+    pytest.skip(f"browser tests skipped: {reason}")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"streamlit did not become healthy in {timeout} s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    _require_chromium()
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def app_db(tmp_path_factory) -> Database:
+    """The seeded database the app runs on (the tests read it to check what was written)."""
+    _require_chromium()  # no point seeding and starting a server without a browser
+    path = tmp_path_factory.mktemp("browser-db") / "docket.sqlite3"
+    db = Database(f"sqlite:///{path}")
+    _seed(db)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture(scope="session")
+def app_url(app_db, tmp_path_factory) -> str:
+    """The real app under `streamlit run` on a free port; stopped at the end of the session."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("browser-app") / "streamlit.log"
+    env = {**os.environ, "DOCKET_DATABASE_URL": app_db.url, "DOCKET_DEMO_MODE": "off",
+           "DOCKET_COOKIE_KEY": secrets.token_urlsafe(48)[:64], "PYTHONUNBUFFERED": "1"}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
+             "--server.headless", "true", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc, log)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def page(page: Page) -> Page:
+    page.set_default_timeout(TIMEOUT_MS)
+    expect.set_options(timeout=TIMEOUT_MS)
+    return page
+
+
+@pytest.fixture
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1600, "height": 1000},
+            "accept_downloads": True}

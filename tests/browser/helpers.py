@@ -1,0 +1,109 @@
+"""Helpers the browser tests share: signing in, waiting for reruns, the sidebar, the table."""
+from __future__ import annotations
+
+import re
+import time
+
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from core.auth_settings import COOKIE_NAME
+from core.db import Database
+from core.models import Case
+
+PASSWORDS = {"admin": "demo-admin-pass", "reviewer": "demo-reviewer-pass",
+             "reviewer2": "demo-reviewer2-pass", "analyst": "demo-analyst-pass"}
+HOSTILE = "<img src=x onerror=alert(1)>"
+AUTH_COOKIE = COOKIE_NAME  # the sign-in cookie
+
+
+def wait_idle(page: Page) -> None:
+    """Waits for the current script run to finish."""
+    page.locator("[data-testid=stApp][data-test-script-state=notRunning]").wait_for()
+
+
+def sign_in(page: Page, app_url: str, username: str, query: str = "") -> None:
+    page.goto(app_url + "/" + query)
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill(PASSWORDS[username])
+    page.get_by_role("button", name="Login").click()
+    expect(page.get_by_role("heading", name="Cases")).to_be_visible()
+    wait_idle(page)
+
+
+def sidebar(page: Page):
+    return page.get_by_test_id("stSidebar")
+
+
+def pick_view(page: Page, name: str) -> None:
+    label = re.compile(rf"^{re.escape(name)} \(")
+    sidebar(page).get_by_text(label).click()
+    expect(sidebar(page).get_by_role("radio", name=label)).to_be_checked()
+    wait_idle(page)
+
+
+def search(page: Page, text: str, expect_total: int | None = 1) -> None:
+    box = sidebar(page).get_by_role("textbox", name="Search")
+    box.fill(text)
+    box.press("Enter")
+    if expect_total is not None:
+        expect(page.get_by_text(re.compile(rf"^{expect_total:,} cases · showing"))).to_be_visible()
+    wait_idle(page)
+
+
+def click_row(page: Page, index: int) -> None:
+    """Selects row `index` of the case list by its row marker (the table is a canvas)."""
+    table = page.get_by_test_id("stDataFrameResizable").first
+    table.click(position={"x": 16, "y": 36 + 35 * index + 17})
+    wait_idle(page)
+
+
+def case_button(page: Page, action: str):
+    """A case action button (approve, reject, ask_for_reuploads) in the preview header."""
+    return keyed_button(page, f"case_action_{action}")
+
+
+def keyed_button(page: Page, key: str):
+    """The button of the widget with this key (Streamlit also draws a hidden copy of a button
+    that has help text, for measuring; the role query skips it)."""
+    return page.locator(f".st-key-{key}").get_by_role("button")
+
+
+def choose(page: Page, combobox, option: str) -> None:
+    """Picks `option` in a selectbox with the keyboard (its list may open outside the
+    viewport, where a mouse click cannot reach it)."""
+    combobox.click()
+    for _ in range(30):
+        focused = page.locator("[role=option][data-focused=true]")
+        if focused.count() and focused.first.inner_text().strip() == option:
+            combobox.press("Enter")
+            break
+        combobox.press("ArrowDown")
+    expect(combobox).to_have_value(option)
+
+
+def wait_for_cookie(page: Page, name: str, present: bool, timeout_s: float = 10) -> None:
+    """Waits until the browser has (or no longer has) the cookie `name`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if any(c["name"] == name for c in page.context.cookies()) == present:
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"cookie {name!r} {'never set' if present else 'not deleted'} "
+                         f"within {timeout_s} s")
+
+
+def case_status_badge(page: Page):
+    """The status badge under the open case's title (the first badge on the page)."""
+    return page.get_by_test_id("stMain").locator(".stMarkdownBadge").first
+
+
+def list_cell(page: Page, column: int, row: int = 0):
+    """A cell of the case list, from the table's accessible grid (the table is a canvas).
+    Column 0 holds the row markers; 1 is ID, 2 entity name, 6 status."""
+    return page.get_by_test_id(f"glide-cell-{column}-{row}").first
+
+
+def db_status(db: Database, case_id: str) -> str:
+    with db.read() as s:
+        return s.scalar(select(Case.case_status).where(Case.id == case_id))
