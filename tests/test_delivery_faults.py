@@ -252,7 +252,7 @@ def test_worker_killed_mid_delivery_is_retried_after_its_lease(db, database_url)
         receiver.stop()
 
 
-N_DECISIONS = int(os.environ.get("DOCKET_FAULT_DECISIONS", "300"))
+N_DECISIONS = int(os.environ.get("DOCKET_FAULT_DECISIONS", "1000"))
 
 
 def test_many_decisions_with_a_flaky_receiver(db):
