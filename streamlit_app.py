@@ -1,4 +1,7 @@
-"""Docket: the router. Sign-in first; then the pages the user's role may open."""
+"""Docket: the router. Sign-in first; then the pages the user's role may open.
+
+One exception: an applicant's emailed link (`/?reupload=TOKEN`) opens the public re-upload
+page, and only it, without sign-in; the page itself checks the token."""
 from __future__ import annotations
 
 import streamlit as st
@@ -6,11 +9,18 @@ import streamlit as st
 from ui import auth
 from ui.context import database
 from ui.navigation import pages_for
+from ui.reupload_form import REUPLOAD_PAGE, REUPLOAD_PARAM
 from ui.text import esc
 
 st.set_page_config(page_title="Docket", page_icon=":material/fact_check:", layout="wide")
 
 db = database()
+
+if REUPLOAD_PARAM in st.query_params:
+    st.navigation([st.Page(REUPLOAD_PAGE, title="Upload documents", icon=":material/upload:",
+                           default=True)], position="hidden").run()
+    st.stop()
+
 authenticator, key_message = auth.authenticator(db)
 user = auth.signed_in(db, authenticator)
 

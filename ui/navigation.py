@@ -39,6 +39,7 @@ PAGES = (
     PageSpec("pages/simulator.py", "Simulator", ":material/science:",
              frozenset({Role.ADMIN, Role.REVIEWER}), enabled=config.simulator_enabled),
     PageSpec("pages/settings.py", "Settings", ":material/settings:", ADMIN),
+    PageSpec("pages/deliveries.py", "Deliveries", ":material/outbox:", ADMIN),
 )
 
 
