@@ -29,7 +29,8 @@ SETTINGS: tuple[Setting, ...] = (
             "on: seed demo cases and demo users with known passwords shown on the login page; "
             "off: never; auto: on when the database is the embedded SQLite default."),
     Setting("DOCKET_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024),
-            "Largest document file accepted, in bytes (import, re-upload)."),
+            "Largest document file accepted, in bytes (import, re-upload). The Settings page can "
+            "override it (1 KB to 50 MB)."),
     Setting("DOCKET_MAX_IMPORT_BYTES", str(50 * 1024 * 1024),
             "Largest JSON import file accepted, in bytes."),
     Setting("DOCKET_COOKIE_KEY", "",
@@ -60,7 +61,8 @@ SETTINGS: tuple[Setting, ...] = (
             "A webhook endpoint failing continuously for this many days is disabled and flagged."),
     Setting("DOCKET_OUTBOUND_ALLOWLIST", "",
             "Comma-separated CIDRs (e.g. 10.1.2.0/24,127.0.0.1/32) that webhook, SMS and CRM "
-            "calls may reach although private, loopback or reserved. Empty: public addresses only."),
+            "calls may reach although private, loopback or reserved. Empty: public addresses only. "
+            "The Settings page can override it."),
     Setting("DOCKET_SMTP_HOST", "",
             "SMTP server for applicant emails. Empty (and not set in the app's Settings): "
             "emails are skipped, not retried."),
@@ -82,6 +84,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DOCKET_CRM_HEADERS", "",
             "JSON object of extra headers for the CRM call, e.g. {\"Authorization\": \"Bearer ...\"} "
             "(secret: never shown or logged)."),
+    Setting("DOCKET_REUPLOAD_LINK_DAYS", "30",
+            "Days a re-upload link in an applicant's email stays valid (1-90). The Settings page "
+            "can override it."),
     Setting("DOCKET_REUPLOAD_TOKEN_SECRET", "",
             "Key signing re-upload links (32+ random bytes). Empty: generated once and kept in "
             "the database's settings table."),

@@ -70,14 +70,24 @@ def content_type_of(content: bytes) -> str | None:
     return kind.mime
 
 
-def check_upload(filename: str, content: bytes) -> tuple[str, str]:
-    """(safe file name, content type) of an uploaded file, or InvalidInput saying why not."""
+def upload_limit(source) -> int:
+    """The largest document file accepted, in bytes, for a Database or Session: the value set
+    on the Settings page, else DOCKET_MAX_UPLOAD_BYTES."""
+    from core.notifications import settings_store  # late: it imports core.models too
+    return settings_store.upload_limit(source)
+
+
+def check_upload(filename: str, content: bytes, *, limit: int | None = None) -> tuple[str, str]:
+    """(safe file name, content type) of an uploaded file, or InvalidInput saying why not.
+    `limit` in bytes: `upload_limit(db)` where a database is at hand; None: the environment's
+    DOCKET_MAX_UPLOAD_BYTES."""
     problem = filename_problem(filename)
     if problem:
         raise InvalidInput(problem)
     if not isinstance(content, (bytes, bytearray, memoryview)):
         raise InvalidInput(f"the file content must be bytes, got {type(content).__name__}")
-    size, limit = len(content), config.max_upload_bytes()
+    size = len(content)
+    limit = config.max_upload_bytes() if limit is None else limit
     if size == 0:
         raise InvalidInput(f"the file {filename!r} is empty")
     if size > limit:
@@ -114,7 +124,7 @@ def store_blob(session: Session, content: bytes, content_type: str) -> str:
 def add_file_version(session: Session, document: Document, filename: str, content: bytes,
                      uploaded_by: str) -> DocumentFile:
     """Adds the file as the document's newest version (highest version + 1) and returns it."""
-    filename, content_type = check_upload(filename, content)
+    filename, content_type = check_upload(filename, content, limit=upload_limit(session))
     if not isinstance(uploaded_by, str) or not 0 < len(uploaded_by) <= MAX_UPLOADED_BY_CHARS:
         raise InvalidInput(f"uploaded_by must be 1 to {MAX_UPLOADED_BY_CHARS} characters")
     sha256 = store_blob(session, content, content_type)

@@ -33,7 +33,7 @@ from core.case_actions import load_case
 from core.case_state import facts_of, refresh_status, touch
 from core.case_status import FINAL_STATUSES, BlockStatus, CaseStatus, derive_case_status
 from core.db import Database
-from core.documents import add_file_version, check_upload, store_blob
+from core.documents import add_file_version, check_upload, store_blob, upload_limit
 from core.errors import ActionNotAllowed, InvalidInput, NotFound
 from core.models import Case, Document, DocumentFile, Entity, Process, Ubo, Workflow, utcnow
 
@@ -176,8 +176,9 @@ class _PlannedCase:
 class _Checker:
     """Walks the import, collecting every problem as "path: reason"."""
 
-    def __init__(self, known_workflows: set[str] | None):
+    def __init__(self, known_workflows: set[str] | None, upload_limit: int | None = None):
         self.known_workflows = known_workflows
+        self.upload_limit = upload_limit  # None: DOCKET_MAX_UPLOAD_BYTES
         self.problems: list[str] = []
 
     def problem(self, path: str, reason: str) -> None:
@@ -504,7 +505,7 @@ class _Checker:
             self.problem(f"{path}.content_base64",
                          f"must be base64 text, got {_type_name(encoded)}")
             return nothing
-        limit = config.max_upload_bytes()
+        limit = config.max_upload_bytes() if self.upload_limit is None else self.upload_limit
         compact = "".join(encoded.split())  # line breaks of wrapped base64 are allowed
         if len(compact) > (limit + 2) // 3 * 4:
             self.problem(f"{path}.content_base64", f"the file is larger than the limit of "
@@ -516,7 +517,8 @@ class _Checker:
             self.problem(f"{path}.content_base64", "is not valid base64")
             return nothing
         try:
-            filename, content_type = check_upload(file["filename"], content)
+            filename, content_type = check_upload(file["filename"], content,
+                                                  limit=self.upload_limit)
         except InvalidInput as exc:
             self.problem(path, str(exc))
             return nothing
@@ -596,7 +598,8 @@ def _existing_case_ids(session: Session, ids: list[str]) -> set[str]:
 
 
 def _check(data: Any, session: Session | None) -> tuple[list[str], list[_PlannedCase]]:
-    checker = _Checker(_known_workflows(session) if session is not None else None)
+    checker = _Checker(_known_workflows(session) if session is not None else None,
+                       upload_limit(session) if session is not None else None)
     planned = checker.top_level(data)
     if session is not None:
         given = [p.case_id for p in planned if p.case_id]
@@ -847,7 +850,7 @@ def upload_document(db: Database, case_id: str, document_id: int, filename: str,
                     content: bytes, *, uploaded_by: str = "applicant") -> CaseStatus:
     """A file was (re-)uploaded for a document: it becomes the current version and the
     block returns to awaiting review."""
-    check_upload(filename, content)
+    check_upload(filename, content, limit=upload_limit(db))
     with _case_event(db, case_id, "document_uploaded", uploaded_by) as (session, case):
         try:
             wanted = int(document_id)
@@ -902,11 +905,11 @@ EVENTS: dict[str, EventType] = {
 }
 
 
-def _read_upload(path: Any) -> tuple[str, bytes]:
+def _read_upload(path: Any, limit: int | None = None) -> tuple[str, bytes]:
     file = Path(str(path))
     if not file.is_file():
         raise InvalidInput(f"no file at {str(path)!r}")
-    limit = config.max_upload_bytes()
+    limit = config.max_upload_bytes() if limit is None else limit
     if file.stat().st_size > limit:
         raise InvalidInput(f"the file {file.name!r} is {file.stat().st_size:,} bytes; the limit "
                            f"is {limit:,} bytes (DOCKET_MAX_UPLOAD_BYTES)")
@@ -927,7 +930,7 @@ def apply_event(db: Database, case_id: str, event: str, **params: Any) -> CaseSt
                            f"(parameters: {allowed})")
     if event == "document_uploaded":
         if "path" in params:
-            name, content = _read_upload(params.pop("path"))
+            name, content = _read_upload(params.pop("path"), upload_limit(db))
             params.setdefault("filename", name)
             params["content"] = content
         missing = [p for p in ("document_id", "filename", "content") if p not in params]

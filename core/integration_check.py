@@ -56,11 +56,11 @@ def _email(db: Database, recipient: str) -> TestOutcome:
     return TestOutcome("email", True, redact(f"sent to {address} ({reply})".strip()))
 
 
-def _http(channel: str, method: str, url: str, headers: dict[str, str], body: dict,
-          redact: Redactor) -> TestOutcome:
+def _http(db: Database, channel: str, method: str, url: str, headers: dict[str, str],
+          body: dict, redact: Redactor) -> TestOutcome:
     try:
         result = safe_http.request(method, url, headers=headers,
-                                   body=json.dumps(body).encode(), timeout=_timeout())
+                                   body=json.dumps(body).encode(), timeout=_timeout(), db=db)
     except (safe_http.UnsafeDestination, InvalidInput) as e:
         return TestOutcome(channel, False, redact(f"refused, nothing sent: {e}"))
     except safe_http.TransportError as e:
@@ -85,7 +85,7 @@ def _sms(db: Database, recipient: str) -> TestOutcome:
         headers["Authorization"] = f"Basic {token}"
     elif v["sms.password"]:
         headers["Authorization"] = f"Bearer {v['sms.password']}"
-    return _http("sms", "POST", v["sms.url"].strip(), headers,
+    return _http(db, "sms", "POST", v["sms.url"].strip(), headers,
                  {"to": recipient.strip()[:40], "text": TEST_TEXT, "test": True}, redact)
 
 
@@ -104,7 +104,7 @@ def _crm(db: Database) -> TestOutcome:
         for part in str(value).split():
             redact.add(part if len(part) >= 8 else None)
     headers = {"Content-Type": "application/json", **{str(k): str(x) for k, x in extra.items()}}
-    return _http("crm", (v["crm.method"] or "POST").upper(), v["crm.url"].strip(), headers,
+    return _http(db, "crm", (v["crm.method"] or "POST").upper(), v["crm.url"].strip(), headers,
                  {"type": "docket.test", "message": TEST_TEXT}, redact)
 
 

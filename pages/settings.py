@@ -1,6 +1,7 @@
 """Settings: the integrations notifications use — SMTP email, the SMS gateway, the CRM call,
 the address in applicants' links — each with a "Send test" button; secrets are stored but
-never shown back. Below, the limits and lifetimes set in the environment."""
+never shown back. Below, the limits and lifetimes an admin may set (private targets allowed,
+re-upload link lifetime, upload limit), then what only the environment sets."""
 import streamlit as st
 
 from core.roles import Permission
@@ -21,4 +22,5 @@ with left:
 with right:
     channel_panel(db, user, "sms")
     channel_panel(db, user, "crm")
+channel_panel(db, user, "limits")
 environment_limits()

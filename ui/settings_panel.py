@@ -1,6 +1,7 @@
 """The settings page's widgets: one panel per channel (email, SMS gateway, CRM call, the app's
-public address) with its values, write-only secrets and a "Send test" button; then the limits
-and lifetimes read from the environment.
+public address) with its values, write-only secrets and a "Send test" button; the limits an
+admin may set (outbound allow-list, re-upload link lifetime, upload limit); then what only the
+environment sets.
 
 Values are stored through `core.notifications.settings_store` (a stored value wins over the
 environment); secrets are never put back into a field: the field stays empty, a caption says
@@ -28,6 +29,13 @@ GROUPS = {  # panel -> (title, setting keys, test channel, recipient label)
             "Send the test to (phone)"),
     "crm": ("CRM call", ("crm.url", "crm.method", "crm.headers"), "crm", None),
     "app": ("Links for applicants", ("public_url", "reupload.token_secret"), None, None),
+    "limits": ("Limits and lifetimes", ("outbound.allowlist", "reupload.link_days",
+                                        "uploads.max_bytes"), None, None),
+}
+LABELS = {  # a friendlier label than the key, for the limits
+    "outbound.allowlist": "Private targets allowed (outbound.allowlist)",
+    "reupload.link_days": "Re-upload link lifetime, days (reupload.link_days)",
+    "uploads.max_bytes": "Largest document file, bytes (uploads.max_bytes)",
 }
 SOURCE_LABELS = {"database": "set here", "environment": "from the environment",
                  "default": "default"}
@@ -55,9 +63,9 @@ def channel_panel(db: Database, user: UserInfo, group: str) -> None:
                 st.caption(f"Secret, never shown · {'set' if info.is_set else 'not set'} "
                            f"({SOURCE_LABELS[info.source]})")
             else:
-                entered[key] = st.text_input(key, value=info.value or "", key=_field_key(key),
-                                             help=help_text)
-                st.caption(SOURCE_LABELS[info.source])
+                entered[key] = st.text_input(LABELS.get(key, key), value=info.value or "",
+                                             key=_field_key(key), help=help_text)
+                st.caption(SOURCE_LABELS[info.source] + _meaning(key, info.value or ""))
         left, right = st.columns(2)
         if left.button("Save", type="primary", icon=":material/save:", key=f"st_save_{group}"):
             _save(db, user, infos, entered)
@@ -69,21 +77,31 @@ def channel_panel(db: Database, user: UserInfo, group: str) -> None:
             _test(db, user, group, channel, recipient_label)
 
 
+def _meaning(key: str, value: str) -> str:
+    """What a limit's stored text means, in words."""
+    if key == "uploads.max_bytes" and value.strip().isdigit():
+        n = int(value)
+        return f" · {n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f" · {n / 1024:.0f} KB"
+    if key == "outbound.allowlist" and not value.strip():
+        return " · none: public addresses only"
+    return ""
+
+
 def _save(db: Database, user: UserInfo, infos: dict, entered: dict[str, str]) -> None:
-    changed = []
-    try:
-        for key, text in entered.items():
-            info = infos[key]
-            if info.is_secret:
-                if text:
-                    settings_store.set_setting(db, key, text, actor=user.username)
-                    changed.append(key)
-            elif text != (info.value or ""):
-                settings_store.set_setting(db, key, text.strip(), actor=user.username)
-                changed.append(key)
+    changes = {}
+    for key, text in entered.items():
+        info = infos[key]
+        if info.is_secret:
+            if text:
+                changes[key] = text
+        elif text != (info.value or ""):
+            changes[key] = text.strip()
+    try:  # all or nothing: one bad value refuses the panel's save
+        settings_store.set_settings(db, changes, actor=user.username)
     except DocketError as e:
         show_error(e)
         return
+    changed = list(changes)
     for key in changed:
         if infos[key].is_secret:
             st.session_state.pop(_field_key(key), None)  # never keep a secret in a field
@@ -124,21 +142,15 @@ def _test(db: Database, user: UserInfo, group: str, channel: str,
 
 def environment_limits() -> None:
     """Read-only: what only the environment sets (restart the app to change it)."""
-    from core.notifications import reupload_tokens
     rows = [
-        ("Private targets allowed (DOCKET_OUTBOUND_ALLOWLIST)",
-         config.setting("DOCKET_OUTBOUND_ALLOWLIST") or "none: public addresses only"),
-        ("Largest document file (DOCKET_MAX_UPLOAD_BYTES)",
-         f"{config.max_upload_bytes():,} bytes"),
         ("Largest import file (DOCKET_MAX_IMPORT_BYTES)", f"{config.max_import_bytes():,} bytes"),
-        ("Re-upload link lifetime", f"{reupload_tokens.TTL.days} days"),
         ("Sign-in cookie lifetime", f"{COOKIE_EXPIRY_DAYS:g} day(s)"),
         ("HTTP timeouts (connect / read)",
          f"{config.setting('DOCKET_HTTP_CONNECT_TIMEOUT')} s / "
          f"{config.setting('DOCKET_HTTP_READ_TIMEOUT')} s"),
     ]
     with st.container(border=True):
-        st.subheader("Limits and lifetimes", anchor=False)
-        st.caption("Set in the environment (docs/SETTINGS.md); restart the app to change them.")
+        st.subheader("Set in the environment only", anchor=False)
+        st.caption("docs/SETTINGS.md; restart the app to change them.")
         st.dataframe(pd.DataFrame(rows, columns=["Setting", "Value"]), hide_index=True,
                      width="stretch", key="st_limits")

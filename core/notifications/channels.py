@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from core.db import Database
@@ -56,7 +56,7 @@ class Job:
 @dataclass(frozen=True)
 class HttpOptions:
     timeout: tuple[float, float]
-    allowlist: list | None = None  # None: DOCKET_OUTBOUND_ALLOWLIST
+    allowlist: list | None = None  # None: the stored allow-list, else DOCKET_OUTBOUND_ALLOWLIST
 
 
 def body_of(payload: dict[str, Any]) -> bytes:
@@ -241,4 +241,6 @@ def send(db: Database, job: Job, opts: HttpOptions) -> Outcome:
     sender = SENDERS.get(job.channel)
     if sender is None:
         return Outcome("skipped", error=f"unknown channel {job.channel!r}")
+    if opts.allowlist is None and job.channel != "email":  # read at each delivery: a change
+        opts = replace(opts, allowlist=safe_http.configured_allowlist(db))  # applies at once
     return sender(db, job, opts)

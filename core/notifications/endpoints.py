@@ -55,11 +55,11 @@ def _info(e: WebhookEndpoint) -> EndpointInfo:
                         e.created_by, len(e.secrets or ()))
 
 
-def _check_url(url: str) -> str:
+def _check_url(url: str, db: "Database | Session | None" = None) -> str:
     url = (url or "").strip()
     safe_http.check_url_syntax(url)
     try:
-        safe_http.check_url(url)
+        safe_http.check_url(url, db=db)
     except safe_http.TransportError:
         pass  # DNS may be down now; every delivery checks again
     return url
@@ -83,7 +83,7 @@ def create_endpoint(db: Database, url: str, *, actor: str, workflow: str | None 
                     secret: str | None = None) -> CreatedEndpoint:
     """Add an endpoint (admin). Returns its secret once. Empty `event_types`: every event;
     `workflow` None: every workflow. `secret` lets you bring your own whsec_ secret."""
-    url = _check_url(url)
+    url = _check_url(url, db)
     if secret is not None:
         signing.secret_bytes(secret)
     secret = secret or signing.new_secret()
@@ -131,7 +131,7 @@ def update_endpoint(db: Database, endpoint_id: int, *, actor: str, url: str | No
         e = _load(s, endpoint_id)
         before = {"url": e.url, "workflow": e.workflow, "event_types": list(e.event_types or [])}
         if url is not None:
-            e.url = _check_url(url)
+            e.url = _check_url(url, s)
         wf, types = _check_filters(s, e.workflow if workflow is _UNCHANGED else workflow,
                                    e.event_types if event_types is None else event_types)
         e.workflow, e.event_types = wf, types

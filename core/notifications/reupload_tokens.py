@@ -24,7 +24,7 @@ from core.errors import InvalidInput
 from core.models import ReuploadToken, utcnow
 from core.notifications import settings_store
 
-TTL = timedelta(days=30)
+TTL = timedelta(days=30)  # the default lifetime; in force: settings_store.reupload_link_lifetime
 SECRET_KEY = "reupload.token_secret"
 MAX_TOKEN = 4000
 
@@ -67,12 +67,15 @@ def _encode(key: bytes, row: ReuploadToken) -> str:
 
 
 def create_reupload_token(db: Database, case_id: str, blocks: list[str], *,
-                          message_id: str | None = None, ttl: timedelta = TTL) -> str:
+                          message_id: str | None = None, ttl: timedelta | None = None) -> str:
     """A new token for these blocks of the case; with `message_id`, the same token is returned
-    again for the same notification (an email retry sends the same link)."""
+    again for the same notification (an email retry sends the same link). `ttl` None: the
+    lifetime set on the Settings page, else DOCKET_REUPLOAD_LINK_DAYS (30 days)."""
     if not blocks:
         raise InvalidInput("a re-upload link needs at least one block")
     key = _key(db)
+    if ttl is None:
+        ttl = settings_store.reupload_link_lifetime(db)
     with db.unit_of_work() as s:
         row = None
         if message_id:

@@ -4,7 +4,8 @@ Guards against server-side request forgery: the URL must be http(s) without user
 host is resolved once, every resolved address must be public (not private, loopback,
 link-local such as the 169.254.169.254 metadata service, multicast, reserved, unspecified,
 CGNAT 100.64/10, IPv6 ULA/link-local/::1, nor an IPv4 address embedded in IPv6 that is any of
-those) unless it lies in DOCKET_OUTBOUND_ALLOWLIST; and the connection goes to the very
+those) unless it lies in the allow-list (set on the Settings page, else
+DOCKET_OUTBOUND_ALLOWLIST: `configured_allowlist(db)`); and the connection goes to the very
 address that was checked (a pinned urllib3 pool; the Host header and TLS SNI/certificate check
 keep the original name), so a second DNS answer cannot redirect it. Redirects are never
 followed, proxies from the environment are ignored, and at most 1 KB of the answer is kept.
@@ -65,8 +66,13 @@ def parse_allowlist(text: str | None) -> list[Network]:
     return nets
 
 
-def configured_allowlist() -> list[Network]:
-    return parse_allowlist(config.setting("DOCKET_OUTBOUND_ALLOWLIST"))
+def configured_allowlist(db=None) -> list[Network]:
+    """The allow-list in force: with `db`, the one stored in the settings table (Settings page)
+    if any, else DOCKET_OUTBOUND_ALLOWLIST; without, the environment's."""
+    if db is None:
+        return parse_allowlist(config.setting("DOCKET_OUTBOUND_ALLOWLIST"))
+    from core.notifications import settings_store  # late: settings_store is the bigger module
+    return settings_store.outbound_allowlist(db)
 
 
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -167,10 +173,11 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     return seen
 
 
-def check_url(url: str, allowlist: Iterable[Network] | None = None) -> Target:
-    """Validate and resolve a URL once; raise UnsafeDestination if any address is refused."""
+def check_url(url: str, allowlist: Iterable[Network] | None = None, *, db=None) -> Target:
+    """Validate and resolve a URL once; raise UnsafeDestination if any address is refused.
+    `allowlist` None: `configured_allowlist(db)`."""
     scheme, host, port = _split(url)
-    nets = list(configured_allowlist() if allowlist is None else allowlist)
+    nets = list(configured_allowlist(db) if allowlist is None else allowlist)
     addresses = resolve(host, port)
     for ip in addresses:
         why = blocked_reason(ip)
@@ -178,7 +185,7 @@ def check_url(url: str, allowlist: Iterable[Network] | None = None) -> Target:
             named = host if host == str(ip) else f"{host} (resolves to {ip})"
             raise UnsafeDestination(
                 f"refused: {named} is {why}; private destinations need "
-                "DOCKET_OUTBOUND_ALLOWLIST")
+                "the allow-list (Settings, or DOCKET_OUTBOUND_ALLOWLIST)")
     ip = addresses[0]
     shown = f"[{host}]" if ":" in host else host
     default = 443 if scheme == "https" else 80
@@ -237,13 +244,15 @@ def _root_reason(exc: BaseException) -> str:
 
 def request(method: str, url: str, *, headers: dict[str, str] | None = None,
             body: bytes | None = None, timeout: tuple[float, float] | None = None,
-            allowlist: Iterable[Network] | None = None, verify: bool | str = True) -> HttpResult:
+            allowlist: Iterable[Network] | None = None, verify: bool | str = True,
+            db=None) -> HttpResult:
     """One HTTP request under the policy above. Raises UnsafeDestination (nothing sent) or
-    TransportError (network trouble); any HTTP status, 3xx included, is returned as is."""
+    TransportError (network trouble); any HTTP status, 3xx included, is returned as is.
+    `allowlist` None: `configured_allowlist(db)` (the stored one when `db` is given)."""
     if timeout is None:
         timeout = (float(config.setting("DOCKET_HTTP_CONNECT_TIMEOUT")),
                    float(config.setting("DOCKET_HTTP_READ_TIMEOUT")))
-    target = check_url(url, allowlist)
+    target = check_url(url, allowlist, db=db)
     session = requests.Session()
     session.trust_env = False  # no proxies or .netrc from the environment
     adapter = _PinnedAdapter(target)

@@ -1,12 +1,18 @@
-"""Integration settings (SMTP, SMS gateway, CRM call, re-upload key) an admin edits in the app.
+"""Integration settings (SMTP, SMS gateway, CRM call, re-upload key) and limits (the outbound
+allow-list, the re-upload link lifetime, the document upload limit) an admin edits in the app.
 
 A value stored in the `settings` table wins over the environment (core/config.py), which wins
 over the default. Secret values are write-only: `list_settings` says whether they are set and
-where from, never what they are; only the channels read them, through `value()`.
+where from, never what they are; only the channels read them, through `value()`. The limits
+are read where they are enforced: `outbound_allowlist` (core.notifications.safe_http),
+`reupload_link_lifetime` (core.notifications.reupload_tokens), `upload_limit`
+(core.documents.check_upload and the import checks).
 """
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -42,7 +48,16 @@ KEYS: tuple[StoreKey, ...] = (
     StoreKey("public_url", "DOCKET_PUBLIC_URL", False, "Address of the app for applicants"),
     StoreKey("reupload.token_secret", "DOCKET_REUPLOAD_TOKEN_SECRET", True,
              "Key signing re-upload links"),
+    StoreKey("outbound.allowlist", "DOCKET_OUTBOUND_ALLOWLIST", False,
+             "Comma-separated CIDRs (e.g. 10.1.2.0/24) that webhook, SMS and CRM calls may reach "
+             "although private or loopback; empty: public addresses only"),
+    StoreKey("reupload.link_days", "DOCKET_REUPLOAD_LINK_DAYS", False,
+             "Days a re-upload link stays valid (1-90)"),
+    StoreKey("uploads.max_bytes", "DOCKET_MAX_UPLOAD_BYTES", False,
+             "Largest document file accepted, in bytes (1024 = 1 KB to 52428800 = 50 MB)"),
 )
+LINK_DAYS_RANGE = (1, 90)
+UPLOAD_BYTES_RANGE = (1024, 50 * 1024 * 1024)
 _BY_KEY = {k.key: k for k in KEYS}
 TEMPLATE_PREFIX = "template."
 
@@ -106,23 +121,44 @@ def list_settings(db: Database) -> list[SettingInfo]:
 
 def set_setting(db: Database, key: str, new_value: str, *, actor: str) -> None:
     """Store a setting (admin). A secret is write-only: it can be replaced, never read back."""
-    spec = _known(key)
-    if not isinstance(new_value, str) or len(new_value) > 100_000:
-        raise InvalidInput(f"{key}: the value must be text of at most 100000 characters")
-    _validate(key, new_value)
+    set_settings(db, {key: new_value}, actor=actor)
+
+
+def set_settings(db: Database, changes: dict[str, str], *, actor: str) -> None:
+    """Store several settings at once (admin): every value is checked first; one bad value
+    refuses them all (the error names each problem) and nothing is stored."""
+    problems = []
+    for key, new_value in changes.items():
+        try:
+            _known(key)
+            if not isinstance(new_value, str) or len(new_value) > 100_000:
+                raise InvalidInput(f"{key}: the value must be text of at most 100000 characters")
+            _validate(key, new_value)
+        except InvalidInput as e:
+            problems.append(str(e))
+    if problems:
+        raise InvalidInput(problems[0] if len(problems) == 1 else
+                           "these settings were refused; nothing was saved", problems
+                           if len(problems) > 1 else None)
     with db.unit_of_work() as s:
         require_integrations_admin(s, actor)
-        row = s.get(StoredSetting, key)
-        old = None if row is None or spec.secret else row.value
-        if row is None:
-            row = StoredSetting(key=key)
-            s.add(row)
-        row.value, row.is_secret = new_value, spec.secret
-        row.updated_at, row.updated_by = utcnow(), actor
-        shown = "(secret changed)" if spec.secret else new_value[:500]
-        audit.record(s, case_id=None, actor=actor, kind="settings.changed",
-                     before={"key": key, "value": old if old is None else old[:500]},
-                     after={"key": key, "value": shown})
+        for key, new_value in changes.items():
+            _store(s, _known(key), new_value, actor)
+
+
+def _store(s: Session, spec: StoreKey, new_value: str, actor: str) -> None:
+    key = spec.key
+    row = s.get(StoredSetting, key)
+    old = None if row is None or spec.secret else row.value
+    if row is None:
+        row = StoredSetting(key=key)
+        s.add(row)
+    row.value, row.is_secret = new_value, spec.secret
+    row.updated_at, row.updated_by = utcnow(), actor
+    shown = "(secret changed)" if spec.secret else new_value[:500]
+    audit.record(s, case_id=None, actor=actor, kind="settings.changed",
+                 before={"key": key, "value": old if old is None else old[:500]},
+                 after={"key": key, "value": shown})
 
 
 def clear_setting(db: Database, key: str, *, actor: str) -> None:
@@ -157,6 +193,76 @@ def _validate(key: str, v: str) -> None:
         from urllib.parse import urlsplit
         if urlsplit(v).scheme not in ("http", "https") or not urlsplit(v).hostname:
             raise InvalidInput(f"{key} must be an http:// or https:// URL")
+    if key == "outbound.allowlist":
+        parse_allowlist(v, key)
+    if key == "reupload.link_days":
+        _whole_number(key, v, *LINK_DAYS_RANGE, "days")
+    if key == "uploads.max_bytes":
+        _whole_number(key, v, *UPLOAD_BYTES_RANGE, "bytes (1 KB to 50 MB)")
+
+
+def _whole_number(key: str, v: str, low: int, high: int, unit: str) -> int:
+    text = v.strip().replace("_", "").replace(",", "")
+    if not (text.isascii() and text.isdigit() and low <= int(text) <= high):
+        raise InvalidInput(f"{key} must be a whole number from {low:,} to {high:,} {unit}; "
+                           f"got {v.strip()[:40]!r}")
+    return int(text)
+
+
+def parse_allowlist(text: str, where: str = "outbound.allowlist", *, allow_everything: bool = False
+                    ) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """The networks of an allow-list: CIDRs separated by commas (or semicolons); a bare
+    address is one host. InvalidInput names the first entry that is not a network, and (unless
+    `allow_everything`, for the operator's environment) refuses a network that would open every
+    address (0.0.0.0/0, ::/0)."""
+    nets = []
+    for part in (text or "").replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            net = ipaddress.ip_network(part, strict=False)
+        except ValueError:
+            raise InvalidInput(f"{where}: {part[:60]!r} is not an IP network in CIDR form "
+                               "(e.g. 10.1.2.0/24 or 127.0.0.1/32)") from None
+        if net.prefixlen == 0 and not allow_everything:
+            raise InvalidInput(f"{where}: {part!r} would allow every address; list only the "
+                               "private networks notifications must reach")
+        nets.append(net)
+    return nets
+
+
+# --- limits, read where they are enforced ---------------------------------------------------
+
+def _read(source: Session | Database, key: str) -> str:
+    if isinstance(source, Database):
+        with source.read() as s:
+            return value(s, key)
+    return value(source, key)
+
+
+def outbound_allowlist(source: Session | Database):
+    """The networks private targets may be in (stored value, else DOCKET_OUTBOUND_ALLOWLIST)."""
+    if isinstance(source, Database):
+        with source.read() as s:
+            return outbound_allowlist(s)
+    row = source.get(StoredSetting, "outbound.allowlist")
+    if row is not None:
+        return parse_allowlist(row.value)
+    return parse_allowlist(config.setting("DOCKET_OUTBOUND_ALLOWLIST"),
+                           "DOCKET_OUTBOUND_ALLOWLIST", allow_everything=True)
+
+
+def reupload_link_lifetime(source: Session | Database) -> timedelta:
+    """How long a new re-upload link stays valid (stored, else DOCKET_REUPLOAD_LINK_DAYS)."""
+    text = _read(source, "reupload.link_days")
+    return timedelta(days=_whole_number("DOCKET_REUPLOAD_LINK_DAYS", text, *LINK_DAYS_RANGE,
+                                        "days"))
+
+
+def upload_limit(source: Session | Database) -> int:
+    """The largest document file accepted, in bytes (stored, else DOCKET_MAX_UPLOAD_BYTES)."""
+    return int(_read(source, "uploads.max_bytes").strip())
 
 
 def stored_or_create_secret(db: Database, key: str, make) -> str:
