@@ -8,7 +8,7 @@ import streamlit as st
 
 from ui import auth
 from ui.context import database
-from ui.navigation import pages_for
+from ui.navigation import pages_for, signed_out_pages
 from ui.reupload_form import REUPLOAD_PAGE, REUPLOAD_PARAM
 from ui.text import esc
 
@@ -28,8 +28,7 @@ if user is None:
     def sign_in() -> None:
         auth.login_page(db, authenticator, key_message)
 
-    st.navigation([st.Page(sign_in, title="Sign in", url_path="sign-in", default=True)],
-                  position="hidden").run()
+    st.navigation(signed_out_pages(sign_in), position="hidden").run()
     st.stop()
 
 page = st.navigation(pages_for(user.role))

@@ -3,6 +3,7 @@ URL either: `st.navigation` only knows the pages it is given."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import streamlit as st
@@ -49,6 +50,16 @@ def specs_for(role: str) -> list[PageSpec]:
     return [spec for spec in PAGES
             if Role(role) in spec.roles and (config.PROJECT_ROOT / spec.path).is_file()
             and spec.enabled()]
+
+
+def signed_out_pages(sign_in: Callable[[], None]) -> list[st.Page]:
+    """Before sign-in: the sign-in page, also under every page's address (hidden), so that a
+    reload of /overview, signed out for one run until the cookie is read, keeps its address
+    instead of landing on "Page not found". Each shows only the sign-in form."""
+    pages = [st.Page(sign_in, title="Sign in", url_path="sign-in", default=True)]
+    for spec in PAGES:
+        pages.append(st.Page(sign_in, title="Sign in", url_path=Path(spec.path).stem))
+    return pages
 
 
 def pages_for(role: str) -> list[st.Page]:

@@ -104,3 +104,18 @@ def test_a_case_link_opens_that_case_after_sign_in_and_reload(page: Page, app_ur
     page.reload()  # the cookie signs the reviewer in again; the URL keeps the case
     expect(page.get_by_role("heading", name="Thistledown Linkable Ltd")).to_be_visible()
     expect(page.get_by_role("textbox", name="Username")).to_have_count(0)
+
+
+def test_reloading_another_page_keeps_that_page(page: Page, app_url):
+    """The first run after a reload is signed out until the cookie is read: the page's address
+    must survive it (the signed-out router knows every page path, all showing the sign-in)."""
+    sign_in(page, app_url, "analyst")
+    wait_for_cookie(page, AUTH_COOKIE, present=True)
+    sidebar(page).get_by_role("link", name="Overview").click()
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/overview\b"))
+    wait_idle(page)
+    page.reload()
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+    expect(page.get_by_text("Page not found")).to_have_count(0)
+    expect(page).to_have_url(re.compile(r"/overview\b"))
