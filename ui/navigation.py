@@ -32,7 +32,6 @@ class PageSpec:
 PAGES = (
     PageSpec("pages/cases.py", "Cases", ":material/folder_open:", ALL_ROLES, default=True),
     PageSpec("pages/overview.py", "Overview", ":material/monitoring:", ALL_ROLES),
-    PageSpec("pages/admin.py", "Admin", ":material/admin_panel_settings:", ADMIN),
     PageSpec("pages/admin_views.py", "Views", ":material/filter_list:", ADMIN),
     PageSpec("pages/admin_workflows.py", "Workflows", ":material/account_tree:", ADMIN),
     PageSpec("pages/admin_users.py", "Users", ":material/group:", ADMIN),
