@@ -24,10 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from core.app_setup import prepare_database  # noqa: E402
-from core.case_query import CaseFilter, count_cases, counts_by_status, list_cases  # noqa: E402
+from core.case_query import (CaseFilter, count_cases, counts_by_status, counts_by_view,  # noqa: E402
+                             list_cases)
 from core.db import Database  # noqa: E402
 from core.demo_data import generate_cases  # noqa: E402
-from core.views import find_view  # noqa: E402
+from core.views import find_view, list_views  # noqa: E402
 
 ROWS = ("c.id, e.name, e.kind, e.country, c.workflow, c.case_status, c.assignee, "
         "c.created_at, c.updated_at")
@@ -65,11 +66,24 @@ def hand_sql(dialect: str) -> dict[str, list[tuple[str, dict]]]:
             ("SELECT count(*) FROM cases c", {}),
             (f"SELECT {ROWS} {join} ORDER BY c.created_at DESC, c.id DESC LIMIT 50 OFFSET 9950",
              {})],
+        "page 2,000 of all cases": [
+            ("SELECT count(*) FROM cases c", {}),
+            (f"SELECT {ROWS} {join} ORDER BY c.created_at DESC, c.id DESC LIMIT 50 OFFSET 99950",
+             {})],
+        "view counts (5 default views)": [
+            ("SELECT count(*) FROM cases c", {}),
+            ("SELECT count(*) FROM cases c WHERE c.workflow IN ('onboarding')", {}),
+            ("SELECT count(*) FROM cases c WHERE c.workflow IN ('ongoing_monitoring')", {}),
+            ("SELECT count(*) FROM cases c JOIN entities e ON e.id = c.entity_id "
+             "WHERE e.country = 'HK' AND e.kind = 'business'", {}),
+            ("SELECT count(*) FROM cases c JOIN entities e ON e.id = c.entity_id "
+             "WHERE e.country = 'CN' AND e.kind = 'business'", {})],
     }
 
 
 def core_calls(db: Database):
     hk = find_view(db, "Hong Kong companies")
+    views = list_views(db)
     return {
         "all cases, page 1": lambda: list_cases(db, CaseFilter()),
         "manual review, page 1": lambda: list_cases(db, CaseFilter(statuses=("manual_review",))),
@@ -78,6 +92,8 @@ def core_calls(db: Database):
         "search 'golden', page 1": lambda: list_cases(db, CaseFilter(search="golden")),
         "counts by status": lambda: counts_by_status(db, CaseFilter()),
         "page 200 of all cases": lambda: list_cases(db, CaseFilter(), page=200),
+        "page 2,000 of all cases": lambda: list_cases(db, CaseFilter(), page=2000),
+        "view counts (5 default views)": lambda: counts_by_view(db, views),
     }
 
 

@@ -5,20 +5,29 @@ created date range, workflows); `list_cases` returns one page and the total, `co
 and `counts_by_status` / `counts_by_view` feed the sidebar, `iter_cases` streams every
 matching row for CSV export in keyset-paged batches. Search goes through the full-text index
 (SQLite FTS5, PostgreSQL tsvector), never a scan.
+
+Counts come from `case_counts` (kept exact by database triggers, migration 0003) whenever
+the filter can be answered at its grain — workflow, status, entity country, entity kind,
+assigned or not: views made of workflows, statuses and `equals`/`in` predicates on country
+and entity_type, the status and workflow filters, assignee anyone/unassigned/someone, no
+search, no date range. Anything else is counted with COUNT(*) over the cases.
 """
 from __future__ import annotations
 
 import re
+import threading
+import time
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Iterator, Literal
 
 from sqlalchemy import ColumnElement, Select, func, literal_column, or_, select, text
+from sqlalchemy.orm import Session
 
 from core.case_status import CASE_STATUS_LABELS, CaseStatus
 from core.db import Database
 from core.errors import InvalidInput
-from core.models import Case, Entity, utcnow
+from core.models import Case, CaseCount, Entity, utcnow
 from core.views import ViewInfo, list_views, view_clauses
 
 AssigneeMode = Literal["anyone", "me", "unassigned", "someone"]
@@ -159,6 +168,23 @@ def _rows_query(flt: CaseFilter, dialect: str) -> Select:
     return select(*ROW_COLUMNS).join(Entity, Entity.id == Case.entity_id).where(*clauses)
 
 
+def _page_query(flt: CaseFilter, dialect: str, sort: str, descending: bool, limit: int,
+                offset: int) -> Select:
+    """One page of rows. When neither the filter nor the sort needs the entity, the page's
+    ids are found over `cases` alone (its indexes, OFFSET included) and only those rows are
+    joined to their entities; else the join is paged as a whole."""
+    order = _order(sort, descending)
+    clauses, needs_entity = filter_clauses(flt, dialect)
+    if needs_entity or SORT_COLUMNS[sort].table is not Case.__table__:
+        return (select(*ROW_COLUMNS).join(Entity, Entity.id == Case.entity_id).where(*clauses)
+                .order_by(*order).limit(limit).offset(offset))
+    ids = (select(Case.id.label("page_id")).where(*clauses).order_by(*order)
+           .limit(limit).offset(offset).subquery("page"))
+    return (select(*ROW_COLUMNS).select_from(ids)
+            .join(Case, Case.id == ids.c.page_id).join(Entity, Entity.id == Case.entity_id)
+            .order_by(*order))
+
+
 def _count_query(flt: CaseFilter, dialect: str) -> Select:
     clauses, needs_entity = filter_clauses(flt, dialect)
     stmt = select(func.count()).select_from(Case)
@@ -184,37 +210,140 @@ def list_cases(db: Database, flt: CaseFilter, *, sort: str = "created_at",
                descending: bool = True, page: int = 1, page_size: int = 50) -> CasePage:
     if page_size < 1 or page_size > 500:
         raise InvalidInput("page size must be between 1 and 500")
+    _order(sort, descending)  # a bad sort is refused before anything is counted
     total = count_cases(db, flt)
     pages = max(1, -(-total // page_size))
     page = min(max(1, int(page)), pages)
-    stmt = (_rows_query(flt, db.dialect).order_by(*_order(sort, descending))
-            .limit(page_size).offset((page - 1) * page_size))
+    stmt = _page_query(flt, db.dialect, sort, descending, page_size, (page - 1) * page_size)
     with db.read() as s:
         rows = [_row(r) for r in s.execute(stmt)]
     return CasePage(rows, total, page, page_size)
 
 
+# --- counts ---------------------------------------------------------------------------------
+
+COUNTER_FIELDS = {"country": CaseCount.country, "entity_type": CaseCount.kind}
+
+
+def counter_clauses(flt: CaseFilter) -> list[ColumnElement[bool]] | None:
+    """The filter as conditions on `case_counts`, or None when that table's grain cannot
+    answer it (search, dates, "me", any other predicate). Validate with `filter_clauses`."""
+    if flt.search.strip() or flt.created_from or flt.created_to or flt.assignee == "me":
+        return None
+    clauses: list[ColumnElement[bool]] = []
+    view = flt.view
+    if view is not None:
+        if view.workflows:
+            clauses.append(CaseCount.workflow.in_(view.workflows))
+        if view.statuses:
+            clauses.append(CaseCount.case_status.in_(view.statuses))
+        for p in view.predicates:
+            column = COUNTER_FIELDS.get(p.get("field"))
+            op, value = p.get("op"), p.get("value")
+            values = [value] if op == "equals" else value if op == "in" else None
+            if (column is None or not isinstance(values, list) or not values
+                    or not all(isinstance(v, str) and v for v in values)):
+                return None
+            clauses.append(column.in_(values))
+    if flt.statuses:
+        clauses.append(CaseCount.case_status.in_(flt.statuses))
+    if flt.workflows:
+        clauses.append(CaseCount.workflow.in_(flt.workflows))
+    if flt.assignee == "unassigned":
+        clauses.append(CaseCount.assigned.is_(False))
+    elif flt.assignee == "someone":
+        clauses.append(CaseCount.assigned.is_(True))
+    return clauses
+
+
+def _count_in(s: Session, flt: CaseFilter, dialect: str) -> int:
+    count_star = _count_query(flt, dialect)  # validates the filter whichever way it counts
+    counters = counter_clauses(flt)
+    if counters is None:
+        return int(s.scalar(count_star) or 0)
+    return int(s.scalar(select(func.coalesce(func.sum(CaseCount.n), 0)).where(*counters)) or 0)
+
+
 def count_cases(db: Database, flt: CaseFilter) -> int:
+    maybe_compact_case_counts(db)
     with db.read() as s:
-        return int(s.scalar(_count_query(flt, db.dialect)) or 0)
+        return _count_in(s, flt, db.dialect)
 
 
 def counts_by_status(db: Database, flt: CaseFilter) -> dict[str, int]:
     """Cases per status for the filter, ignoring its own status choice (for the sidebar)."""
     base = flt.without_statuses()
     clauses, needs_entity = filter_clauses(base, db.dialect)
-    stmt = select(Case.case_status, func.count()).select_from(Case)
-    if needs_entity:
-        stmt = stmt.join(Entity, Entity.id == Case.entity_id)
-    stmt = stmt.where(*clauses).group_by(Case.case_status)
+    counters = counter_clauses(base)
+    if counters is not None:
+        stmt = (select(CaseCount.case_status, func.sum(CaseCount.n)).where(*counters)
+                .group_by(CaseCount.case_status))
+        maybe_compact_case_counts(db)
+    else:
+        stmt = select(Case.case_status, func.count()).select_from(Case)
+        if needs_entity:
+            stmt = stmt.join(Entity, Entity.id == Case.entity_id)
+        stmt = stmt.where(*clauses).group_by(Case.case_status)
     with db.read() as s:
         found = dict(s.execute(stmt).all())
-    return {status.value: int(found.get(status.value, 0)) for status in CaseStatus}
+    return {status.value: int(found.get(status.value) or 0) for status in CaseStatus}
 
 
 def counts_by_view(db: Database, views: list[ViewInfo] | None = None) -> dict[int, int]:
     views = list_views(db) if views is None else views
-    return {v.id: count_cases(db, CaseFilter(view=v)) for v in views}
+    maybe_compact_case_counts(db)
+    with db.read() as s:
+        return {v.id: _count_in(s, CaseFilter(view=v), db.dialect) for v in views}
+
+
+def real_count(db: Database, flt: CaseFilter) -> int:
+    """COUNT(*) over the cases, never the counters (tests and checks compare the two)."""
+    with db.read() as s:
+        return int(s.scalar(_count_query(flt, db.dialect)) or 0)
+
+
+# PostgreSQL's triggers append +1/-1 rows; from time to time they are folded back into one row
+# per key. Checked at most every COMPACT_CHECK_SECONDS per process, by whoever reads counts.
+COMPACT_CHECK_SECONDS = 30.0
+COMPACT_MIN_EXTRA_ROWS = 1000
+_compact_checked: dict[str, float] = {}
+_compact_lock = threading.Lock()
+KEY_COLUMNS = "workflow, case_status, country, kind, assigned"
+
+
+def maybe_compact_case_counts(db: Database) -> None:
+    if db.is_sqlite:
+        return  # one row per key already
+    now = time.monotonic()
+    with _compact_lock:
+        if now - _compact_checked.get(db.url, float("-inf")) < COMPACT_CHECK_SECONDS:
+            return
+        _compact_checked[db.url] = now
+    with db.read() as s:
+        extra = s.scalar(text(f"SELECT count(*) - count(DISTINCT ({KEY_COLUMNS})) "
+                              "FROM case_counts"))
+    if (extra or 0) >= COMPACT_MIN_EXTRA_ROWS:
+        compact_case_counts(db)
+
+
+def compact_case_counts(db: Database) -> int:
+    """Folds `case_counts` into one row per key, dropping keys that sum to 0; returns the
+    number of rows removed. PostgreSQL: one statement deletes the rows it sees and inserts
+    their sums, so rows appended meanwhile by other transactions are left for next time and
+    no count changes; an advisory lock keeps two compactions from running at once."""
+    with db.unit_of_work() as s:
+        if db.is_sqlite:
+            return s.execute(text("DELETE FROM case_counts WHERE n = 0")).rowcount or 0
+        if not s.scalar(text("SELECT pg_try_advisory_xact_lock("
+                             "hashtext('docket.case_counts.' || current_schema()))")):
+            return 0
+        before = s.scalar(text("SELECT count(*) FROM case_counts")) or 0
+        s.execute(text(
+            f"WITH folded AS (DELETE FROM case_counts RETURNING {KEY_COLUMNS}, n) "
+            f"INSERT INTO case_counts ({KEY_COLUMNS}, n) SELECT {KEY_COLUMNS}, sum(n) "
+            f"FROM folded GROUP BY {KEY_COLUMNS} HAVING sum(n) <> 0"))
+        after = s.scalar(text("SELECT count(*) FROM case_counts")) or 0
+        return before - after
 
 
 def iter_cases(db: Database, flt: CaseFilter, *, batch_size: int = 2000) -> Iterator[CaseRow]:

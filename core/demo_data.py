@@ -11,7 +11,8 @@ a small pool of generated images and PDFs stored once in `file_blobs`.
 
 Speed (a million cases in well under two minutes): ids are assigned here; a big load drops
 the secondary indexes, foreign keys (checks) and SQLite's FTS triggers, then rebuilds them
-from the catalog's own definitions; from `PARALLEL_MIN_CASES` a child Python process builds
+from the catalog's own definitions; the `case_counts` triggers are dropped (SQLite) or
+disabled (PostgreSQL) too and the table recounted with one INSERT ... SELECT ... GROUP BY; from `PARALLEL_MIN_CASES` a child Python process builds
 the next batch of rows while this one inserts the current one.
 """
 from __future__ import annotations
@@ -75,6 +76,17 @@ SQLITE_FTS_TRIGGERS: dict[str, str] = {
         "INSERT INTO entity_search(rowid, name, email, registration_number) "
         "VALUES (new.id, new.name, new.email, new.registration_number); END"),
 }
+
+# The `case_counts` triggers of migration 0003 (names start with this). A big load drops
+# (SQLite) / disables (PostgreSQL) them and recounts the table in one statement at the end;
+# SQLite recreates them from their own `sqlite_master` text, so nothing is copied here.
+CASE_COUNTS_TRIGGER_PREFIX = "case_counts_"
+CASE_COUNTS_RECOUNT = (
+    "INSERT INTO case_counts (workflow, case_status, country, kind, assigned, n) "
+    "SELECT c.workflow, c.case_status, coalesce(e.country, ''), coalesce(e.kind, ''), "
+    "c.assignee IS NOT NULL, count(*) FROM cases c LEFT JOIN entities e ON e.id = c.entity_id "
+    "GROUP BY c.workflow, c.case_status, coalesce(e.country, ''), coalesce(e.kind, ''), "
+    "c.assignee IS NOT NULL")
 
 # --------------------------------------------------------------------------------------
 # Reference data: countries, names, numbers
@@ -897,6 +909,7 @@ class _SqliteWriter(_Writer):
         self.sql = {t: f"INSERT INTO {t} ({', '.join(c)}) VALUES ({', '.join('?' * len(c))})"
                     for t, c in COLUMNS.items()}
         self.indexes: list[tuple[str, str]] = []
+        self.count_triggers: list[tuple[str, str]] = []
 
     def lock(self) -> None:
         pass  # BEGIN IMMEDIATE already holds the write lock
@@ -916,6 +929,12 @@ class _SqliteWriter(_Writer):
             return  # the triggers and indexes are cheaper than rebuilding big ones
         for name in SQLITE_FTS_TRIGGERS:
             self.cur.execute(f"DROP TRIGGER IF EXISTS {name}")
+        self.cur.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND "
+                         "substr(name, 1, ?) = ? ORDER BY name",
+                         (len(CASE_COUNTS_TRIGGER_PREFIX), CASE_COUNTS_TRIGGER_PREFIX))
+        self.count_triggers = self.cur.fetchall()
+        for name, _ in self.count_triggers:
+            self.cur.execute(f'DROP TRIGGER "{name}"')
         marks = ", ".join("?" * len(BULK_TABLES))
         self.cur.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
                          f"sql IS NOT NULL AND tbl_name IN ({marks})", BULK_TABLES)
@@ -930,6 +949,10 @@ class _SqliteWriter(_Writer):
             self.cur.execute(sql)
         self.cur.execute("INSERT INTO entity_search(entity_search) VALUES('rebuild')")
         for sql in SQLITE_FTS_TRIGGERS.values():
+            self.cur.execute(sql)
+        self.cur.execute("DELETE FROM case_counts")
+        self.cur.execute(CASE_COUNTS_RECOUNT)
+        for _, sql in self.count_triggers:  # exactly as migration 0003 created them
             self.cur.execute(sql)
 
     def finish(self, ok: bool) -> None:
@@ -955,6 +978,7 @@ class _PostgresWriter(_Writer):
         self.bulk = n_new >= BULK_MIN_CASES and n_new >= existing
         self.constraints: list[tuple[str, str, str]] = []
         self.indexes: list[tuple[str, str]] = []
+        self.count_triggers: list[tuple[str, str]] = []
 
     def lock(self) -> None:
         # Other writers wait while we take ids after the current maxima (readers too in bulk).
@@ -996,6 +1020,15 @@ class _PostgresWriter(_Writer):
             self.cur.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
         for name, _ in self.indexes:
             self.cur.execute(f'DROP INDEX "{name}"')
+        # COPY fires row triggers: the counters are recounted once at the end instead.
+        self.cur.execute(
+            "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE c.relnamespace = current_schema()::regnamespace AND NOT t.tgisinternal "
+            "AND t.tgenabled <> 'D' AND starts_with(t.tgname, %s) ORDER BY t.tgname",
+            (CASE_COUNTS_TRIGGER_PREFIX,))
+        self.count_triggers = self.cur.fetchall()
+        for table, name in self.count_triggers:
+            self.cur.execute(f'ALTER TABLE {table} DISABLE TRIGGER "{name}"')
 
     def end_load(self) -> None:
         if self.bulk:
@@ -1004,6 +1037,12 @@ class _PostgresWriter(_Writer):
                 self.cur.execute(sql)
             for table, name, definition in self.constraints:
                 self.cur.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+            # writers of case_counts (a compaction) wait; readers see the old counts till commit
+            self.cur.execute("LOCK TABLE case_counts IN EXCLUSIVE MODE")
+            self.cur.execute("DELETE FROM case_counts")
+            self.cur.execute(CASE_COUNTS_RECOUNT)
+            for table, name in self.count_triggers:
+                self.cur.execute(f'ALTER TABLE {table} ENABLE TRIGGER "{name}"')
         for table in ID_TABLES:
             self.cur.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) "
