@@ -24,8 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from core.app_setup import prepare_database  # noqa: E402
-from core.case_query import (CaseFilter, count_cases, counts_by_status, counts_by_view,  # noqa: E402
-                             list_cases)
+from core.case_query import CaseFilter, counts_by_status, counts_by_view, list_cases  # noqa: E402
 from core.db import Database  # noqa: E402
 from core.demo_data import generate_cases  # noqa: E402
 from core.views import find_view, list_views  # noqa: E402
@@ -186,7 +185,7 @@ def main() -> None:
         finally:
             with admin.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    print(f"| database | cases | query | core (ms) | hand SQL (ms) | ratio |")
+    print("| database | cases | query | core (ms) | hand SQL (ms) | ratio |")
     print("|---|---:|---|---:|---:|---:|")
     for dialect, size, name, core_ms, hand_ms, ratio in results:
         print(f"| {dialect} | {size:,} | {name} | {core_ms:.1f} | {hand_ms:.1f} | {ratio:.2f} |")

@@ -90,8 +90,13 @@ def _fmt(times: list[float]) -> str:
 
 def _profile_queries(url: str, runs: int, word: str) -> None:
     """The core queries one cold page run makes, each timed alone (median of `runs`)."""
-    from core.case_query import (CaseFilter, count_cases, counts_by_status, counts_by_view,
-                                 list_cases)
+    from core.case_query import (
+        CaseFilter,
+        count_cases,
+        counts_by_status,
+        counts_by_view,
+        list_cases,
+    )
     from core.db import Database
     from core.views import list_views
 

@@ -17,9 +17,18 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from core import audit, outbox
 from core.case_state import facts_of, refresh_status, touch
-from core.case_status import (EDITABLE_STATUSES, FINAL_STATUSES, BlockAction, BlockKind,
-                              BlockStatus, CaseAction, CaseStatus, block_action_availability,
-                              block_status_of, case_action_availability)
+from core.case_status import (
+    EDITABLE_STATUSES,
+    FINAL_STATUSES,
+    BlockAction,
+    BlockKind,
+    BlockStatus,
+    CaseAction,
+    CaseStatus,
+    block_action_availability,
+    block_status_of,
+    case_action_availability,
+)
 from core.db import Database
 from core.errors import ActionNotAllowed, CaseChanged, InvalidInput, NotAllowed, NotFound
 from core.models import Case, Decision, Document, Note, Ubo, User, utcnow

@@ -16,9 +16,18 @@ from sqlalchemy import select
 from core.audit import case_timeline
 from core.case_actions import load_case
 from core.case_state import facts_of
-from core.case_status import (EDITABLE_STATUSES, FINAL_STATUSES, Availability, BlockAction, BlockKind,
-                              CaseAction, CaseStatus, block_action_availability,
-                              block_status_of, case_action_availability)
+from core.case_status import (
+    EDITABLE_STATUSES,
+    FINAL_STATUSES,
+    Availability,
+    BlockAction,
+    BlockKind,
+    CaseAction,
+    CaseStatus,
+    block_action_availability,
+    block_status_of,
+    case_action_availability,
+)
 from core.db import Database
 from core.models import Document, DocumentFile, FileBlob, Note, User
 from core.roles import Permission, can

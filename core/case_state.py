@@ -4,8 +4,14 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.case_status import (BlockKind, BlockStatus, CaseFacts, CaseStatus, block_status_of,
-                              derive_case_status)
+from core.case_status import (
+    BlockKind,
+    BlockStatus,
+    CaseFacts,
+    CaseStatus,
+    block_status_of,
+    derive_case_status,
+)
 from core.models import Case, utcnow
 
 

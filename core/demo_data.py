@@ -40,8 +40,14 @@ from typing import Any, Callable, Iterator, Sequence
 
 from sqlalchemy import select
 
-from core.case_status import (BlockKind, BlockStatus, CaseFacts, CaseStatus, block_status_of,
-                              derive_case_status)
+from core.case_status import (
+    BlockKind,
+    BlockStatus,
+    CaseFacts,
+    CaseStatus,
+    block_status_of,
+    derive_case_status,
+)
 from core.db import Database
 from core.models import Case, User, utcnow
 from core.workflows import ensure_default_workflows

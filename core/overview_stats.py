@@ -22,7 +22,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import Date, and_, case, cast, func, select
 
 from core.case_query import CaseFilter, counts_by_status, counts_by_view
-from core.case_status import CaseAction, CaseStatus, FINAL_STATUSES
+from core.case_status import FINAL_STATUSES, CaseAction, CaseStatus
 from core.db import Database
 from core.errors import InvalidInput
 from core.models import Case, Decision, utcnow

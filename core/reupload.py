@@ -34,8 +34,12 @@ from core.db import Database
 from core.documents import add_file_version, check_upload, upload_limit
 from core.errors import InvalidInput
 from core.models import Case, Document, Ubo
-from core.notifications.reupload_tokens import (InvalidReuploadToken, ReuploadScope,
-                                                consume_reupload_token, verify_reupload_token)
+from core.notifications.reupload_tokens import (
+    InvalidReuploadToken,
+    ReuploadScope,
+    consume_reupload_token,
+    verify_reupload_token,
+)
 from core.workflows import definition_of
 
 # The identity documents a UBO may send in their new KYC flow, with fallback labels.

@@ -19,8 +19,15 @@ from core.case_read import CaseDetail, case_detail
 from core.case_status import CaseStatus
 from core.db import Database
 from core.errors import InvalidInput, NotAllowed
-from core.intake import (complete_collection, complete_kyc, finish_process, import_cases,
-                         send_kyc, start_process, upload_document)
+from core.intake import (
+    complete_collection,
+    complete_kyc,
+    finish_process,
+    import_cases,
+    send_kyc,
+    start_process,
+    upload_document,
+)
 from core.roles import Role
 from core.workflows import definition_of
 

@@ -245,8 +245,8 @@ def save_view(db: Database, name: str, workflows: list[str], predicates: list[di
               statuses: list[str] | None = None, *, view_id: int | None = None,
               actor: str = "system") -> ViewInfo:
     """Creates or updates a view after validating it whole (nothing written on error)."""
-    from core.roles import Permission, require
     from core.case_actions import active_user
+    from core.roles import Permission, require
     statuses = list(statuses or [])
     with db.unit_of_work() as s:
         if actor != "system":

@@ -7,8 +7,14 @@ from core.notifications.deliveries import endpoint_health
 from core.roles import Permission
 from ui.admin import only_for, show_flash
 from ui.context import current_user, database
-from ui.deliveries_panel import (add_endpoint_form, deliveries_section, endpoint_health_table,
-                                 manage_endpoint, show_new_secret, state_counts)
+from ui.deliveries_panel import (
+    add_endpoint_form,
+    deliveries_section,
+    endpoint_health_table,
+    manage_endpoint,
+    show_new_secret,
+    state_counts,
+)
 
 db = database()
 user = current_user()

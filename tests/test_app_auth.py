@@ -95,8 +95,8 @@ def test_user_disabled_while_signed_in_is_signed_out_at_next_action(db, database
 
 
 def test_each_role_sees_its_pages(db, database_url, monkeypatch):
-    from ui.navigation import PAGES, specs_for
     from core.config import PROJECT_ROOT
+    from ui.navigation import PAGES, specs_for
     for role in ("analyst", "reviewer", "admin"):
         at = sign_in(new_app(monkeypatch, database_url), role)
         for spec in PAGES:

@@ -8,8 +8,7 @@ from sqlalchemy import select
 from core import case_actions
 from core.case_read import case_detail
 from core.models import AuditEvent, Case, Note
-from tests.app_harness import (buttons, errors, new_app, open_case, select_row, sign_in,
-                               table, texts)
+from tests.app_harness import buttons, errors, new_app, open_case, sign_in, table, texts
 from tests.factories import make_case, row_counts, status_of, version_of
 
 HOSTILE = "<img src=x onerror=alert(1)>"

@@ -10,10 +10,24 @@ import pytest
 from sqlalchemy import func, select, text
 
 from core import case_query, demo_data
-from core.case_actions import (approve_block, approve_case, ask_for_reuploads,
-                               ask_to_reupload_block, assign_case, reject_case)
-from core.case_query import (CaseFilter, compact_case_counts, count_cases, counter_clauses,
-                             counts_by_status, counts_by_view, list_cases, real_count)
+from core.case_actions import (
+    approve_block,
+    approve_case,
+    ask_for_reuploads,
+    ask_to_reupload_block,
+    assign_case,
+    reject_case,
+)
+from core.case_query import (
+    CaseFilter,
+    compact_case_counts,
+    count_cases,
+    counter_clauses,
+    counts_by_status,
+    counts_by_view,
+    list_cases,
+    real_count,
+)
 from core.case_read import case_detail
 from core.case_status import CaseStatus
 from core.errors import ActionNotAllowed, CaseChanged, InvalidInput, NotAllowed, NotFound

@@ -6,8 +6,14 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import update
 
-from core.case_query import (CaseFilter, count_cases, counts_by_status, counts_by_view,
-                             iter_cases, list_cases)
+from core.case_query import (
+    CaseFilter,
+    count_cases,
+    counts_by_status,
+    counts_by_view,
+    iter_cases,
+    list_cases,
+)
 from core.errors import InvalidInput
 from core.models import Case, utcnow
 from core.views import ViewInfo, ensure_default_views, find_view, list_views, save_view

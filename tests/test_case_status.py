@@ -3,9 +3,19 @@ from __future__ import annotations
 
 import pytest
 
-from core.case_status import (BLOCK_ACTION_STATUSES, BlockAction, BlockKind, BlockStatus,
-                              CaseAction, CaseFacts, CaseStatus, block_action_availability,
-                              block_status_of, case_action_availability, derive_case_status)
+from core.case_status import (
+    BLOCK_ACTION_STATUSES,
+    BlockAction,
+    BlockKind,
+    BlockStatus,
+    CaseAction,
+    CaseFacts,
+    CaseStatus,
+    block_action_availability,
+    block_status_of,
+    case_action_availability,
+    derive_case_status,
+)
 
 S = CaseStatus
 A = CaseAction

@@ -12,7 +12,6 @@ import pytest
 
 from core import case_actions as ca
 from core.cli import build_parser, main
-from core.db import get_database
 from tests.factories import make_case, status_of, version_of
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,13 +17,25 @@ from sqlalchemy import select, update
 
 from core import case_actions as ca
 from core.errors import InvalidInput
-from core.models import AuditEvent, Delivery, DeliveryAttempt, OutboxMessage, WebhookEndpoint, utcnow
+from core.models import (
+    AuditEvent,
+    Delivery,
+    DeliveryAttempt,
+    OutboxMessage,
+    WebhookEndpoint,
+    utcnow,
+)
 from core.notifications import deliveries as dl
 from core.notifications import endpoints as ep
 from core.notifications.dispatcher import Dispatcher
 from tests.factories import make_case, version_of
-from tests.receivers import (LOOPBACK_ALLOWLIST, Receiver, drain, fast_config, free_port,
-                             pending_count)
+from tests.receivers import (
+    LOOPBACK_ALLOWLIST,
+    Receiver,
+    drain,
+    fast_config,
+    pending_count,
+)
 
 
 @pytest.fixture(autouse=True)

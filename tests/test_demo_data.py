@@ -20,8 +20,18 @@ from core import demo_data
 from core.case_state import facts_of
 from core.case_status import CaseStatus, derive_case_status
 from core.db import Database
-from core.models import (AuditEvent, Case, Decision, Document, DocumentFile, Entity, FileBlob,
-                         Process, Ubo, User)
+from core.models import (
+    AuditEvent,
+    Case,
+    Decision,
+    Document,
+    DocumentFile,
+    Entity,
+    FileBlob,
+    Process,
+    Ubo,
+    User,
+)
 from core.workflows import DEFAULT_WORKFLOWS
 
 N = 2000

@@ -8,8 +8,14 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from core.documents import (MAX_FILENAME_CHARS, add_file_version, check_upload, current_file,
-                            load_file, store_blob)
+from core.documents import (
+    MAX_FILENAME_CHARS,
+    add_file_version,
+    check_upload,
+    current_file,
+    load_file,
+    store_blob,
+)
 from core.errors import InvalidInput, NotFound
 from core.models import Case, Document, DocumentFile, Entity, FileBlob
 

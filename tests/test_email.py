@@ -12,9 +12,13 @@ from core import case_actions as ca
 from core.errors import InvalidInput, NotAllowed
 from core.models import Delivery, DeliveryAttempt, ReuploadToken, utcnow
 from core.notifications import settings_store, templates
-from core.notifications.reupload_tokens import (InvalidReuploadToken, consume_reupload_token,
-                                                create_reupload_token, reupload_link,
-                                                verify_reupload_token)
+from core.notifications.reupload_tokens import (
+    InvalidReuploadToken,
+    consume_reupload_token,
+    create_reupload_token,
+    reupload_link,
+    verify_reupload_token,
+)
 from tests.factories import make_case, version_of
 from tests.receivers import SmtpSink, drain, fast_config, text_part
 

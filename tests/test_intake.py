@@ -13,8 +13,13 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from core import intake
-from core.case_actions import (approve_case, ask_for_reuploads, ask_to_reupload_block,
-                               assign_case, load_case)
+from core.case_actions import (
+    approve_case,
+    ask_for_reuploads,
+    ask_to_reupload_block,
+    assign_case,
+    load_case,
+)
 from core.case_state import facts_of
 from core.case_status import CaseStatus, derive_case_status
 from core.documents import load_file

@@ -9,8 +9,13 @@ import uuid
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, rule,
-                                 run_state_machine_as_test)
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 from PIL import Image
 
 from core import case_actions as ca
@@ -18,8 +23,13 @@ from core import intake
 from core.case_actions import load_case
 from core.case_read import case_detail
 from core.case_state import facts_of
-from core.case_status import (CASE_ACTIONS_BY_STATUS, FINAL_STATUSES, CaseAction, CaseStatus,
-                              derive_case_status)
+from core.case_status import (
+    CASE_ACTIONS_BY_STATUS,
+    FINAL_STATUSES,
+    CaseAction,
+    CaseStatus,
+    derive_case_status,
+)
 from core.db import Database
 from core.errors import CaseChanged, DocketError
 from tests.factories import make_case

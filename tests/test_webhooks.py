@@ -270,8 +270,10 @@ def test_cli_endpoints_worker_deliveries(db, database_url, receiver):
 def test_embedded_background_dispatcher_delivers_within_seconds(db, receiver, monkeypatch):
     import time
 
-    from core.notifications.dispatcher import (start_background_dispatcher,
-                                               stop_background_dispatcher)
+    from core.notifications.dispatcher import (
+        start_background_dispatcher,
+        stop_background_dispatcher,
+    )
     from tests.receivers import fast_config
     monkeypatch.setenv("DOCKET_EMBEDDED_WORKER", "on")
     endpoint(db, receiver)

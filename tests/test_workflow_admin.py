@@ -9,7 +9,8 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from core import case_actions, workflow_admin as wa
+from core import case_actions
+from core import workflow_admin as wa
 from core.case_read import case_detail
 from core.errors import InvalidInput, NotAllowed, NotFound
 from core.models import AuditEvent, Workflow

@@ -16,8 +16,7 @@ from core import config
 from core.auth_settings import COOKIE_EXPIRY_DAYS, COOKIE_NAME, cookie_key
 from core.db import Database
 from core.errors import DocketError
-from core.users import (DEMO_USERS, UserInfo, authenticator_credentials, signed_in_user,
-                        verify_login)
+from core.users import DEMO_USERS, UserInfo, authenticator_credentials, signed_in_user, verify_login
 from ui.context import USER_KEY
 
 # Seconds the authenticator waits before drawing the form (its default: 0.7). Tests set 0.

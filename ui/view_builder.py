@@ -16,9 +16,19 @@ from core.db import Database
 from core.errors import DocketError
 from core.models import Workflow
 from core.users import UserInfo
-from core.views import (FIELDS, OPERATORS, ViewInfo, delete_view, describe_predicate,
-                        draft_view, list_views, move_view, predicate_from_text, save_view,
-                        validate_predicates)
+from core.views import (
+    FIELDS,
+    OPERATORS,
+    ViewInfo,
+    delete_view,
+    describe_predicate,
+    draft_view,
+    list_views,
+    move_view,
+    predicate_from_text,
+    save_view,
+    validate_predicates,
+)
 from ui.admin import flash, show_error
 from ui.case_list import refresh_counts
 from ui.text import esc

@@ -16,7 +16,8 @@ from core.db import Database
 from core.errors import InvalidInput, NotFound
 from core.models import Delivery, DeliveryAttempt, WebhookEndpoint, utcnow
 from core.notifications.access import require_integrations_admin
-from core.notifications.endpoints import EndpointInfo, _info as _endpoint_info
+from core.notifications.endpoints import EndpointInfo
+from core.notifications.endpoints import _info as _endpoint_info
 
 STATES = ("pending", "delivered", "failed", "skipped")
 

@@ -14,7 +14,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -148,13 +150,17 @@ def app_db(tmp_path_factory) -> Database:
     db.dispose()
 
 
-@pytest.fixture(scope="session")
-def app_url(app_db, tmp_path_factory) -> str:
-    """The real app under `streamlit run` on a free port; stopped at the end of the session."""
-    port = _free_port()
-    log = tmp_path_factory.mktemp("browser-app") / "streamlit.log"
-    env = {**os.environ, "DOCKET_DATABASE_URL": app_db.url, "DOCKET_DEMO_MODE": "off",
-           "DOCKET_COOKIE_KEY": secrets.token_urlsafe(48)[:64], "PYTHONUNBUFFERED": "1"}
+@contextmanager
+def running_app(db_url: str, log_dir: Path, port: int | None = None,
+                **env_overrides: str) -> Iterator[str]:
+    """The real app under `streamlit run` on `db_url`, on a free port (or `port`), with demo
+    mode off and a fresh cookie key; extra DOCKET_* variables as keyword arguments. Yields its
+    URL once /_stcore/health answers; stops it afterwards."""
+    port = port or _free_port()
+    log = log_dir / "streamlit.log"
+    env = {**os.environ, "DOCKET_DATABASE_URL": db_url, "DOCKET_DEMO_MODE": "off",
+           "DOCKET_COOKIE_KEY": secrets.token_urlsafe(48)[:64], "PYTHONUNBUFFERED": "1",
+           **env_overrides}
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
@@ -172,6 +178,13 @@ def app_url(app_db, tmp_path_factory) -> str:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="session")
+def app_url(app_db, tmp_path_factory) -> str:
+    """The real app under `streamlit run` on a free port; stopped at the end of the session."""
+    with running_app(app_db.url, tmp_path_factory.mktemp("browser-app")) as url:
+        yield url
 
 
 @pytest.fixture

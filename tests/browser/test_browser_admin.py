@@ -10,14 +10,7 @@ cases of the other browser tests. Each test works on its own data: the order doe
 from __future__ import annotations
 
 import json
-import os
 import re
-import secrets
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -30,8 +23,18 @@ from core.intake import import_cases
 from core.users import add_user
 from core.views import find_view
 from core.workflows import definition_of
-from tests.browser.helpers import (AUTH_COOKIE, case_status_badge, choose, db_status,
-                                   keyed_button, pick_view, search, wait_for_cookie, wait_idle)
+from tests.browser.conftest import running_app
+from tests.browser.helpers import (
+    AUTH_COOKIE,
+    case_status_badge,
+    choose,
+    db_status,
+    keyed_button,
+    pick_view,
+    search,
+    wait_for_cookie,
+    wait_idle,
+)
 from tests.factories import row_counts
 
 pytestmark = pytest.mark.browser
@@ -61,27 +64,6 @@ SEED = [  # for the view: country CN and entity type person matches AV-CN-P1..P3
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.25)
-    raise RuntimeError(f"streamlit did not become healthy in {timeout} s:\n{log.read_text()}")
-
-
 @pytest.fixture(scope="module")
 def admin_db(browser_type_launch_args, tmp_path_factory) -> Database:
     """This module's database: defaults, one admin (not a demo user), a few cases.
@@ -98,28 +80,9 @@ def admin_db(browser_type_launch_args, tmp_path_factory) -> Database:
 @pytest.fixture(scope="module")
 def admin_url(admin_db, tmp_path_factory) -> str:
     """The real app under `streamlit run` on `admin_db`, with DOCKET_SIMULATOR=on."""
-    port = _free_port()
-    log = tmp_path_factory.mktemp("browser-admin-app") / "streamlit.log"
-    env = {**os.environ, "DOCKET_DATABASE_URL": admin_db.url, "DOCKET_DEMO_MODE": "off",
-           "DOCKET_SIMULATOR": "on", "DOCKET_EMBEDDED_WORKER": "off",
-           "DOCKET_COOKIE_KEY": secrets.token_urlsafe(48)[:64], "PYTHONUNBUFFERED": "1"}
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
-             "--server.headless", "true", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc, log)
+    with running_app(admin_db.url, tmp_path_factory.mktemp("browser-admin-app"),
+                     DOCKET_SIMULATOR="on", DOCKET_EMBEDDED_WORKER="off") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 # --- helpers ----------------------------------------------------------------------------------

@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
-import os
 import re
-import secrets
-import subprocess
-import sys
 import time
 
 import pytest
@@ -29,10 +25,18 @@ from core.intake import import_cases
 from core.models import Case, Document, DocumentFile, ReuploadToken, Ubo
 from core.notifications import endpoints
 from core.users import ensure_demo_users
-from tests.browser.conftest import (PNG, ROOT, TIMEOUT_MS, _free_port, _require_chromium,
-                                    _wait_healthy)
-from tests.browser.helpers import (case_button, case_status_badge, choose, click_row,
-                                   db_status, keyed_button, search, sign_in, wait_idle)
+from tests.browser.conftest import PNG, TIMEOUT_MS, _free_port, _require_chromium, running_app
+from tests.browser.helpers import (
+    case_button,
+    case_status_badge,
+    choose,
+    click_row,
+    db_status,
+    keyed_button,
+    search,
+    sign_in,
+    wait_idle,
+)
 from tests.receivers import LOOPBACK_ALLOWLIST, Receiver, SmtpSink, text_part
 
 pytestmark = pytest.mark.browser
@@ -97,30 +101,15 @@ def notify_app(tmp_path_factory):
 
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    log = tmp / "streamlit.log"
     with SmtpSink() as smtp:
-        env = {**os.environ, "DOCKET_DATABASE_URL": db.url, "DOCKET_DEMO_MODE": "off",
-               "DOCKET_COOKIE_KEY": secrets.token_urlsafe(48)[:64], "PYTHONUNBUFFERED": "1",
-               "DOCKET_EMBEDDED_WORKER": "on", "DOCKET_SMTP_HOST": "127.0.0.1",
-               "DOCKET_SMTP_PORT": str(smtp.port), "DOCKET_SMTP_SECURITY": "none",
-               "DOCKET_SMTP_USER": "", "DOCKET_SMTP_PASSWORD": "",
-               "DOCKET_OUTBOUND_ALLOWLIST": LOOPBACK_ALLOWLIST, "DOCKET_PUBLIC_URL": url}
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
-                 "--server.headless", "true", "--server.port", str(port),
-                 "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
-            _wait_healthy(url, proc, log)
-            yield url, db, receiver, smtp
+            with running_app(db.url, tmp, port=port, DOCKET_EMBEDDED_WORKER="on",
+                             DOCKET_SMTP_HOST="127.0.0.1", DOCKET_SMTP_PORT=str(smtp.port),
+                             DOCKET_SMTP_SECURITY="none", DOCKET_SMTP_USER="",
+                             DOCKET_SMTP_PASSWORD="", DOCKET_OUTBOUND_ALLOWLIST=LOOPBACK_ALLOWLIST,
+                             DOCKET_PUBLIC_URL=url):
+                yield url, db, receiver, smtp
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
             receiver.stop()
             db.dispose()
 

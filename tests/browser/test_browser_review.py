@@ -8,9 +8,22 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.helpers import (AUTH_COOKIE, case_button, case_status_badge, choose,
-                                   click_row, db_status, keyed_button, list_cell, pick_view,
-                                   search, sidebar, sign_in, wait_for_cookie, wait_idle)
+from tests.browser.helpers import (
+    AUTH_COOKIE,
+    case_button,
+    case_status_badge,
+    choose,
+    click_row,
+    db_status,
+    keyed_button,
+    list_cell,
+    pick_view,
+    search,
+    sidebar,
+    sign_in,
+    wait_for_cookie,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.browser
 

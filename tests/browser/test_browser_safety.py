@@ -5,8 +5,16 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.helpers import (HOSTILE, case_button, click_row, db_status, keyed_button,
-                                   list_cell, search, sign_in, wait_idle)
+from tests.browser.helpers import (
+    HOSTILE,
+    case_button,
+    click_row,
+    db_status,
+    list_cell,
+    search,
+    sign_in,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.browser
 

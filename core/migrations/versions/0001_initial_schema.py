@@ -3,12 +3,11 @@
 SQLite: an FTS5 table kept in step by triggers. PostgreSQL: a generated tsvector + GIN.
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-30 22:30:04.359042
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None
