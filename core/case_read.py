@@ -31,7 +31,7 @@ from core.case_status import (
 from core.db import Database
 from core.models import Document, DocumentFile, FileBlob, Note, User
 from core.roles import Permission, can
-from core.workflows import definition_of
+from core.workflows import BLOCKS, definition_of
 
 
 @dataclass(frozen=True)
@@ -122,6 +122,10 @@ class CaseDetail:
     notes: list[dict[str, Any]] = field(default_factory=list)
     timeline: list[dict[str, Any]] = field(default_factory=list)
     reupload_reasons: list[str] = field(default_factory=list)
+    blocks_shown: list[str] = field(default_factory=list)  # the workflow's choice of blocks
+
+    def shows(self, block: str) -> bool:
+        return block in self.blocks_shown
 
     def action(self, name: str) -> ActionOption:
         return next(a for a in self.case_actions if a.action == name)
@@ -246,4 +250,5 @@ def case_detail(db: Database, case_id: str, viewer: str | None = None, *,
             can_add_note=bool(user and not user.disabled and can(user.role, Permission.ADD_NOTE)),
             documents=[document_block(d) for d in case.documents if d.ubo_id is None],
             kyc_blocks=kyc_blocks, notes=notes, timeline=timeline,
-            reupload_reasons=list(definition.get("reupload_reasons", [])))
+            reupload_reasons=list(definition.get("reupload_reasons", [])),
+            blocks_shown=list(definition.get("blocks", BLOCKS)))

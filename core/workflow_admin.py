@@ -7,6 +7,7 @@ A definition (docs/ADMIN.md shows the YAML):
     title: Onboarding
     document_types: {passport: Passport, ...}   # type -> label shown on the block
     reupload_reasons: [Bad image quality, ...]  # offered by "Ask to re-upload"
+    blocks: [user_data, registry_data, enriched_data, documents, kyc]  # shown in a case
     approve_needs_all_blocks_approved: false    # Approve only once every block is approved
     notifications:                              # action -> channels
       approve: [webhook, email]
@@ -34,12 +35,12 @@ from core.db import Database
 from core.errors import InvalidInput, NotFound
 from core.models import Case, Document, View, Workflow
 from core.roles import Permission, require
-from core.workflows import DEFAULT_NOTIFICATIONS, definition_of
+from core.workflows import BLOCKS, DEFAULT_NOTIFICATIONS, definition_of
 
 FORMAT_VERSION = 1
 NAME = re.compile(r"^[a-z0-9_]{1,64}$")
 DOCUMENT_TYPE = re.compile(r"^[a-z0-9_]{1,64}$")
-FIELDS = ("name", "title", "document_types", "reupload_reasons",
+FIELDS = ("name", "title", "document_types", "reupload_reasons", "blocks",
           "approve_needs_all_blocks_approved", "notifications")
 NOTIFICATION_ACTIONS = ("approve", "reject", "ask_for_reuploads", "kyc_reupload")
 CHANNELS = ("webhook", "email", "sms", "crm")
@@ -98,6 +99,12 @@ def validate_definition(d: Any, where: str = "workflow") -> list[str]:
         elif len({r.strip().lower() for r in reasons}) != len(reasons):
             problems.append(f"{where}.reupload_reasons: a reason appears twice")
 
+    blocks = d.get("blocks", list(BLOCKS))
+    if not isinstance(blocks, list) or any(b not in BLOCKS for b in blocks):
+        problems.append(f"{where}.blocks: a list among {', '.join(BLOCKS)}")
+    elif len(set(blocks)) != len(blocks):
+        problems.append(f"{where}.blocks: a block appears twice")
+
     flag = d.get("approve_needs_all_blocks_approved", False)
     if not isinstance(flag, bool):
         problems.append(f"{where}.approve_needs_all_blocks_approved: true or false")
@@ -126,6 +133,7 @@ def normalized(d: dict[str, Any]) -> dict[str, Any]:
         "title": d["title"].strip(),
         "document_types": {k: v.strip() for k, v in (d.get("document_types") or {}).items()},
         "reupload_reasons": [r.strip() for r in d.get("reupload_reasons") or []],
+        "blocks": [b for b in BLOCKS if b in d.get("blocks", list(BLOCKS))],
         "approve_needs_all_blocks_approved": bool(d.get("approve_needs_all_blocks_approved",
                                                         False)),
         "notifications": {a: list((d.get("notifications") or {}).get(a, []))
@@ -364,5 +372,6 @@ def new_definition(name: str, title: str) -> dict[str, Any]:
     from core.case_status import DOCUMENT_REUPLOAD_REASONS
     return {"name": name, "title": title, "document_types": {"passport": "Passport"},
             "reupload_reasons": list(DOCUMENT_REUPLOAD_REASONS),
+            "blocks": list(BLOCKS),
             "approve_needs_all_blocks_approved": False,
             "notifications": copy.deepcopy(DEFAULT_NOTIFICATIONS)}

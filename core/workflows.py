@@ -12,6 +12,15 @@ from sqlalchemy.orm import Session
 from core.case_status import DOCUMENT_REUPLOAD_REASONS
 from core.models import Workflow
 
+# The blocks a case can show, in the order the preview shows them; a workflow lists which appear.
+BLOCKS = {
+    "user_data": "User provided data",
+    "registry_data": "Registry provided data",
+    "enriched_data": "Enriched data (when present)",
+    "documents": "Documents",
+    "kyc": "UBO KYC",
+}
+
 DEFAULT_NOTIFICATIONS = {
     "approve": ["webhook", "email"],
     "reject": ["webhook", "email"],
@@ -32,6 +41,7 @@ DEFAULT_WORKFLOWS: dict[str, dict[str, Any]] = {
         "reupload_reasons": list(DOCUMENT_REUPLOAD_REASONS),
         "approve_needs_all_blocks_approved": False,
         "notifications": DEFAULT_NOTIFICATIONS,
+        "blocks": list(BLOCKS),
     },
     "ongoing_monitoring": {
         "title": "Ongoing monitoring",
@@ -44,6 +54,7 @@ DEFAULT_WORKFLOWS: dict[str, dict[str, Any]] = {
         "reupload_reasons": list(DOCUMENT_REUPLOAD_REASONS),
         "approve_needs_all_blocks_approved": False,
         "notifications": DEFAULT_NOTIFICATIONS,
+        "blocks": list(BLOCKS),
     },
 }
 

@@ -259,3 +259,21 @@ def test_hostile_case_name_is_shown_as_text(db, database_url, monkeypatch):
             assert not getattr(proto, "allow_html", False), body
             assert not re.search(r"(?<!\\)<img", body), body  # escaped: shows literally
     assert any("onerror" in s.value for s in at.subheader)
+
+
+def test_the_preview_shows_only_the_blocks_the_workflow_lists(db, database_url, monkeypatch):
+    from core import workflow_admin
+    make_case(db, "WB-1", ubos=1)
+    at = _app(monkeypatch, database_url, query={"case": "WB-1"})
+    labels = [e.label for e in at.expander]
+    assert any("Registry provided data" in label for label in labels)
+    assert any(label.startswith("KYC") for label in labels)
+    definition = workflow_admin.get_workflow(db, "onboarding")
+    workflow_admin.save_workflow(db, {**definition, "blocks": ["user_data", "documents"]},
+                                 actor="admin")
+    at = _app(monkeypatch, database_url, query={"case": "WB-1"})
+    assert not at.exception
+    labels = [e.label for e in at.expander]
+    assert any("User provided data" in label for label in labels)
+    assert not any("Registry provided data" in label for label in labels)
+    assert not any(label.startswith("KYC") for label in labels)

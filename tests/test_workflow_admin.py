@@ -44,7 +44,9 @@ def test_defaults_read_back_whole(db):
     ({"notifications": {"approve": ["fax"]}}, "notifications.approve: a list among"),
     ({"notifications": {"archive": ["email"]}}, "unknown action 'archive'"),
     ({"notifications": {"reject": ["email", "email"]}}, "a channel appears twice"),
-    ({"blocks": ["kyc"]}, "unknown field(s) blocks"),
+    ({"blocks": ["photos"]}, "blocks: a list among"),
+    ({"blocks": ["kyc", "kyc"]}, "a block appears twice"),
+    ({"colour": "blue"}, "unknown field(s) colour"),
 ])
 def test_invalid_definitions_are_refused_with_the_field_named(db, change, problem):
     d = {**_onboarding(db), **change}
@@ -197,3 +199,24 @@ def test_document_types_from_text():
     assert problems == ["document types, line 4: type 'bad type' must be 1 to 64 characters "
                         "a-z, 0-9 and _", "document types, line 5: type 'passport' appears twice"]
     assert wa.document_types_text(types) == "passport: Passport\nutility_bill: Utility bill"
+
+
+def test_a_workflow_chooses_which_blocks_a_case_shows(db):
+    make_case(db, "WB-1")
+    assert case_detail(db, "WB-1").blocks_shown == [
+        "user_data", "registry_data", "enriched_data", "documents", "kyc"]
+    wa.save_workflow(db, {**_onboarding(db), "blocks": ["kyc", "user_data"]}, actor="admin")
+    detail = case_detail(db, "WB-1")
+    assert detail.blocks_shown == ["user_data", "kyc"]  # stored in display order
+    assert detail.shows("kyc") and not detail.shows("registry_data")
+    text = wa.export_yaml(db)
+    assert "blocks:" in text
+
+
+def test_a_yaml_file_without_blocks_shows_them_all(db):
+    d = _onboarding(db)
+    d.pop("blocks")
+    assert wa.validate_definition(d) == []
+    wa.save_workflow(db, d, actor="admin")
+    assert _onboarding(db)["blocks"] == ["user_data", "registry_data", "enriched_data",
+                                         "documents", "kyc"]

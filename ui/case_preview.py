@@ -40,14 +40,16 @@ def case_preview(db: Database, user: UserInfo, case_id: str) -> None:
     show_open_dialog(db, user, detail)
     _assignee(db, user, detail)
     _decision_and_processes(detail)
-    _user_data_block(db, user, detail)
-    _data_block("Registry provided data", detail.registry_data, "No registry data.")
-    if detail.enriched_data:
+    if detail.shows("user_data"):
+        _user_data_block(db, user, detail)
+    if detail.shows("registry_data"):
+        _data_block("Registry provided data", detail.registry_data, "No registry data.")
+    if detail.enriched_data and detail.shows("enriched_data"):
         _data_block("Enriched data", detail.enriched_data, "")
-    for doc in detail.documents:
+    for doc in detail.documents if detail.shows("documents") else ():
         with st.expander(f"{esc(doc.label)} · {doc.status_label}", icon=":material/description:"):
             _document_body(db, user, detail, doc)
-    for kyc in detail.kyc_blocks:
+    for kyc in detail.kyc_blocks if detail.shows("kyc") else ():
         with st.expander(f"KYC · {esc(kyc.full_name)} · {kyc.status_label}",
                          icon=":material/person:"):
             _kyc_body(db, user, detail, kyc)

@@ -10,6 +10,7 @@ from core import workflow_admin as wa
 from core.db import Database
 from core.errors import DocketError
 from core.users import UserInfo
+from core.workflows import BLOCKS
 from ui.admin import flash, show_error
 from ui.text import esc
 
@@ -75,6 +76,8 @@ def edit_workflow(db: Database, user: UserInfo, name: str) -> None:
     reasons_text = st.text_area("Re-upload reasons — one per line",
                                 value="\n".join(current["reupload_reasons"]),
                                 key=f"wf_e_reasons{k}", height=130)
+    blocks = st.multiselect("Blocks shown in a case", list(BLOCKS), default=current["blocks"],
+                            format_func=BLOCKS.get, key=f"wf_e_blocks{k}")
     needs_all = st.checkbox("Approve needs every document and KYC block approved first",
                             value=current["approve_needs_all_blocks_approved"],
                             key=f"wf_e_needs_all{k}")
@@ -89,7 +92,8 @@ def edit_workflow(db: Database, user: UserInfo, name: str) -> None:
     types, problems = wa.document_types_from_text(types_text)
     draft = {"name": name, "title": title, "document_types": types,
              "reupload_reasons": [r.strip() for r in reasons_text.splitlines() if r.strip()],
-             "approve_needs_all_blocks_approved": needs_all, "notifications": notifications}
+             "blocks": blocks, "approve_needs_all_blocks_approved": needs_all,
+             "notifications": notifications}
     problems += wa.validate_definition(draft)
     if problems:
         st.warning("Not saved yet:\n" + "\n".join(f"- {esc(p)}" for p in problems),
