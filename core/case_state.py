@@ -1,6 +1,8 @@
 """Reads a loaded case's facts and keeps its stored status equal to the derived one."""
 from __future__ import annotations
 
+from typing import Iterable
+
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -15,19 +17,32 @@ from core.case_status import (
 from core.models import Case, utcnow
 
 
-def facts_of(case: Case) -> CaseFacts:
-    doc_statuses = [block_status_of(BlockKind.DOCUMENT, d.block_status) for d in case.documents]
-    kyc_statuses = [block_status_of(BlockKind.KYC, u.block_status, u.kyc_state) for u in case.ubos]
+def facts_from(*, decision: str | None, collection_completed: bool,
+               document_block_statuses: Iterable[str | None],
+               kyc_blocks: Iterable[tuple[str | None, str]],
+               process_states: Iterable[str]) -> CaseFacts:
+    """The facts the status rules read: stored block statuses, (block status, KYC state) per
+    UBO, and process states. Shared by loaded cases and the demo generator's templates."""
+    kyc_blocks = list(kyc_blocks)
+    doc_statuses = [block_status_of(BlockKind.DOCUMENT, s) for s in document_block_statuses]
+    kyc_statuses = [block_status_of(BlockKind.KYC, s, state) for s, state in kyc_blocks]
     blocks = doc_statuses + kyc_statuses
     return CaseFacts(
-        decision=case.decision,
-        collection_completed=bool(case.collection_completed),
+        decision=decision,
+        collection_completed=bool(collection_completed),
         pending_reupload_blocks=sum(s is BlockStatus.PENDING_REUPLOAD for s in blocks),
-        pending_processes=sum(p.state == "pending" for p in case.processes),
-        kyc_sent_not_completed=sum(u.kyc_state == "sent" for u in case.ubos),
+        pending_processes=sum(state == "pending" for state in process_states),
+        kyc_sent_not_completed=sum(state == "sent" for _, state in kyc_blocks),
         reupload_needed_blocks=sum(s is BlockStatus.REUPLOAD_NEEDED for s in blocks),
         unapproved_blocks=sum(s is not BlockStatus.APPROVED for s in blocks),
     )
+
+
+def facts_of(case: Case) -> CaseFacts:
+    return facts_from(decision=case.decision, collection_completed=case.collection_completed,
+                      document_block_statuses=[d.block_status for d in case.documents],
+                      kyc_blocks=[(u.block_status, u.kyc_state) for u in case.ubos],
+                      process_states=[p.state for p in case.processes])
 
 
 def refresh_status(session: Session, case: Case, actor: str) -> CaseStatus:

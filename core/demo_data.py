@@ -40,14 +40,8 @@ from typing import Any, Callable, Iterator, Sequence
 
 from sqlalchemy import select
 
-from core.case_status import (
-    BlockKind,
-    BlockStatus,
-    CaseFacts,
-    CaseStatus,
-    block_status_of,
-    derive_case_status,
-)
+from core.case_state import facts_from
+from core.case_status import CaseFacts, CaseStatus, derive_case_status
 from core.db import Database
 from core.models import Case, User, utcnow
 from core.workflows import ensure_default_workflows
@@ -698,19 +692,11 @@ _PROCESS_DETAIL = {
 
 
 def template_facts(t: _Template) -> CaseFacts:
-    """The facts of a template, read the way `core.case_state.facts_of` reads a case."""
-    docs = [block_status_of(BlockKind.DOCUMENT, d.block_status) for d in t.docs]
-    kycs = [block_status_of(BlockKind.KYC, u.block_status, u.kyc_state) for u in t.ubos]
-    blocks = docs + kycs
-    return CaseFacts(
-        decision=t.decision,
-        collection_completed=t.collection_completed,
-        pending_reupload_blocks=sum(s is BlockStatus.PENDING_REUPLOAD for s in blocks),
-        pending_processes=sum(state == "pending" for _, state, _ in t.processes),
-        kyc_sent_not_completed=sum(u.kyc_state == "sent" for u in t.ubos),
-        reupload_needed_blocks=sum(s is BlockStatus.REUPLOAD_NEEDED for s in blocks),
-        unapproved_blocks=sum(s is not BlockStatus.APPROVED for s in blocks),
-    )
+    """The facts of a template, read by the same function that reads a stored case."""
+    return facts_from(decision=t.decision, collection_completed=t.collection_completed,
+                      document_block_statuses=[d.block_status for d in t.docs],
+                      kyc_blocks=[(u.block_status, u.kyc_state) for u in t.ubos],
+                      process_states=[state for _, state, _ in t.processes])
 
 
 def _pick(rng: random.Random, weighted: dict[Any, float]) -> Any:
