@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from core import audit, outbox
+from core.actors import active_user
 from core.case_state import facts_of, refresh_status, touch
 from core.case_status import (
     EDITABLE_STATUSES,
@@ -64,13 +65,6 @@ class CommandContext:
     user: User
     case: Case
     status: CaseStatus
-
-
-def active_user(session: Session, username: str) -> User:
-    user = session.get(User, username)
-    if user is None or user.disabled:
-        raise NotAllowed(f"user {username!r} does not exist or is disabled")
-    return user
 
 
 def load_case(session: Session, case_id: str, *, for_update: bool = False) -> Case:

@@ -9,16 +9,17 @@ import bcrypt
 from sqlalchemy import func, select
 
 from core import audit
+from core.actors import SYSTEM_ACTOR, require_permission
 from core.db import Database
 from core.errors import InvalidInput, NotAllowed, NotFound
 from core.models import User, utcnow
-from core.roles import Permission, Role, require
+from core.roles import Permission, Role
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
 MIN_PASSWORD = 10
 LOCK_AFTER_FAILURES = 5
 LOCK_FOR = timedelta(minutes=15)
-SYSTEM_ACTOR = "system"
+
 BCRYPT_ROUNDS = 12  # tests lower it to 4 to stay fast; still real bcrypt
 
 DEMO_USERS = (  # demo mode only: their passwords are shown on the login page
@@ -55,12 +56,7 @@ def _check_password(password: str) -> None:
 
 
 def _require_admin(session, actor: str) -> None:
-    if actor == SYSTEM_ACTOR:
-        return
-    user = session.get(User, actor)
-    if user is None or user.disabled:
-        raise NotAllowed(f"user {actor!r} does not exist or is disabled")
-    require(actor, user.role, Permission.MANAGE_USERS)
+    require_permission(session, actor, Permission.MANAGE_USERS)
 
 
 def add_user(db: Database, username: str, name: str, role: str, password: str, *,

@@ -16,10 +16,12 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.actors import require_permission
 from core.case_status import CaseStatus
 from core.db import Database
 from core.errors import InvalidInput, NotFound
 from core.models import Case, Entity, View, Workflow
+from core.roles import Permission
 
 OPERATORS = ("equals", "in", "contains", "range")
 FIELDS = {  # field name -> (column, kind)
@@ -245,13 +247,9 @@ def save_view(db: Database, name: str, workflows: list[str], predicates: list[di
               statuses: list[str] | None = None, *, view_id: int | None = None,
               actor: str = "system") -> ViewInfo:
     """Creates or updates a view after validating it whole (nothing written on error)."""
-    from core.case_actions import active_user
-    from core.roles import Permission, require
     statuses = list(statuses or [])
     with db.unit_of_work() as s:
-        if actor != "system":
-            user = active_user(s, actor)
-            require(actor, user.role, Permission.MANAGE_VIEWS)
+        _admin(s, actor)
         problems = validate_view(s, name, workflows, predicates, statuses)
         clash = s.scalars(select(View).where(View.name == (name or "").strip())).first()
         if clash is not None and clash.id != view_id:
@@ -278,12 +276,7 @@ def save_view(db: Database, name: str, workflows: list[str], predicates: list[di
 
 
 def _admin(session: Session, actor: str) -> None:
-    if actor == "system":
-        return
-    from core.case_actions import active_user
-    from core.roles import Permission, require
-    user = active_user(session, actor)
-    require(actor, user.role, Permission.MANAGE_VIEWS)
+    require_permission(session, actor, Permission.MANAGE_VIEWS)
 
 
 def delete_view(db: Database, view_id: int, *, actor: str = "system") -> None:

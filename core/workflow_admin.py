@@ -30,11 +30,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.case_actions import active_user
+from core.actors import require_permission
 from core.db import Database
 from core.errors import InvalidInput, NotFound
 from core.models import Case, Document, View, Workflow
-from core.roles import Permission, require
+from core.roles import Permission
 from core.workflows import BLOCKS, DEFAULT_NOTIFICATIONS, definition_of
 
 FORMAT_VERSION = 1
@@ -197,10 +197,7 @@ def change_notes(db: Database, new: dict[str, Any]) -> list[str]:
 # --- writing -------------------------------------------------------------------------------
 
 def _admin(session: Session, actor: str) -> None:
-    if actor == "system":
-        return
-    user = active_user(session, actor)
-    require(actor, user.role, Permission.MANAGE_WORKFLOWS)
+    require_permission(session, actor, Permission.MANAGE_WORKFLOWS)
 
 
 def _write(session: Session, d: dict[str, Any], actor: str, *, create: bool | None) -> str:

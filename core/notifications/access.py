@@ -8,14 +8,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from core.roles import Permission, require
-
-SYSTEM_ACTOR = "system"
+from core.actors import require_permission
+from core.roles import Permission
 
 
 def require_integrations_admin(session: Session, actor: str) -> None:
-    if actor == SYSTEM_ACTOR:
-        return
-    from core.case_actions import active_user  # late: case_actions imports core.outbox
-    user = active_user(session, actor)
-    require(user.username, user.role, Permission.MANAGE_INTEGRATIONS)
+    require_permission(session, actor, Permission.MANAGE_INTEGRATIONS)
