@@ -107,3 +107,14 @@ def list_cell(page: Page, column: int, row: int = 0):
 def db_status(db: Database, case_id: str) -> str:
     with db.read() as s:
         return s.scalar(select(Case.case_status).where(Case.id == case_id))
+
+
+def mark_document_for_reupload(page: Page, document: str, reason: str, details: str) -> None:
+    """Opens a document block of the open case and asks to re-upload it with a reason."""
+    page.get_by_test_id("stExpander").filter(has_text=document).locator("summary").click()
+    form = page.get_by_test_id("stForm").filter(has=page.get_by_text("Re-upload reason"))
+    choose(page, form.get_by_role("combobox", name="Re-upload reason"), reason)
+    form.get_by_role("textbox", name="Details").fill(details)
+    form.get_by_role("button", name="Ask to re-upload").click()
+    expect(page.get_by_text('Marked "Re-upload needed".')).to_be_visible()
+    wait_idle(page)

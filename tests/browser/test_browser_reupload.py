@@ -29,10 +29,10 @@ from tests.browser.conftest import PNG, TIMEOUT_MS, _free_port, _require_chromiu
 from tests.browser.helpers import (
     case_button,
     case_status_badge,
-    choose,
     click_row,
     db_status,
     keyed_button,
+    mark_document_for_reupload,
     search,
     sign_in,
     wait_idle,
@@ -186,14 +186,8 @@ def test_approving_in_the_browser_delivers_a_signed_webhook_and_an_email(page: P
 def test_document_reupload_round_trip(page: Page, notify_app, browser: Browser):
     url, db, receiver, smtp = notify_app
     _open_case(page, url, "Copperbeech Documents Ltd")
-    page.get_by_test_id("stExpander").filter(has_text="Certificate of incorporation") \
-        .locator("summary").click()
-    form = page.get_by_test_id("stForm").filter(has=page.get_by_text("Re-upload reason"))
-    choose(page, form.get_by_role("combobox", name="Re-upload reason"), "Expired document")
-    form.get_by_role("textbox", name="Details").fill("expired in 2023")
-    form.get_by_role("button", name="Ask to re-upload").click()
-    expect(page.get_by_text('Marked "Re-upload needed".')).to_be_visible()
-    wait_idle(page)
+    mark_document_for_reupload(page, "Certificate of incorporation", "Expired document",
+                               "expired in 2023")
     case_button(page, "ask_for_reuploads").click()
     keyed_button(page, "dialog_confirm").click()
     expect(page.get_by_text("Re-upload request sent.")).to_be_visible()

@@ -12,11 +12,11 @@ from tests.browser.helpers import (
     AUTH_COOKIE,
     case_button,
     case_status_badge,
-    choose,
     click_row,
     db_status,
     keyed_button,
     list_cell,
+    mark_document_for_reupload,
     pick_view,
     search,
     sidebar,
@@ -68,14 +68,8 @@ def test_reviewer_asks_for_a_reupload_and_the_case_goes_to_revisions(page: Page,
         re.compile(r"Ask for all re-uploads \(0\)"))
     expect(case_button(page, "ask_for_reuploads")).to_be_disabled()
 
-    page.get_by_test_id("stExpander").filter(has_text="Certificate of incorporation") \
-        .locator("summary").click()
-    form = page.get_by_test_id("stForm").filter(has=page.get_by_text("Re-upload reason"))
-    choose(page, form.get_by_role("combobox", name="Re-upload reason"), "Expired document")
-    form.get_by_role("textbox", name="Details").fill("expired in 2023")
-    form.get_by_role("button", name="Ask to re-upload").click()
-    expect(page.get_by_text('Marked "Re-upload needed".')).to_be_visible()
-    wait_idle(page)
+    mark_document_for_reupload(page, "Certificate of incorporation", "Expired document",
+                               "expired in 2023")
 
     ask = case_button(page, "ask_for_reuploads")
     expect(ask).to_have_text(re.compile(r"Ask for all re-uploads \(1\)"))
