@@ -1,6 +1,6 @@
-"""Case list speed: core.case_query against the same query written by hand in raw SQL.
+"""Case list speed: core.worklist.query against the same query written by hand in raw SQL.
 
-Seeds a temporary database to 10k, 100k and 1M cases (core.demo_data), and at each size times
+Seeds a temporary database to 10k, 100k and 1M cases (core.demo.generate), and at each size times
 the list page (count + first page of 50) and the count queries the sidebar runs, next to the
 hand-written SQL on the same tables and indexes. Prints median milliseconds and the ratio.
 
@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from core.app_setup import prepare_database  # noqa: E402
-from core.case_query import CaseFilter, counts_by_status, counts_by_view, list_cases  # noqa: E402
-from core.db import Database  # noqa: E402
-from core.demo_data import generate_cases  # noqa: E402
-from core.views import find_view, list_views  # noqa: E402
+from core.demo.generate import generate_cases  # noqa: E402
+from core.store.db import Database  # noqa: E402
+from core.worklist.query import CaseFilter, counts_by_status, counts_by_view, list_cases  # noqa: E402
+from core.worklist.views import find_view, list_views  # noqa: E402
 
 ROWS = ("c.id, e.name, e.kind, e.country, c.workflow, c.case_status, c.assignee, "
         "c.created_at, c.updated_at")
@@ -143,7 +143,7 @@ def grow(db: Database, have: int, want: int) -> int:
 def bench(url: str, sizes: list[int], repeat: int) -> list[tuple]:
     db = Database(url)
     prepare_database(db, demo=False)
-    from core.users import ensure_demo_users
+    from core.access.users import ensure_demo_users
     ensure_demo_users(db)
     have, out = 0, []
     for size in sizes:

@@ -4,7 +4,7 @@ The page must not get slower with the number of cases: only one page of 50 rows 
 counts come from indexed queries. Target: the 1M run within 2x of the 1k run.
 
 For each size N: a temporary SQLite database is prepared (schema, default workflows and
-views, demo users), N cases are generated with `core.demo_data.generate_cases`, and the app
+views, demo users), N cases are generated with `core.demo.generate.generate_cases`, and the app
 is run under Streamlit's AppTest signed in as `reviewer` (default view, first page). Timed,
 each after one warm-up run that is not counted, median of --runs runs:
 
@@ -34,13 +34,13 @@ logging.disable(logging.WARNING)  # AppTest's "no runtime" chatter
 
 
 def _prepare(path: Path, n: int) -> tuple[str, float]:
-    import core.users
+    import core.access.users
+    from core.access.users import ensure_demo_users
     from core.app_setup import prepare_database
-    from core.db import Database
-    from core.demo_data import generate_cases
-    from core.users import ensure_demo_users
+    from core.demo.generate import generate_cases
+    from core.store.db import Database
 
-    core.users.BCRYPT_ROUNDS = 4
+    core.access.users.BCRYPT_ROUNDS = 4
     url = f"sqlite:///{path}"
     db = Database(url)
     prepare_database(db, demo=False)
@@ -58,8 +58,8 @@ def _search_word(url: str) -> str:
     """A word of a case's entity name, to search for (a realistic, selective search)."""
     from sqlalchemy import select
 
-    from core.db import Database
-    from core.models import Entity
+    from core.store.db import Database
+    from core.store.models import Entity
     db = Database(url)
     with db.read() as s:
         name = s.scalar(select(Entity.name).order_by(Entity.id.desc()).limit(1))
@@ -90,15 +90,15 @@ def _fmt(times: list[float]) -> str:
 
 def _profile_queries(url: str, runs: int, word: str) -> None:
     """The core queries one cold page run makes, each timed alone (median of `runs`)."""
-    from core.case_query import (
+    from core.store.db import Database
+    from core.worklist.query import (
         CaseFilter,
         count_cases,
         counts_by_status,
         counts_by_view,
         list_cases,
     )
-    from core.db import Database
-    from core.views import list_views
+    from core.worklist.views import list_views
 
     db = Database(url)
     views = list_views(db)
@@ -131,7 +131,7 @@ def _profile_queries(url: str, runs: int, word: str) -> None:
 def bench_size(n: int, runs: int, tmp: Path, extras: bool) -> dict[str, float]:
     import pytest
 
-    from tests.app_harness import new_app, sign_in, table, texts
+    from tests.app.harness import new_app, sign_in, table, texts
 
     print(f"\n== {n:,} cases")
     url, seed_s = _prepare(tmp / f"bench-{n}.sqlite3", n)

@@ -27,10 +27,10 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 
-from core import outbox  # noqa: E402
-from core.db import Database  # noqa: E402
-from core.models import Case, Delivery, Entity, utcnow  # noqa: E402
-from core.workflows import ensure_default_workflows  # noqa: E402
+from core.notifications import outbox  # noqa: E402
+from core.store.db import Database  # noqa: E402
+from core.store.models import Case, Delivery, Entity, utcnow  # noqa: E402
+from core.workflows.definitions import ensure_default_workflows  # noqa: E402
 
 
 class Receiver:

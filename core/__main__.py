@@ -1,4 +1,4 @@
-"""Entry point of `python -m core` (see core/cli.py)."""
+"""Entry point of `python -m core` (see core/cli/)."""
 import sys
 
 from core.cli import main

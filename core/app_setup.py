@@ -1,9 +1,10 @@
 """What every start does: schema up to date, default workflows and views, demo data if asked."""
 from __future__ import annotations
 
-from core.db import Database
-from core.views import ensure_default_views
-from core.workflows import ensure_default_workflows
+from core.demo.generate import seed_demo_if_empty
+from core.store.db import Database
+from core.workflows.definitions import ensure_default_workflows
+from core.worklist.views import ensure_default_views
 
 
 def prepare_database(db: Database, *, demo: bool) -> bool:
@@ -14,6 +15,5 @@ def prepare_database(db: Database, *, demo: bool) -> bool:
         ensure_default_workflows(s)
         ensure_default_views(s)
     if demo:
-        from core.demo_data import seed_demo_if_empty
         return seed_demo_if_empty(db)
     return False

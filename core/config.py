@@ -119,7 +119,7 @@ def demo_mode(url: str | None = None) -> bool:
 
 
 def simulator_enabled(url: str | None = None) -> bool:
-    """Whether the Simulator page and core.simulator may be used (DOCKET_SIMULATOR)."""
+    """Whether the Simulator page and core.demo.simulator may be used (DOCKET_SIMULATOR)."""
     value = setting("DOCKET_SIMULATOR").strip().lower()
     if value in ("on", "1", "true", "yes"):
         return True

@@ -6,7 +6,7 @@ over the default. Secret values are write-only: `list_settings` says whether the
 where from, never what they are; only the channels read them, through `value()`. The limits
 are read where they are enforced: `outbound_allowlist` (core.notifications.safe_http),
 `reupload_link_lifetime` (core.notifications.reupload_tokens), `upload_limit`
-(core.documents.check_upload and the import checks).
+(core.intake.documents.check_upload and the import checks).
 """
 from __future__ import annotations
 
@@ -17,11 +17,12 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, config
-from core.db import Database
+from core import config
+from core.access.actors import require_integrations_admin
 from core.errors import InvalidInput, NotFound
-from core.models import StoredSetting, utcnow
-from core.notifications.access import require_integrations_admin
+from core.store import audit
+from core.store.db import Database
+from core.store.models import StoredSetting, utcnow
 
 
 @dataclass(frozen=True)

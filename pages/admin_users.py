@@ -3,8 +3,8 @@ enable an account, reset a password. The last active admin cannot be disabled or
 every change is audited."""
 import streamlit as st
 
-from core.roles import Permission
-from core.users import list_users
+from core.access.roles import Permission
+from core.access.users import list_users
 from ui.admin import only_for, show_flash
 from ui.context import current_user, database
 from ui.user_admin import add_user_form, manage_user, users_table

@@ -3,7 +3,7 @@ create or edit one (name, workflows, conditions, default statuses) while a live 
 how many cases it matches."""
 import streamlit as st
 
-from core.roles import Permission
+from core.access.roles import Permission
 from ui.admin import only_for, show_flash
 from ui.context import current_user, database
 from ui.view_builder import view_editor, view_list

@@ -4,7 +4,7 @@ create or delete one (never renamed; never deleted while cases use it); export a
 the definitions as YAML."""
 import streamlit as st
 
-from core.roles import Permission
+from core.access.roles import Permission
 from ui.admin import only_for, show_flash
 from ui.context import current_user, database
 from ui.workflow_editor import edit_workflow, new_workflow_form, pick_workflow, yaml_exchange

@@ -3,8 +3,8 @@ case; replay one or every failed one; endpoint health; and the webhook endpoints
 signing secret is shown once), disable/enable, rotate the secret."""
 import streamlit as st
 
+from core.access.roles import Permission
 from core.notifications.deliveries import endpoint_health
-from core.roles import Permission
 from ui.admin import only_for, show_flash
 from ui.context import current_user, database
 from ui.deliveries_panel import (

@@ -3,7 +3,7 @@ whole file is checked and every problem listed before anything is written; a goo
 imported in one go with a progress bar."""
 import streamlit as st
 
-from core.roles import Permission
+from core.access.roles import Permission
 from ui.admin import only_for
 from ui.context import current_user, database
 from ui.import_panel import check_file, format_help, import_button, pick_file, validation_report

@@ -1,7 +1,7 @@
 """Overview: the team lead's figures (cases by status and view, Manual review ageing,
 decisions per day, reviewer throughput, approval rate) for a chosen period.
 
-A thin page: every number comes from `core.overview_stats` (SQL aggregates); this file only
+A thin page: every number comes from `core.worklist.overview` (SQL aggregates); this file only
 lays them out as st.metric figures and Altair charts. No case data is rendered as HTML.
 """
 from __future__ import annotations
@@ -10,10 +10,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import overview_stats as stats
-from core.case_status import CaseAction, CaseStatus
-from core.db import get_database
-from core.users import get_user
+from core.access.users import get_user
+from core.cases.status import CaseAction, CaseStatus
+from core.store.db import get_database
+from core.worklist import overview as stats
 
 ACTION_LABELS = {a.value: a.label for a in CaseAction}
 

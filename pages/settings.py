@@ -4,7 +4,7 @@ never shown back. Below, the limits and lifetimes an admin may set (private targ
 re-upload link lifetime, upload limit), then what only the environment sets."""
 import streamlit as st
 
-from core.roles import Permission
+from core.access.roles import Permission
 from ui.admin import only_for, show_flash
 from ui.context import current_user, database
 from ui.settings_panel import channel_panel, environment_limits

@@ -5,8 +5,8 @@ in demo mode or with DOCKET_SIMULATOR=on."""
 import streamlit as st
 
 from core import config
+from core.demo.simulator import SIMULATOR_ROLES
 from core.errors import NotAllowed
-from core.simulator import SIMULATOR_ROLES
 from ui.admin import show_error, show_flash
 from ui.context import current_user, database
 from ui.simulator_panel import case_state, new_case_form, pick_case

@@ -12,9 +12,9 @@ import time
 
 
 def main(url: str, case_id: str, action: str, version: str, go_file: str) -> None:
-    from core import case_actions as ca
-    from core.db import Database
+    from core.cases import actions as ca
     from core.errors import DocketError
+    from core.store.db import Database
     db = Database(url)
     with db.read() as s:  # connect before the start signal
         s.connection()

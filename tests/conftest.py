@@ -9,14 +9,14 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import create_engine, text
 
-import core.users
-from core.db import Database
-from core.models import Base
-from core.users import ensure_demo_users
-from core.workflows import ensure_default_workflows
+import core.access.users
+from core.access.users import ensure_demo_users
+from core.store.db import Database
+from core.store.models import Base
+from core.workflows.definitions import ensure_default_workflows
 
 PG_URL = os.environ.get("DOCKET_TEST_DATABASE_URL", "").strip()
-core.users.BCRYPT_ROUNDS = 4
+core.access.users.BCRYPT_ROUNDS = 4
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 

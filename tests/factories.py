@@ -1,11 +1,11 @@
-"""Builds cases for tests through the ORM, with the status derived by core.case_state."""
+"""Builds cases for tests through the ORM, with the status derived by core.cases.state."""
 from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from core.case_state import refresh_status
-from core.db import Database
-from core.models import Base, Case, Document, Entity, Process, Ubo, utcnow
+from core.cases.state import refresh_status
+from core.store.db import Database
+from core.store.models import Base, Case, Document, Entity, Process, Ubo, utcnow
 
 
 def make_case(db: Database, case_id: str = "C-1", *, workflow: str = "onboarding",

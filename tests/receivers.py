@@ -15,8 +15,8 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 from standardwebhooks import Webhook
 
-from core.models import Delivery
 from core.notifications.dispatcher import Dispatcher, DispatcherConfig
+from core.store.models import Delivery
 
 LOOPBACK_ALLOWLIST = "127.0.0.1/32,::1/128"
 

@@ -9,8 +9,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select, text
 
-from core import case_query, demo_data
-from core.case_actions import (
+from core.cases.actions import (
     approve_block,
     approve_case,
     ask_for_reuploads,
@@ -18,7 +17,14 @@ from core.case_actions import (
     assign_case,
     reject_case,
 )
-from core.case_query import (
+from core.cases.read import case_detail
+from core.cases.status import CaseStatus
+from core.demo import generate as demo_data
+from core.demo.simulator import CaseTemplate, create_case, play, world_steps
+from core.errors import ActionNotAllowed, CaseChanged, InvalidInput, NotAllowed, NotFound
+from core.store.models import AuditEvent, Case, CaseCount
+from core.worklist import query as case_query
+from core.worklist.query import (
     CaseFilter,
     compact_case_counts,
     count_cases,
@@ -28,12 +34,7 @@ from core.case_query import (
     list_cases,
     real_count,
 )
-from core.case_read import case_detail
-from core.case_status import CaseStatus
-from core.errors import ActionNotAllowed, CaseChanged, InvalidInput, NotAllowed, NotFound
-from core.models import AuditEvent, Case, CaseCount
-from core.simulator import CaseTemplate, create_case, play, world_steps
-from core.views import ViewInfo, draft_view, ensure_default_views, list_views
+from core.worklist.views import ViewInfo, draft_view, ensure_default_views, list_views
 
 REFUSED = (ActionNotAllowed, CaseChanged, InvalidInput, NotAllowed, NotFound)
 ASSIGNEES = ("anyone", "unassigned", "someone")

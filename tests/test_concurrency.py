@@ -10,10 +10,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from core import case_actions as ca
-from core.db import Database
+from core.cases import actions as ca
 from core.errors import CaseChanged
-from core.models import Decision, OutboxMessage
+from core.store.db import Database
+from core.store.models import Decision, OutboxMessage
 from tests.factories import make_case, status_of, version_of
 
 ROUNDS = 8

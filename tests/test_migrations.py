@@ -1,4 +1,4 @@
-"""The Alembic migrations own the schema: they must build exactly what core.models describes,
+"""The Alembic migrations own the schema: they must build exactly what core.store.models describes,
 and go down and up again cleanly."""
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from core.db import Database, alembic_config
-from core.models import Base
+from core.store.db import Database, alembic_config
+from core.store.models import Base
 
 
 def _diff(db: Database):

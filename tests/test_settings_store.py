@@ -2,7 +2,7 @@
 re-upload link lifetime and the document upload limit. Each value is validated (a bad one is
 refused with the reason, and nothing is stored), the environment is the default, and the
 stored value is what the enforcing code uses: safe_http (deliveries, Send test, endpoints),
-re-upload token expiry, core.documents.check_upload (import, re-upload, document events)."""
+re-upload token expiry, core.intake.documents.check_upload (import, re-upload, document events)."""
 from __future__ import annotations
 
 import base64
@@ -13,14 +13,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from core import case_actions as ca
+from core import settings_store
+from core.cases import actions as ca
 from core.errors import InvalidInput, NotAllowed
-from core.intake import import_cases, upload_document, validate_import
-from core.models import AuditEvent, Document, StoredSetting
+from core.intake.importer import import_cases, upload_document, validate_import
 from core.notifications import endpoints as ep
-from core.notifications import reupload_tokens, safe_http, settings_store
+from core.notifications import reupload_tokens, safe_http
 from core.notifications.safe_http import UnsafeDestination
-from tests.app_harness import errors, new_app, sign_in
+from core.store.models import AuditEvent, Document, StoredSetting
+from tests.app.harness import errors, new_app, sign_in
 from tests.factories import make_case, row_counts, version_of
 from tests.receivers import Receiver, drain
 
@@ -163,7 +164,7 @@ def test_stored_allow_list_wins_over_the_environment(db, receiver, monkeypatch):
 
 
 def test_send_test_and_endpoints_use_the_stored_allow_list(db, receiver):
-    from core.integration_check import send_test
+    from core.notifications.integration_check import send_test
     settings_store.set_setting(db, "crm.url", receiver.url, actor="admin")
     assert "refused, nothing sent" in send_test(db, "crm", actor="admin").message
     with pytest.raises(UnsafeDestination):

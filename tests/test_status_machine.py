@@ -18,20 +18,20 @@ from hypothesis.stateful import (
 )
 from PIL import Image
 
-from core import case_actions as ca
-from core import intake
-from core.case_actions import load_case
-from core.case_read import case_detail
-from core.case_state import facts_of
-from core.case_status import (
+from core.cases import actions as ca
+from core.cases.actions import load_case
+from core.cases.read import case_detail
+from core.cases.state import facts_of
+from core.cases.status import (
     CASE_ACTIONS_BY_STATUS,
     FINAL_STATUSES,
     CaseAction,
     CaseStatus,
     derive_case_status,
 )
-from core.db import Database
 from core.errors import CaseChanged, DocketError
+from core.intake import importer as intake
+from core.store.db import Database
 from tests.factories import make_case
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.access.roles import Permission, can
+from core.access.users import UserInfo
 from core.errors import DocketError, InvalidInput
-from core.roles import Permission, can
-from core.users import UserInfo
 from ui.text import esc
 
 FLASH_KEY = "docket_admin_flash"

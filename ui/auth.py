@@ -1,7 +1,7 @@
 """Sign-in with streamlit-authenticator, checked against the users in the database.
 
 The authenticator draws the form and keeps the signed cookie; the password check itself is
-`core.users.verify_login` (bcrypt, disabled users refused, failures counted in the database,
+`core.access.users.verify_login` (bcrypt, disabled users refused, failures counted in the database,
 5 in a row lock the account for 15 minutes). Every run re-reads the signed-in user, so a
 disabled user is signed out at their next action.
 """
@@ -13,10 +13,16 @@ import streamlit_authenticator as stauth
 from streamlit_authenticator.utilities import LoginError
 
 from core import config
-from core.auth_settings import COOKIE_EXPIRY_DAYS, COOKIE_NAME, cookie_key
-from core.db import Database
+from core.access.auth_settings import COOKIE_EXPIRY_DAYS, COOKIE_NAME, cookie_key
+from core.access.users import (
+    DEMO_USERS,
+    UserInfo,
+    authenticator_credentials,
+    signed_in_user,
+    verify_login,
+)
 from core.errors import DocketError
-from core.users import DEMO_USERS, UserInfo, authenticator_credentials, signed_in_user, verify_login
+from core.store.db import Database
 from ui.context import USER_KEY
 
 # Seconds the authenticator waits before drawing the form (its default: 0.7). Tests set 0.

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.case_status import BlockStatus, CaseStatus
+from core.cases.status import BlockStatus, CaseStatus
 
 CASE_COLORS = {
     CaseStatus.COLLECTION_FLOW: "gray",

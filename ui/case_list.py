@@ -13,13 +13,13 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import select
 
-from core.case_query import CaseFilter, CasePage, counts_by_status, counts_by_view, list_cases
-from core.case_status import CASE_STATUS_LABELS, CaseStatus
-from core.db import Database, get_database
+from core.access.users import UserInfo
+from core.cases.status import CASE_STATUS_LABELS, CaseStatus
 from core.errors import DocketError
-from core.models import Workflow, utcnow
-from core.users import UserInfo
-from core.views import ViewInfo, list_views
+from core.store.db import Database, get_database
+from core.store.models import Workflow, utcnow
+from core.worklist.query import CaseFilter, CasePage, counts_by_status, counts_by_view, list_cases
+from core.worklist.views import ViewInfo, list_views
 from ui.text import esc
 
 PAGE_SIZE = 50

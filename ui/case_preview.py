@@ -1,6 +1,6 @@
 """The case preview: title, status, case actions, assignee, blocks, notes and timeline.
 
-Everything shown comes from `core.case_read.case_detail` for the signed-in viewer; every
+Everything shown comes from `core.cases.read.case_detail` for the signed-in viewer; every
 button's enabled state and help text is the core's answer (allowed / reason). Case data is
 shown as text only (tables, escaped Markdown), never as HTML.
 """
@@ -12,13 +12,13 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import case_actions
-from core.case_read import ActionOption, CaseDetail, DocumentBlock, KycBlock, case_detail
-from core.case_status import BlockAction, CaseAction
-from core.db import Database, get_database
+from core.access.roles import Role
+from core.access.users import UserInfo, list_users
+from core.cases import actions as case_actions
+from core.cases.read import ActionOption, CaseDetail, DocumentBlock, KycBlock, case_detail
+from core.cases.status import BlockAction, CaseAction
 from core.errors import DocketError, NotFound
-from core.roles import Role
-from core.users import UserInfo, list_users
+from core.store.db import Database, get_database
 from ui.actions import attempt, show_outcome
 from ui.badges import block_status_badge, case_status_badge
 from ui.case_list import close_preview
@@ -207,7 +207,7 @@ def _user_data_block(db: Database, user: UserInfo, detail: CaseDetail) -> None:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _file(url: str, file_id: int) -> tuple[str, str, bytes]:
-    from core.documents import load_file  # file versions never change: safe to cache
+    from core.intake.documents import load_file  # file versions never change: safe to cache
     return load_file(get_database(url), file_id)
 
 

@@ -5,10 +5,10 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from core import config
+from core.access.users import UserInfo
 from core.app_setup import prepare_database
-from core.db import Database, get_database
 from core.notifications.dispatcher import start_background_dispatcher
-from core.users import UserInfo
+from core.store.db import Database, get_database
 
 MAIN_SCRIPT = "streamlit_app.py"
 USER_KEY = "docket_user"

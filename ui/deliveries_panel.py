@@ -8,13 +8,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.db import Database
+from core.access.users import UserInfo
 from core.errors import DocketError
 from core.notifications import deliveries as dl
 from core.notifications import endpoints as ep
-from core.outbox import EVENT_TYPES
-from core.users import UserInfo
-from core.workflow_admin import list_workflows
+from core.notifications.outbox import EVENT_TYPES
+from core.store.db import Database
+from core.workflows.admin import list_workflows
 from ui.admin import flash, show_error
 from ui.text import plain, when
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import case_actions
-from core.case_read import CaseDetail
-from core.case_status import CaseAction
-from core.db import Database
+from core.access.users import UserInfo
+from core.cases import actions as case_actions
+from core.cases.read import CaseDetail
+from core.cases.status import CaseAction
 from core.errors import CaseChanged, DocketError
-from core.users import UserInfo
+from core.store.db import Database
 from ui.actions import OUTCOME_KEY, show_case_changed
 from ui.case_list import refresh_counts
 

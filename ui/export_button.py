@@ -1,6 +1,6 @@
 """CSV export of the current view and filters: every matching case, not just the page shown.
 
-"Prepare CSV" streams the export from the database through `core.export.export_file` (which
+"Prepare CSV" streams the export from the database through `core.worklist.export.export_file` (which
 checks the user's role and the filter before reading a row), with a progress bar fed by the
 export's progress callback; the file is then offered by a download button. The prepared file
 belongs to the filter it was made for: changing the view or a filter drops it.
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.case_query import CaseFilter
-from core.db import Database
+from core.access.users import UserInfo
 from core.errors import DocketError
-from core.export import export_file, export_filename
-from core.users import UserInfo
+from core.store.db import Database
+from core.worklist.export import export_file, export_filename
+from core.worklist.query import CaseFilter
 
 EXPORT_KEY = "docket_export"   # {"signature", "data", "file_name", "rows"} of the prepared file
 PREPARE_KEY = "export_prepare"

@@ -7,10 +7,10 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from core.csv_import import ImportFile, import_upload, read_upload
-from core.db import Database
+from core.access.users import UserInfo
 from core.errors import DocketError
-from core.users import UserInfo
+from core.intake.csv_import import ImportFile, import_upload, read_upload
+from core.store.db import Database
 from ui.admin import show_error
 from ui.case_list import refresh_counts
 

@@ -9,7 +9,7 @@ from typing import Callable
 import streamlit as st
 
 from core import config
-from core.roles import Role
+from core.access.roles import Role
 
 ALL_ROLES = frozenset(Role)
 ADMIN = frozenset({Role.ADMIN})

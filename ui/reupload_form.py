@@ -1,16 +1,16 @@
 """The public re-upload page's widgets (no sign-in): what the link asks for and why, one file
 field per requested document (or the identity document of a UBO's new KYC flow), and the
-answer. Every check is in `core.reupload`; a refused link gets a clear page and nothing else.
+answer. Every check is in `core.intake.reupload`; a refused link gets a clear page and nothing else.
 Case data is shown as escaped text only."""
 from __future__ import annotations
 
 import streamlit as st
 
-from core.db import Database
-from core.documents import ALLOWED_CONTENT_TYPES
 from core.errors import DocketError, InvalidInput
+from core.intake.documents import ALLOWED_CONTENT_TYPES
+from core.intake.reupload import ReuploadRequest, reupload_request, submit_reupload
 from core.notifications.reupload_tokens import InvalidReuploadToken
-from core.reupload import ReuploadRequest, reupload_request, submit_reupload
+from core.store.db import Database
 from ui.text import esc
 
 REUPLOAD_PARAM = "reupload"            # the emailed link: {public_url}/?reupload=TOKEN
@@ -45,7 +45,7 @@ def _refusal(error: InvalidReuploadToken) -> None:
 
 
 def _submit(db: Database, token: str, request: ReuploadRequest) -> None:
-    """The form's callback: hands the chosen files to core.reupload."""
+    """The form's callback: hands the chosen files to core.intake.reupload."""
     st.session_state.pop(_ERROR_KEY, None)
     files, identity_type = {}, None
     for item in request.items:

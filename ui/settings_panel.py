@@ -3,22 +3,22 @@ public address) with its values, write-only secrets and a "Send test" button; th
 admin may set (outbound allow-list, re-upload link lifetime, upload limit); then what only the
 environment sets.
 
-Values are stored through `core.notifications.settings_store` (a stored value wins over the
+Values are stored through `core.settings_store` (a stored value wins over the
 environment); secrets are never put back into a field: the field stays empty, a caption says
 whether one is set, and typing a new one replaces it. Tests go through
-`core.integration_check.send_test`.
+`core.notifications.integration_check.send_test`.
 """
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from core import config, integration_check
-from core.auth_settings import COOKIE_EXPIRY_DAYS
-from core.db import Database
+from core import config, settings_store
+from core.access.auth_settings import COOKIE_EXPIRY_DAYS
+from core.access.users import UserInfo
 from core.errors import DocketError
-from core.notifications import settings_store
-from core.users import UserInfo
+from core.notifications import integration_check
+from core.store.db import Database
 from ui.admin import flash, show_error
 from ui.text import esc
 

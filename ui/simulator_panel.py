@@ -1,6 +1,6 @@
 """The simulator page's widgets: a new case from a template, the case picker, the case's
 status with the case actions the rules offer now, its blocks, and one button per thing the
-outside world can do next. Every step is a `core.simulator` call (role and switch checked
+outside world can do next. Every step is a `core.demo.simulator` call (role and switch checked
 there), which goes through the intake events."""
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import select
 
-from core import simulator
-from core.case_read import case_detail
-from core.db import Database
+from core.access.users import UserInfo
+from core.cases.read import case_detail
+from core.demo import simulator
 from core.errors import DocketError, NotFound
-from core.models import Workflow
-from core.users import UserInfo
-from core.workflows import definition_of
+from core.store.db import Database
+from core.store.models import Workflow
+from core.workflows.definitions import definition_of
 from ui.admin import flash, show_error
 from ui.case_list import refresh_counts
 from ui.text import esc, when

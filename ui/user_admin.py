@@ -1,15 +1,15 @@
 """The users page's widgets: the accounts table, the add-user form, and the panel managing
-one account (role, disable/enable, password reset). Every change goes through `core.users`,
+one account (role, disable/enable, password reset). Every change goes through `core.access.users`,
 which checks the admin's role, protects the last admin and audits the change."""
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from core.db import Database
+from core.access.roles import Role
+from core.access.users import MIN_PASSWORD, UserInfo, add_user, set_disabled, set_password, set_role
 from core.errors import DocketError
-from core.roles import Role
-from core.users import MIN_PASSWORD, UserInfo, add_user, set_disabled, set_password, set_role
+from core.store.db import Database
 from ui.admin import flash, show_error
 
 ROLES = [r.value for r in Role]

@@ -1,22 +1,22 @@
 """The views builder: the sidebar's views in order (move, delete) and the editor of one view
 (name, workflows, conditions, default statuses) with a live count of the cases it matches.
 
-Every rule lives in `core.views`: predicates are built from the typed text by
+Every rule lives in `core.worklist.views`: predicates are built from the typed text by
 `predicate_from_text`, judged by `validate_predicates` / `save_view`, and counted in SQL by
-`core.case_query.count_cases` on an unsaved `draft_view`.
+`core.worklist.query.count_cases` on an unsaved `draft_view`.
 """
 from __future__ import annotations
 
 import streamlit as st
 from sqlalchemy import select
 
-from core.case_query import CaseFilter, count_cases, counts_by_view
-from core.case_status import CASE_STATUS_LABELS, CaseStatus
-from core.db import Database
+from core.access.users import UserInfo
+from core.cases.status import CASE_STATUS_LABELS, CaseStatus
 from core.errors import DocketError
-from core.models import Workflow
-from core.users import UserInfo
-from core.views import (
+from core.store.db import Database
+from core.store.models import Workflow
+from core.worklist.query import CaseFilter, count_cases, counts_by_view
+from core.worklist.views import (
     FIELDS,
     OPERATORS,
     ViewInfo,

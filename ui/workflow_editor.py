@@ -1,16 +1,16 @@
 """The workflows page's widgets: pick a workflow, edit its definition (title, document types,
 re-upload reasons, approval rule, notification channels per action), see what a change
 means for existing cases, save; create or delete one; export and import YAML. Every rule is
-in `core.workflow_admin`."""
+in `core.workflows.admin`."""
 from __future__ import annotations
 
 import streamlit as st
 
-from core import workflow_admin as wa
-from core.db import Database
+from core.access.users import UserInfo
 from core.errors import DocketError
-from core.users import UserInfo
-from core.workflows import BLOCKS
+from core.store.db import Database
+from core.workflows import admin as wa
+from core.workflows.definitions import BLOCKS
 from ui.admin import flash, show_error
 from ui.text import esc
 

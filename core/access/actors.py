@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from core.access.roles import Permission, require
 from core.errors import NotAllowed
-from core.models import User
-from core.roles import Permission, require
+from core.store.models import User
 
 SYSTEM_ACTOR = "system"
 
@@ -26,3 +26,9 @@ def require_permission(session: Session, actor: str, permission: Permission) -> 
         return
     user = active_user(session, actor)
     require(user.username, user.role, permission)
+
+
+def require_integrations_admin(session: Session, actor: str) -> None:
+    """Integrations (webhook endpoints, SMTP/SMS/CRM settings, templates, replays) are an
+    admin power, checked here in core and not only by hiding pages."""
+    require_permission(session, actor, Permission.MANAGE_INTEGRATIONS)

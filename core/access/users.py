@@ -8,12 +8,12 @@ from datetime import timedelta
 import bcrypt
 from sqlalchemy import func, select
 
-from core import audit
-from core.actors import SYSTEM_ACTOR, require_permission
-from core.db import Database
+from core.access.actors import SYSTEM_ACTOR, require_permission
+from core.access.roles import Permission, Role
 from core.errors import InvalidInput, NotAllowed, NotFound
-from core.models import User, utcnow
-from core.roles import Permission, Role
+from core.store import audit
+from core.store.db import Database
+from core.store.models import User, utcnow
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
 MIN_PASSWORD = 10

@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from core import audit, outbox
-from core.actors import active_user
-from core.case_state import facts_of, refresh_status, touch
-from core.case_status import (
+from core.access.actors import active_user
+from core.access.roles import Permission, Role, can, require
+from core.cases.state import facts_of, refresh_status, touch
+from core.cases.status import (
     EDITABLE_STATUSES,
     FINAL_STATUSES,
     BlockAction,
@@ -30,11 +30,12 @@ from core.case_status import (
     block_status_of,
     case_action_availability,
 )
-from core.db import Database
 from core.errors import ActionNotAllowed, CaseChanged, InvalidInput, NotAllowed, NotFound
-from core.models import Case, Decision, Document, Note, Ubo, User, utcnow
-from core.roles import Permission, Role, can, require
-from core.workflows import definition_of, notification_channels
+from core.notifications import outbox
+from core.store import audit
+from core.store.db import Database
+from core.store.models import Case, Decision, Document, Note, Ubo, User, utcnow
+from core.workflows.definitions import definition_of, notification_channels
 
 MAX_REASON = 2000
 MAX_NOTE = 10_000

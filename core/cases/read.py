@@ -2,7 +2,7 @@
 
 `case_detail` answers, for one viewer, every question the preview and `python -m core show`
 ask: the status, each case action and each block action with "allowed" or the reason not,
-the blocks' contents, notes and the timeline. It asks `core.case_status` and `core.roles`;
+the blocks' contents, notes and the timeline. It asks `core.cases.status` and `core.access.roles`;
 it never decides a rule itself.
 """
 from __future__ import annotations
@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from core.audit import case_timeline
-from core.case_actions import load_case
-from core.case_state import facts_of
-from core.case_status import (
+from core.access.roles import Permission, can
+from core.cases.actions import load_case
+from core.cases.state import facts_of
+from core.cases.status import (
     EDITABLE_STATUSES,
     FINAL_STATUSES,
     Availability,
@@ -28,10 +28,10 @@ from core.case_status import (
     block_status_of,
     case_action_availability,
 )
-from core.db import Database
-from core.models import Document, DocumentFile, FileBlob, Note, User
-from core.roles import Permission, can
-from core.workflows import BLOCKS, definition_of
+from core.store.audit import case_timeline
+from core.store.db import Database
+from core.store.models import Document, DocumentFile, FileBlob, Note, User
+from core.workflows.definitions import BLOCKS, definition_of
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,7 @@ from typing import Iterable
 
 from sqlalchemy.orm import Session
 
-from core import audit
-from core.case_status import (
+from core.cases.status import (
     BlockKind,
     BlockStatus,
     CaseFacts,
@@ -14,7 +13,8 @@ from core.case_status import (
     block_status_of,
     derive_case_status,
 )
-from core.models import Case, utcnow
+from core.store import audit
+from core.store.models import Case, utcnow
 
 
 def facts_from(*, decision: str | None, collection_completed: bool,

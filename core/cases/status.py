@@ -85,10 +85,6 @@ class BlockAction(StrEnum):
                 "undo_reupload_request": "Undo re-upload request"}[self.value]
 
 
-DOCUMENT_REUPLOAD_REASONS = ("Bad image quality", "Expired document", "Missing page",
-                             "Wrong document type", "Name does not match")
-
-
 @dataclass(frozen=True)
 class CaseFacts:
     """What the status depends on, read off the case and its blocks and processes."""

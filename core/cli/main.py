@@ -29,7 +29,7 @@ ACT_ACTIONS = {
 
 
 def _database():
-    from core.db import get_database
+    from core.store.db import get_database
     return get_database()
 
 
@@ -50,7 +50,7 @@ def cmd_demo(args) -> None:
     import time
 
     from core.app_setup import prepare_database
-    from core.demo_data import generate_cases
+    from core.demo.generate import generate_cases
     db = _database()
     prepare_database(db, demo=False)
     if args.cases < 1:
@@ -68,7 +68,7 @@ def cmd_demo(args) -> None:
 
 
 def cmd_import(args) -> None:
-    from core.intake import import_cases
+    from core.intake.importer import import_cases
     path = Path(args.file)
     if not path.is_file():
         raise DocketError(f"no such file: {path}")
@@ -79,7 +79,7 @@ def cmd_import(args) -> None:
 
 
 def cmd_event(args) -> None:
-    from core.intake import apply_event
+    from core.intake.importer import apply_event
     params: dict[str, Any] = {}
     if args.process:
         params["name"] = args.process
@@ -104,13 +104,13 @@ def cmd_event(args) -> None:
 
 
 def _show_status(case_id: str) -> None:
-    from core.case_read import case_detail
+    from core.cases.read import case_detail
     d = case_detail(_database(), case_id, with_timeline=False)
     print(f"{d.id}: {d.status_label} (version {d.version})")
 
 
 def cmd_show(args) -> None:
-    from core.case_read import case_detail
+    from core.cases.read import case_detail
     d = case_detail(_database(), args.case, args.as_user)
     if args.json:
         _print_json(d.to_json())
@@ -122,7 +122,7 @@ def cmd_show(args) -> None:
     print(f"assignee: {d.assignee or '(unassigned)'}")
     if d.decision:
         print(f"decision: {d.decision} by {d.decided_by}: {d.decision_reason or ''}")
-    from core.case_status import CASE_ACTIONS_BY_STATUS, CaseAction, CaseStatus
+    from core.cases.status import CASE_ACTIONS_BY_STATUS, CaseAction, CaseStatus
     offered = CASE_ACTIONS_BY_STATUS[CaseStatus(d.status)]
     print("case actions for this status: "
           + (", ".join(a.label for a in CaseAction if a in offered) or "none"))
@@ -142,8 +142,8 @@ def cmd_show(args) -> None:
 
 
 def cmd_act(args) -> None:
-    from core import case_actions as ca
-    from core.case_read import case_detail
+    from core.cases import actions as ca
+    from core.cases.read import case_detail
     db = _database()
     version = args.version
     if version is None:
@@ -183,15 +183,15 @@ def cmd_act(args) -> None:
 
 
 def _case_filter(db, args):
-    from core.case_query import CaseFilter
-    from core.views import find_view
+    from core.worklist.query import CaseFilter
+    from core.worklist.views import find_view
     view = find_view(db, args.view) if args.view else None
     return CaseFilter(view=view, statuses=tuple(args.status or ()), assignee=args.assignee,
                       me=args.as_user, search=args.search or "")
 
 
 def cmd_list(args) -> None:
-    from core.case_query import list_cases
+    from core.worklist.query import list_cases
     db = _database()
     page = list_cases(db, _case_filter(db, args), page=args.page, page_size=args.page_size,
                       sort=args.sort, descending=not args.ascending)
@@ -206,10 +206,10 @@ def cmd_list(args) -> None:
 
 
 def cmd_export(args) -> None:
-    """Every case matching the filters as CSV (columns: see core/export.py)."""
+    """Every case matching the filters as CSV (columns: see core/worklist/export.py)."""
     import os
 
-    from core.export import export_cases
+    from core.worklist.export import export_cases
     if not args.as_user:
         raise DocketError("export needs --as USER (a user allowed to export)")
     db = _database()
@@ -245,8 +245,8 @@ def cmd_export(args) -> None:
 
 
 def cmd_views(args) -> None:
-    from core.case_query import counts_by_view
-    from core.views import list_views
+    from core.worklist.query import counts_by_view
+    from core.worklist.views import list_views
     db = _database()
     views = list_views(db)
     counts = counts_by_view(db, views)
@@ -255,7 +255,7 @@ def cmd_views(args) -> None:
 
 
 def cmd_users(args) -> None:
-    from core import users
+    from core.access import users
     db = _database()
     if args.users_command == "list":
         for u in users.list_users(db):

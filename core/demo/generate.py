@@ -3,7 +3,7 @@
 Why it exists: the demo mode needs a populated dashboard on first start, and the list,
 count and search queries need a big database to be measured against. Cases are built from
 a few thousand *templates* (block, process and UBO states drawn per intended stage); each
-template's status is derived once with `core.case_status.derive_case_status`, so every
+template's status is derived once with `core.cases.status.derive_case_status`, so every
 stored `case_status` equals the status its facts give. Names, dates, numbers and people
 vary per case. Rows go in as precomputed tuples through the DBAPI (`executemany` on
 SQLite, `COPY ... FROM STDIN` on PostgreSQL) in one transaction; document files come from
@@ -40,14 +40,16 @@ from typing import Any, Callable, Iterator, Sequence
 
 from sqlalchemy import select
 
-from core.case_state import facts_from
-from core.case_status import CaseFacts, CaseStatus, derive_case_status
-from core.db import Database
-from core.models import Case, User, utcnow
-from core.workflows import ensure_default_workflows
+from core.access.users import ensure_demo_users
+from core.cases.state import facts_from
+from core.cases.status import CaseFacts, CaseStatus, derive_case_status
+from core.store.db import Database
+from core.store.models import Case, User, utcnow
+from core.workflows.definitions import ensure_default_workflows
+from core.worklist.views import ensure_default_views
 
 Progress = Callable[[int, int], None]
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 log = logging.getLogger(__name__)
 
 DEMO_TAG = "demo"
@@ -1086,17 +1088,11 @@ def seed_demo_if_empty(db: Database, n_cases: int = 300) -> bool:
     with db.read() as s:
         if s.scalar(select(Case.id).limit(1)) is not None:
             return False
-    from core.users import ensure_demo_users
     with db.unit_of_work() as s:
         ensure_default_workflows(s)
     ensure_demo_users(db)
-    try:
-        from core.views import ensure_default_views  # written alongside; optional until then
-    except ImportError:
-        ensure_default_views = None
-    if ensure_default_views is not None:
-        with db.unit_of_work() as s:
-            ensure_default_views(s)
+    with db.unit_of_work() as s:
+        ensure_default_views(s)
     return _generate(db, n_cases, seed=DEMO_SEED, extra_tags=(DEMO_TAG,), with_audit=True,
                      only_if_empty=True) > 0
 
@@ -1169,7 +1165,7 @@ def _batches_from_child(params: dict[str, Any]) -> Iterator[tuple[int, dict[str,
     errors = tempfile.TemporaryFile()
     try:
         child = subprocess.Popen(
-            [sys.executable, "-c", "from core.demo_data import _child_main; _child_main()"],
+            [sys.executable, "-c", "from core.demo.generate import _child_main; _child_main()"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, cwd=str(PROJECT_ROOT),
             env=env)
     except OSError:

@@ -1,6 +1,6 @@
 """The simulator: product managers create a case from a template and play the outside world.
 
-A case is made through the JSON import (`core.intake.import_cases`), so it is a real case
+A case is made through the JSON import (`core.intake.importer.import_cases`), so it is a real case
 checked by the same rules; the world's steps are the intake events (`complete_collection`,
 `finish_process`, `start_process`, `send_kyc`, `complete_kyc`, `upload_document`). Reviewer
 decisions stay in the Cases page. Every function checks that the simulator is on
@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core import config
-from core.case_actions import active_user
-from core.case_read import CaseDetail, case_detail
-from core.case_status import CaseStatus
-from core.db import Database
+from core.access.actors import active_user
+from core.access.roles import Role
+from core.cases.actions import load_case
+from core.cases.read import CaseDetail, case_detail
+from core.cases.state import facts_of
+from core.cases.status import CaseAction, CaseStatus, case_action_availability
 from core.errors import InvalidInput, NotAllowed
-from core.intake import (
+from core.intake.importer import (
     complete_collection,
     complete_kyc,
     finish_process,
@@ -28,8 +30,10 @@ from core.intake import (
     start_process,
     upload_document,
 )
-from core.roles import Role
-from core.workflows import definition_of
+from core.store.db import Database
+from core.workflows.definitions import definition_of
+from core.worklist.query import CaseFilter, list_cases
+from core.worklist.views import draft_view
 
 SIMULATOR_ROLES = frozenset({Role.ADMIN, Role.REVIEWER})
 TAG = "simulator"
@@ -275,9 +279,6 @@ class ActionState:
 def case_actions_now(db: Database, case_id: str) -> list[ActionState]:
     """Which case actions the status rules offer now, whoever looks (the reviewer's own gate
     — role, assignee — is left out: the simulator shows what the status allows)."""
-    from core.case_actions import load_case
-    from core.case_state import facts_of
-    from core.case_status import CaseAction, case_action_availability
     with db.read() as s:
         case = load_case(s, case_id)
         needs_all = bool(definition_of(s, case.workflow).get("approve_needs_all_blocks_approved"))
@@ -293,8 +294,6 @@ def case_actions_now(db: Database, case_id: str) -> list[ActionState]:
 
 def simulated_cases(db: Database, limit: int = 200) -> list[tuple[str, str, str]]:
     """(id, entity name, status) of the simulator's cases, newest first."""
-    from core.case_query import CaseFilter, list_cases
-    from core.views import draft_view
     view = draft_view("simulator", [], [{"field": "tags", "op": "contains", "value": TAG}])
     page = list_cases(db, CaseFilter(view=view), page_size=min(limit, 500))
     return [(r.id, r.entity_name, r.status) for r in page.rows]

@@ -1,7 +1,7 @@
 """Import files of the admin page: JSON in the intake format, or CSV for the simple case.
 
 A CSV file holds one case per row. Each row is turned into one case of the intake JSON shape
-(docs/INTAKE.md), so both formats are judged by the same checks in `core.intake`: a file with
+(docs/INTAKE.md), so both formats are judged by the same checks in `core.intake.importer`: a file with
 any problem writes nothing, and every problem is listed — for CSV by line and column.
 
 CSV columns (header row required; only `workflow`, `entity_type` and `name` are required;
@@ -29,11 +29,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from core import config
-from core.case_actions import active_user
-from core.db import Database
+from core.access.actors import active_user
+from core.access.roles import Permission, require
 from core.errors import InvalidInput
-from core.intake import REFUSED, import_cases, parse_import, validate_import
-from core.roles import Permission, require
+from core.intake.importer import REFUSED, import_cases, parse_import, validate_import
+from core.store.db import Database
 
 ENTITY_COLUMNS = {"entity_type": "type", "name": "name", "email": "email", "phone": "phone",
                   "country": "country", "registration_number": "registration_number"}
@@ -66,7 +66,7 @@ def _cell(value: str | None) -> str:
 
 def csv_to_intake(content: bytes | str) -> ImportFile:
     """The CSV as an intake document, or the problems that stop it being read at all
-    (encoding, header). Row values are checked later, by `core.intake`."""
+    (encoding, header). Row values are checked later, by `core.intake.importer`."""
     if isinstance(content, (bytes, bytearray)):
         if len(content) > config.max_import_bytes():
             return ImportFile("csv", None, [f"the file is {len(content):,} bytes; the limit is "

@@ -16,10 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from core import config
-from core.db import Database
+from core import config, settings_store
 from core.errors import InvalidInput, NotFound
-from core.models import Document, DocumentFile, FileBlob, utcnow
+from core.store.db import Database
+from core.store.models import Document, DocumentFile, FileBlob, utcnow
 
 ALLOWED_CONTENT_TYPES: dict[str, str] = {
     "application/pdf": "PDF",
@@ -73,7 +73,6 @@ def content_type_of(content: bytes) -> str | None:
 def upload_limit(source) -> int:
     """The largest document file accepted, in bytes, for a Database or Session: the value set
     on the Settings page, else DOCKET_MAX_UPLOAD_BYTES."""
-    from core.notifications import settings_store  # late: it imports core.models too
     return settings_store.upload_limit(source)
 
 

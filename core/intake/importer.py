@@ -28,14 +28,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import audit, config
-from core.case_actions import load_case
-from core.case_state import facts_of, refresh_status, touch
-from core.case_status import FINAL_STATUSES, BlockStatus, CaseStatus, derive_case_status
-from core.db import Database
-from core.documents import add_file_version, check_upload, store_blob, upload_limit
+from core import config
+from core.cases.actions import load_case
+from core.cases.state import facts_of, refresh_status, touch
+from core.cases.status import FINAL_STATUSES, BlockStatus, CaseStatus, derive_case_status
 from core.errors import ActionNotAllowed, InvalidInput, NotFound
-from core.models import Case, Document, DocumentFile, Entity, Process, Ubo, Workflow, utcnow
+from core.intake.documents import add_file_version, check_upload, store_blob, upload_limit
+from core.store import audit
+from core.store.db import Database
+from core.store.models import Case, Document, DocumentFile, Entity, Process, Ubo, Workflow, utcnow
 
 # --- limits of the import format (docs/INTAKE.md lists them) ------------------------------
 MAX_CASES_PER_FILE = 10_000

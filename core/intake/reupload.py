@@ -26,21 +26,21 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from core import audit
-from core.case_actions import BlockRef, load_case
-from core.case_state import refresh_status, touch
-from core.case_status import FINAL_STATUSES, BlockKind, BlockStatus, CaseStatus
-from core.db import Database
-from core.documents import add_file_version, check_upload, upload_limit
+from core.cases.actions import BlockRef, load_case
+from core.cases.state import refresh_status, touch
+from core.cases.status import FINAL_STATUSES, BlockKind, BlockStatus, CaseStatus
 from core.errors import InvalidInput
-from core.models import Case, Document, Ubo
+from core.intake.documents import add_file_version, check_upload, upload_limit
 from core.notifications.reupload_tokens import (
     InvalidReuploadToken,
     ReuploadScope,
     consume_reupload_token,
     verify_reupload_token,
 )
-from core.workflows import definition_of
+from core.store import audit
+from core.store.db import Database
+from core.store.models import Case, Document, Ubo
+from core.workflows.definitions import definition_of
 
 # The identity documents a UBO may send in their new KYC flow, with fallback labels.
 IDENTITY_DOCUMENT_TYPES = {"passport": "Passport", "identity_card": "Identity card"}

@@ -14,12 +14,15 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from core.db import Database
+from core import settings_store
 from core.errors import InvalidInput
 from core.notifications import email as email_channel
-from core.notifications import safe_http, settings_store, signing, templates
+from core.notifications import safe_http, signing, templates
 from core.notifications.redact import Redactor
 from core.notifications.retry import parse_retry_after
+from core.notifications.reupload_tokens import reupload_link, token_expiry
+from core.store.db import Database
+from core.workflows.definitions import definition_of
 
 
 @dataclass
@@ -112,7 +115,6 @@ def send_webhook(db: Database, job: Job, opts: HttpOptions) -> Outcome:
 # --- message context shared by email, SMS, CRM --------------------------------------------
 
 def message_context(db: Database, job: Job, *, with_link: bool) -> dict[str, Any]:
-    from core.workflows import definition_of
     data = job.payload.get("data") or {}
     case = data.get("case") or {}
     with db.read() as s:
@@ -131,7 +133,6 @@ def message_context(db: Database, job: Job, *, with_link: bool) -> dict[str, Any
         if job.event_type == "kyc.reupload_requested" and ctx["ubo"].get("id") is not None:
             blocks = [f"kyc:{ctx['ubo']['id']}"]
         if blocks:
-            from core.notifications.reupload_tokens import reupload_link, token_expiry
             ctx["reupload_link"] = reupload_link(db, job.case_id, blocks, message_id=job.message_id)
             expires = token_expiry(db, job.message_id)
             ctx["link_expires"] = f"{expires:%d %B %Y}" if expires else ""

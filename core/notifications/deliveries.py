@@ -11,13 +11,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from core import audit
-from core.db import Database
+from core.access.actors import require_integrations_admin
 from core.errors import InvalidInput, NotFound
-from core.models import Delivery, DeliveryAttempt, WebhookEndpoint, utcnow
-from core.notifications.access import require_integrations_admin
 from core.notifications.endpoints import EndpointInfo
 from core.notifications.endpoints import _info as _endpoint_info
+from core.notifications.settle import settle_outbox
+from core.store import audit
+from core.store.db import Database
+from core.store.models import Delivery, DeliveryAttempt, WebhookEndpoint, utcnow
 
 STATES = ("pending", "delivered", "failed", "skipped")
 
@@ -115,7 +116,6 @@ def delivery_attempts(db: Database, delivery_id: int) -> list[AttemptInfo]:
 
 
 def _requeue(s, d: Delivery, actor: str) -> None:
-    from core.notifications.dispatcher import settle_outbox
     if d.endpoint_id is not None:
         e = s.get(WebhookEndpoint, d.endpoint_id)
         if e is None or not e.enabled:

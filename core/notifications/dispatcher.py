@@ -23,18 +23,26 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 
-from core import audit, config
-from core.db import Database
-from core.models import Delivery, DeliveryAttempt, OutboxMessage, WebhookEndpoint, utcnow
+from core import config
+from core.access.actors import SYSTEM_ACTOR
 from core.notifications import channels
 from core.notifications.fanout import expand_pending
 from core.notifications.retry import DEFAULT_SCHEDULE, configured_schedule, next_delay
 from core.notifications.safe_http import EXCERPT_BYTES
+from core.notifications.settle import (
+    audit_final,
+    fail_pending_for_endpoint,
+    lock_outbox,
+    not_leased,
+    settle_outbox,
+)
+from core.store import audit
+from core.store.db import Database
+from core.store.models import Delivery, DeliveryAttempt, OutboxMessage, WebhookEndpoint, utcnow
 
 log = logging.getLogger("docket.notifications")
-SYSTEM_ACTOR = "system"
 _OFF = ("off", "0", "false", "no")
 
 
@@ -70,60 +78,6 @@ class DispatcherConfig:
         return channels.HttpOptions((self.connect_timeout, self.read_timeout), self.allowlist)
 
 
-def _not_leased(now):
-    return or_(Delivery.lease_until.is_(None), Delivery.lease_until < now)
-
-
-def settle_outbox(session, outbox_id: int) -> None:
-    """The outbox row's state from its deliveries: pending while any is pending."""
-    states = list(session.scalars(select(Delivery.state).where(Delivery.outbox_id == outbox_id)))
-    row = session.get(OutboxMessage, outbox_id)
-    if row is None or not states:
-        return
-    if "pending" in states:
-        row.state = "pending"
-    elif "failed" in states:
-        row.state = "failed"
-    elif "delivered" in states:
-        row.state, row.delivered_at = "delivered", row.delivered_at or utcnow()
-    else:
-        row.state = "skipped"
-
-
-def _lock_outbox(db: Database, session, outbox_id: int) -> None:
-    if not db.is_sqlite:  # serialises settling of one outbox row's deliveries
-        session.execute(select(OutboxMessage.id).where(OutboxMessage.id == outbox_id)
-                        .with_for_update())
-
-
-def _audit_final(session, d_case: str, kind: str, info: dict) -> None:
-    audit.record(session, case_id=d_case, actor=SYSTEM_ACTOR, kind=f"notification.{kind}",
-                 after=info)
-
-
-def fail_pending_for_endpoint(db: Database, endpoint_id: int, reason: str) -> int:
-    """A disabled endpoint's waiting deliveries fail now (replayable once it is re-enabled)."""
-    now = utcnow()
-    stmt = select(Delivery).where(Delivery.endpoint_id == endpoint_id,
-                                  Delivery.state == "pending", _not_leased(now))
-    if not db.is_sqlite:
-        stmt = stmt.with_for_update(skip_locked=True)
-    with db.unit_of_work() as s:
-        rows = list(s.scalars(stmt))
-        for d in rows:
-            d.state, d.finished_at = "failed", now
-            d.last_error = f"endpoint disabled: {reason}"
-            _audit_final(s, d.case_id, "failed", {
-                "channel": d.channel, "target": d.target, "message_id": d.message_id,
-                "event_type": d.event_type, "attempts": d.attempts, "error": d.last_error})
-        outbox_ids = sorted({d.outbox_id for d in rows})
-    for oid in outbox_ids:
-        with db.unit_of_work() as s:
-            _lock_outbox(db, s, oid)
-            settle_outbox(s, oid)
-    return len(rows)
-
-
 class Dispatcher:
     """One dispatcher process or thread group. `run_once` drains what is due now;
     `run_forever` keeps polling until its stop event is set."""
@@ -143,7 +97,7 @@ class Dispatcher:
     def _due(self, now, exclude: list[str]):
         stmt = (select(Delivery.id)
                 .where(Delivery.state == "pending", Delivery.next_attempt_at <= now,
-                       _not_leased(now))
+                       not_leased(now))
                 .order_by(Delivery.next_attempt_at, Delivery.id))
         if exclude:
             stmt = stmt.where(Delivery.target.not_in(exclude))
@@ -171,7 +125,7 @@ class Dispatcher:
                 result = s.execute(
                     update(Delivery)
                     .where(Delivery.id == delivery_id, Delivery.state == "pending",
-                           _not_leased(now))
+                           not_leased(now))
                     .values(lease_until=until, leased_by=token)
                     .execution_options(synchronize_session=False))
                 if result.rowcount == 1:
@@ -223,7 +177,7 @@ class Dispatcher:
         now = utcnow()
         disabled: str | None = None
         with self.db.unit_of_work() as s:
-            _lock_outbox(self.db, s, outbox_id)
+            lock_outbox(self.db, s, outbox_id)
             attempts = s.scalar(select(Delivery.attempts).where(Delivery.id == job.delivery_id)) or 0
             number = attempts + 1
             kind, error, next_at = outcome.kind, outcome.error, None
@@ -257,7 +211,7 @@ class Dispatcher:
             if job.endpoint_id is not None:
                 disabled = self._endpoint_health(s, job.endpoint_id, kind, outcome, now)
             if state != "pending":
-                _audit_final(s, job.case_id, kind, {
+                audit_final(s, job.case_id, kind, {
                     "channel": job.channel, "target": job.target, "message_id": job.message_id,
                     "event_type": job.event_type, "attempts": number,
                     "status_code": outcome.status_code, "error": error})

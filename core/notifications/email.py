@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, parseaddr
 
-from core.db import Database
-from core.notifications import settings_store
+from core import settings_store
+from core.store.db import Database
 
 
 @dataclass(frozen=True)

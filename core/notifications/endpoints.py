@@ -14,13 +14,14 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import audit
-from core.db import Database
+from core.access.actors import require_integrations_admin
 from core.errors import InvalidInput, NotFound
-from core.models import Delivery, WebhookEndpoint, Workflow, utcnow
 from core.notifications import safe_http, signing
-from core.notifications.access import require_integrations_admin
-from core.outbox import EVENT_TYPES
+from core.notifications.event_types import EVENT_TYPES
+from core.notifications.settle import fail_pending_for_endpoint
+from core.store import audit
+from core.store.db import Database
+from core.store.models import Delivery, WebhookEndpoint, Workflow, utcnow
 
 MAX_SECRETS = 3
 
@@ -157,7 +158,6 @@ def set_endpoint_enabled(db: Database, endpoint_id: int, enabled: bool, *, actor
                      after={"endpoint": e.id, "reason": e.disabled_reason})
         info = _info(e)
     if not enabled:
-        from core.notifications.dispatcher import fail_pending_for_endpoint
         fail_pending_for_endpoint(db, int(endpoint_id), e.disabled_reason or "endpoint disabled")
     return info
 
@@ -205,11 +205,3 @@ def delete_endpoint(db: Database, endpoint_id: int, *, actor: str) -> None:
         s.delete(e)
         audit.record(s, case_id=None, actor=actor, kind="endpoint.deleted",
                      after={"endpoint": int(endpoint_id)})
-
-
-def matching_endpoints(session: Session, workflow: str, event_type: str) -> list[WebhookEndpoint]:
-    rows = session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True))
-                           .order_by(WebhookEndpoint.id))
-    return [e for e in rows
-            if (e.workflow is None or e.workflow == workflow)
-            and (not e.event_types or event_type in e.event_types)]

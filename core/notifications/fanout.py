@@ -1,6 +1,6 @@
 """From outbox rows to deliveries: one per matching webhook endpoint, one for email/SMS/CRM.
 
-Runs inside the decision's own transaction (`core.outbox.enqueue`), so the decision, its
+Runs inside the decision's own transaction (`core.notifications.outbox.enqueue`), so the decision, its
 outbox rows and their deliveries commit together; `expand_pending` catches up outbox rows
 written without deliveries (older rows, other writers). A webhook with no matching endpoint
 gets one `skipped` delivery saying so, so every notification is visible on the Deliveries page.
@@ -10,8 +10,8 @@ from __future__ import annotations
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from core.db import Database
-from core.models import Delivery, OutboxMessage, utcnow
+from core.store.db import Database
+from core.store.models import Delivery, OutboxMessage, WebhookEndpoint, utcnow
 
 CHANNELS = ("webhook", "email", "sms", "crm")
 
@@ -25,8 +25,15 @@ def _skipped(row: OutboxMessage, target: str, reason: str) -> Delivery:
                     finished_at=now)
 
 
+def matching_endpoints(session: Session, workflow: str, event_type: str) -> list[WebhookEndpoint]:
+    rows = session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True))
+                           .order_by(WebhookEndpoint.id))
+    return [e for e in rows
+            if (e.workflow is None or e.workflow == workflow)
+            and (not e.event_types or event_type in e.event_types)]
+
+
 def expand(session: Session, rows: list[OutboxMessage]) -> list[Delivery]:
-    from core.notifications.endpoints import matching_endpoints
     session.flush()
     made = []
     for row in rows:

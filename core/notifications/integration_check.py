@@ -14,13 +14,14 @@ import json
 import secrets
 from dataclasses import dataclass
 
-from core import audit, config
-from core.db import Database
+from core import config, settings_store
+from core.access.actors import require_integrations_admin
 from core.errors import InvalidInput
 from core.notifications import email as email_channel
-from core.notifications import safe_http, settings_store
-from core.notifications.access import require_integrations_admin
+from core.notifications import safe_http
 from core.notifications.redact import Redactor
+from core.store import audit
+from core.store.db import Database
 
 CHANNELS = ("email", "sms", "crm")
 TEST_TEXT = "This is a test message from Docket. No action is needed."

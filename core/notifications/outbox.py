@@ -12,27 +12,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from core.models import Case, Decision, OutboxMessage, utcnow
-
-API_VERSION = "2026-11-01"
-
-EVENT_TYPES = {
-    "approve": "case.approved",
-    "reject": "case.rejected",
-    "ask_for_reuploads": "case.revision_requested",
-    "kyc_reupload": "kyc.reupload_requested",
-}
-
-
-def case_summary(case: Case) -> dict[str, Any]:
-    e = case.entity
-    return {
-        "id": case.id, "workflow": case.workflow, "status": case.case_status,
-        "version": case.version,
-        "entity": {"type": e.kind, "name": e.name, "email": e.email, "phone": e.phone,
-                   "country": e.country, "registration_number": e.registration_number},
-        "user_data": case.user_data, "created_at": case.created_at.isoformat() + "Z",
-    }
+from core.notifications.event_types import API_VERSION, EVENT_TYPES, case_summary
+from core.notifications.fanout import expand
+from core.store.models import Case, Decision, OutboxMessage, utcnow
 
 
 def enqueue(session: Session, *, case: Case, decision: Decision | None, action: str,
@@ -55,6 +37,5 @@ def enqueue(session: Session, *, case: Case, decision: Decision | None, action: 
                             next_attempt_at=now, created_at=now)
         session.add(row)
         rows.append(row)
-    from core.notifications.fanout import expand  # late: fanout reads endpoints
     expand(session, rows)  # deliveries per endpoint/channel, in this same transaction
     return rows

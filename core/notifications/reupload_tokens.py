@@ -19,10 +19,10 @@ from urllib.parse import quote
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core.db import Database
+from core import settings_store
 from core.errors import InvalidInput
-from core.models import ReuploadToken, utcnow
-from core.notifications import settings_store
+from core.store.db import Database
+from core.store.models import ReuploadToken, utcnow
 
 TTL = timedelta(days=30)  # the default lifetime; in force: settings_store.reupload_link_lifetime
 SECRET_KEY = "reupload.token_secret"

@@ -24,7 +24,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
 
-from core import config
+from core import config, settings_store
 from core.errors import InvalidInput
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -71,7 +71,6 @@ def configured_allowlist(db=None) -> list[Network]:
     if any, else DOCKET_OUTBOUND_ALLOWLIST; without, the environment's."""
     if db is None:
         return parse_allowlist(config.setting("DOCKET_OUTBOUND_ALLOWLIST"))
-    from core.notifications import settings_store  # late: settings_store is the bigger module
     return settings_store.outbound_allowlist(db)
 
 

@@ -14,9 +14,9 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from core.db import Database
+from core import settings_store
 from core.errors import InvalidInput
-from core.notifications import settings_store
+from core.store.db import Database
 
 _SIGN_OFF = "Kind regards,\nThe compliance team\n"
 _HTML_SIGN_OFF = "<p>Kind regards,<br>The compliance team</p>\n"

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.models import AuditEvent, utcnow
+from core.store.models import AuditEvent, utcnow
 
 
 def record(session: Session, *, case_id: str | None, actor: str, kind: str,

@@ -1,8 +1,8 @@
 """The case store: SQLAlchemy 2 tables of Docket.
 
-Facts are stored; the case status is derived from them by `core.case_status` and kept in
+Facts are stored; the case status is derived from them by `core.cases.status` and kept in
 `cases.case_status` only so lists and counts can be indexed. The schema itself is owned by
-the Alembic migrations in `core/migrations/` (these classes must match them; a test checks).
+the Alembic migrations in `core/store/migrations/` (these classes must match them; a test checks).
 """
 from __future__ import annotations
 
@@ -117,7 +117,7 @@ class CaseCount(Base):
     over every case. Kept by database triggers on `cases` and `entities` (migration 0003),
     never written by the application. On SQLite there is one row per key; on PostgreSQL the
     triggers only append +1/-1 rows (no row locks shared between writers) and
-    `core.case_query.compact_case_counts` folds them back into one row per key."""
+    `core.worklist.query.compact_case_counts` folds them back into one row per key."""
     __tablename__ = "case_counts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     workflow: Mapped[str] = mapped_column(String(64))

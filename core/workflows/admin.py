@@ -29,13 +29,18 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import audit
-from core.actors import require_permission
-from core.db import Database
+from core.access.actors import require_permission
+from core.access.roles import Permission
 from core.errors import InvalidInput, NotFound
-from core.models import Case, Document, View, Workflow
-from core.roles import Permission
-from core.workflows import BLOCKS, DEFAULT_NOTIFICATIONS, definition_of
+from core.store import audit
+from core.store.db import Database
+from core.store.models import Case, Document, View, Workflow
+from core.workflows.definitions import (
+    BLOCKS,
+    DEFAULT_NOTIFICATIONS,
+    DOCUMENT_REUPLOAD_REASONS,
+    definition_of,
+)
 
 FORMAT_VERSION = 1
 NAME = re.compile(r"^[a-z0-9_]{1,64}$")
@@ -366,7 +371,6 @@ def document_types_text(types: dict[str, str]) -> str:
 
 def new_definition(name: str, title: str) -> dict[str, Any]:
     """A starting point for a new workflow."""
-    from core.case_status import DOCUMENT_REUPLOAD_REASONS
     return {"name": name, "title": title, "document_types": {"passport": "Passport"},
             "reupload_reasons": list(DOCUMENT_REUPLOAD_REASONS),
             "blocks": list(BLOCKS),

@@ -9,8 +9,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from core.case_status import DOCUMENT_REUPLOAD_REASONS
-from core.models import Workflow
+from core.store.models import Workflow
+
+# The reasons a reviewer picks from when asking for a document again (a workflow may change them).
+DOCUMENT_REUPLOAD_REASONS = ("Bad image quality", "Expired document", "Missing page",
+                             "Wrong document type", "Name does not match")
 
 # The blocks a case can show, in the order the preview shows them; a workflow lists which appear.
 BLOCKS = {

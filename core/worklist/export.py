@@ -1,7 +1,7 @@
 """CSV export of a case list: every case matching a `CaseFilter`, not just the page on screen.
 
 Analysts export case lists to CSV (SPEC: Users, Roles). The export streams rows from the
-database with `core.case_query.iter_cases` (keyset-paged batches), so memory stays constant
+database with `core.worklist.query.iter_cases` (keyset-paged batches), so memory stays constant
 however many cases match; it yields CSV text in chunks that a download button, a file or
 stdout can consume as they come.
 
@@ -38,11 +38,11 @@ import tempfile
 from datetime import datetime
 from typing import BinaryIO, Callable, Iterator, TextIO
 
-from core.case_actions import active_user
-from core.case_query import CaseFilter, CaseRow, count_cases, iter_cases
-from core.db import Database
-from core.models import utcnow
-from core.roles import Permission, require
+from core.access.actors import active_user
+from core.access.roles import Permission, require
+from core.store.db import Database
+from core.store.models import utcnow
+from core.worklist.query import CaseFilter, CaseRow, count_cases, iter_cases
 
 COLUMNS: tuple[str, ...] = ("case_id", "entity_name", "entity_type", "country", "workflow",
                             "status", "assignee", "created_at", "updated_at", "age_days")

@@ -12,7 +12,7 @@ decisions are never loaded into Python or pandas, so the page stays fast at a mi
 - `approval_rate`: approved / (approved + rejected) over the period (None when no decision).
 
 A period of N days is the N UTC calendar days ending today (today included). Times in the
-database are naive UTC (`core.models.utcnow`).
+database are naive UTC (`core.store.models.utcnow`).
 """
 from __future__ import annotations
 
@@ -21,12 +21,12 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import Date, and_, case, cast, func, select
 
-from core.case_query import CaseFilter, counts_by_status, counts_by_view
-from core.case_status import FINAL_STATUSES, CaseAction, CaseStatus
-from core.db import Database
+from core.cases.status import FINAL_STATUSES, CaseAction, CaseStatus
 from core.errors import InvalidInput
-from core.models import Case, Decision, utcnow
-from core.views import list_views
+from core.store.db import Database
+from core.store.models import Case, Decision, utcnow
+from core.worklist.query import CaseFilter, counts_by_status, counts_by_view
+from core.worklist.views import list_views
 
 PERIODS = (7, 30, 90)
 MAX_PERIOD = 366

@@ -24,11 +24,11 @@ from typing import Iterator, Literal
 from sqlalchemy import ColumnElement, Select, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session
 
-from core.case_status import CASE_STATUS_LABELS, CaseStatus
-from core.db import Database
+from core.cases.status import CASE_STATUS_LABELS, CaseStatus
 from core.errors import InvalidInput
-from core.models import Case, CaseCount, Entity, utcnow
-from core.views import ViewInfo, list_views, view_clauses
+from core.store.db import Database
+from core.store.models import Case, CaseCount, Entity, utcnow
+from core.worklist.views import ViewInfo, list_views, view_clauses
 
 AssigneeMode = Literal["anyone", "me", "unassigned", "someone"]
 ASSIGNEE_MODES = ("anyone", "me", "unassigned", "someone")

@@ -15,13 +15,13 @@ from sqlalchemy import ColumnElement, and_, cast, exists, func, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from core import audit
-from core.actors import require_permission
-from core.case_status import CaseStatus
-from core.db import Database
+from core.access.actors import require_permission
+from core.access.roles import Permission
+from core.cases.status import CaseStatus
 from core.errors import InvalidInput, NotFound
-from core.models import Case, Entity, View, Workflow
-from core.roles import Permission
+from core.store import audit
+from core.store.db import Database
+from core.store.models import Case, Entity, View, Workflow
 
 OPERATORS = ("equals", "in", "contains", "range")
 FIELDS = {  # field name -> (column, kind)

@@ -12,13 +12,13 @@ import yaml
 from PIL import Image
 from sqlalchemy import select
 
-from core import workflow_admin
+from core.access.users import get_user, verify_login
 from core.config import PROJECT_ROOT
 from core.errors import NotAllowed
-from core.models import AuditEvent, Case
-from core.users import get_user, verify_login
-from core.views import delete_view, ensure_default_views, list_views, move_view
-from tests.app_harness import errors, new_app, sign_in, submit_login, table, texts
+from core.store.models import AuditEvent, Case
+from core.workflows import admin as workflow_admin
+from core.worklist.views import delete_view, ensure_default_views, list_views, move_view
+from tests.app.harness import errors, new_app, sign_in, submit_login, table, texts
 from tests.factories import make_case, row_counts
 from ui.navigation import specs_for
 
@@ -408,7 +408,7 @@ def test_settings_store_values_and_never_show_a_secret_back(db, database_url, mo
     at.text_input(key="st_v_smtp_password").input(SECRET)
     at.button(key="st_save_smtp").click().run()
     assert not errors(at), errors(at)
-    from core.notifications import settings_store
+    from core import settings_store
     assert settings_store.values(db, "smtp.host", "smtp.password") == {
         "smtp.host": "smtp.example.com", "smtp.password": SECRET}
     assert at.text_input(key="st_v_smtp_password").value == ""
@@ -469,7 +469,7 @@ def test_send_test_to_a_private_address_is_refused_without_the_allow_list(db, da
 
 
 def test_send_test_is_admin_only(db):
-    from core.integration_check import send_test
+    from core.notifications.integration_check import send_test
     for who in ("reviewer", "analyst"):
         with pytest.raises(NotAllowed):
             send_test(db, "crm", actor=who)

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import update
 
-from core.models import User
-from core.users import LOCK_AFTER_FAILURES, get_user, set_disabled
-from tests.app_harness import errors, new_app, sign_in, submit_login, texts
+from core.access.users import LOCK_AFTER_FAILURES, get_user, set_disabled
+from core.store.models import User
+from tests.app.harness import errors, new_app, sign_in, submit_login, texts
 
 
 def _failed_logins(db, username):

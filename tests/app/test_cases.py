@@ -5,10 +5,10 @@ import re
 
 from sqlalchemy import select
 
-from core import case_actions
-from core.case_read import case_detail
-from core.models import AuditEvent, Case, Note
-from tests.app_harness import buttons, errors, new_app, open_case, sign_in, table, texts
+from core.cases import actions as case_actions
+from core.cases.read import case_detail
+from core.store.models import AuditEvent, Case, Note
+from tests.app.harness import buttons, errors, new_app, open_case, sign_in, table, texts
 from tests.factories import make_case, row_counts, status_of, version_of
 
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -262,7 +262,7 @@ def test_hostile_case_name_is_shown_as_text(db, database_url, monkeypatch):
 
 
 def test_the_preview_shows_only_the_blocks_the_workflow_lists(db, database_url, monkeypatch):
-    from core import workflow_admin
+    from core.workflows import admin as workflow_admin
     make_case(db, "WB-1", ubos=1)
     at = _app(monkeypatch, database_url, query={"case": "WB-1"})
     labels = [e.label for e in at.expander]

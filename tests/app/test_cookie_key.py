@@ -1,11 +1,11 @@
-"""Where the sign-in cookie's signing key comes from (core.auth_settings)."""
+"""Where the sign-in cookie's signing key comes from (core.access.auth_settings)."""
 from __future__ import annotations
 
 import stat
 
 import pytest
 
-from core.auth_settings import MIN_KEY_CHARS, cookie_key
+from core.access.auth_settings import MIN_KEY_CHARS, cookie_key
 
 
 def test_environment_key_wins(tmp_path, monkeypatch):

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core import case_actions as ca
-from core.models import Delivery, WebhookEndpoint
+from core.cases import actions as ca
 from core.notifications import endpoints as ep
-from tests.app_harness import errors, new_app, sign_in, texts
+from core.store.models import Delivery, WebhookEndpoint
+from tests.app.harness import errors, new_app, sign_in, texts
 from tests.factories import make_case, version_of
 from tests.receivers import LOOPBACK_ALLOWLIST, Receiver, drain, fast_config
 from ui.navigation import specs_for

@@ -5,10 +5,10 @@ from __future__ import annotations
 import csv
 import io
 
-import core.export
+import core.worklist.export
 from core.errors import NotAllowed
-from core.export import COLUMNS
-from tests.app_harness import errors, new_app, sign_in, table
+from core.worklist.export import COLUMNS
+from tests.app.harness import errors, new_app, sign_in, table
 from tests.factories import make_case
 from ui.export_button import DOWNLOAD_KEY, EXPORT_KEY, PREPARE_KEY
 
@@ -96,7 +96,7 @@ def test_a_refusal_from_core_is_shown_and_nothing_is_offered(db, database_url, m
     def refuse(db, actor):
         raise NotAllowed(f"{actor} (reviewer) may not export")
 
-    monkeypatch.setattr(core.export, "check_export_allowed", refuse)
+    monkeypatch.setattr(core.worklist.export, "check_export_allowed", refuse)
     _prepare(at)
     assert not at.exception
     assert errors(at) == ["reviewer (reviewer) may not export"]

@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from core import case_actions as ca
-from core import users
-from core.case_state import refresh_status
-from core.models import Case, Entity, utcnow
-from core.views import ensure_default_views, save_view
+from core.access import users
+from core.cases import actions as ca
+from core.cases.state import refresh_status
+from core.store.models import Case, Entity, utcnow
+from core.worklist.views import ensure_default_views, save_view
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "overview.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "overview.py")
 
 
 def make_case(db, case_id: str, *, collected: bool = True, name: str = "Acme Ltd") -> None:

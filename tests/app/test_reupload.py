@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core.models import DocumentFile, Ubo
 from core.notifications.reupload_tokens import create_reupload_token
-from tests.app_harness import errors, new_app, texts
+from core.store.models import DocumentFile, Ubo
+from tests.app.harness import errors, new_app, texts
 from tests.factories import status_of
-from tests.test_reupload import kyc_case, png, revisions_case
+from tests.intake.test_reupload import kyc_case, png, revisions_case
 
 
 def _page(monkeypatch, database_url, token):
@@ -125,7 +125,7 @@ def test_a_ubos_kyc_link_serves_the_identity_document_upload(db, database_url, m
 
 def test_a_signed_in_session_opening_a_link_sees_only_the_public_page(db, database_url,
                                                                       monkeypatch):
-    from tests.app_harness import sign_in
+    from tests.app.harness import sign_in
     [ref] = revisions_case(db)
     at = sign_in(new_app(monkeypatch, database_url), "admin")
     assert at.sidebar.children   # signed in: name, sign out, the pages

@@ -7,10 +7,10 @@ import io
 import pytest
 from PIL import Image
 
-from core import case_actions
-from core.documents import add_file_version
-from core.models import Case, Document
-from tests.app_harness import new_app, open_case, sign_in
+from core.cases import actions as case_actions
+from core.intake.documents import add_file_version
+from core.store.models import Case, Document
+from tests.app.harness import new_app, open_case, sign_in
 from tests.factories import make_case, version_of
 from ui.navigation import PAGES, specs_for
 

@@ -21,14 +21,14 @@ from typing import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
-import core.users
-from core import case_actions
+import core.access.users
+from core.access.users import ensure_demo_users
 from core.app_setup import prepare_database
-from core.case_read import case_detail
-from core.db import Database
-from core.intake import import_cases
-from core.models import Case
-from core.users import ensure_demo_users
+from core.cases import actions as case_actions
+from core.cases.read import case_detail
+from core.intake.importer import import_cases
+from core.store.db import Database
+from core.store.models import Case
 from tests.browser.helpers import HOSTILE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +41,7 @@ PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAQAAAAECAIAAAAmkwkpAAAAEUlEQVR42mM4cecDHDEQxwEA
        "SUVORK5CYII=")
 HK_FILLERS = 55   # more Hong Kong companies than fit on one page: the export must have them all
 
-core.users.BCRYPT_ROUNDS = 4  # real bcrypt, fast enough for tests
+core.access.users.BCRYPT_ROUNDS = 4  # real bcrypt, fast enough for tests
 
 
 def _case(case_id: str, name: str, *, country: str = "GB", kind: str = "business",

@@ -7,9 +7,9 @@ import time
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from core.auth_settings import COOKIE_NAME
-from core.db import Database
-from core.models import Case
+from core.access.auth_settings import COOKIE_NAME
+from core.store.db import Database
+from core.store.models import Case
 
 PASSWORDS = {"admin": "demo-admin-pass", "reviewer": "demo-reviewer-pass",
              "reviewer2": "demo-reviewer2-pass", "analyst": "demo-analyst-pass"}

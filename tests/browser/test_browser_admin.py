@@ -4,7 +4,7 @@ file with errors (nothing written) then a good one (progress, then the cases are
 play a simulated case from the Collection flow to Manual review.
 
 These tests run their own app server on their own database (seeded here, with an admin made by
-`core.users.add_user`) with the simulator switched on, so they neither see nor disturb the
+`core.access.users.add_user`) with the simulator switched on, so they neither see nor disturb the
 cases of the other browser tests. Each test works on its own data: the order does not matter.
 """
 from __future__ import annotations
@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from core.access.users import add_user
 from core.app_setup import prepare_database
-from core.case_query import CaseFilter, count_cases
-from core.db import Database
-from core.intake import import_cases
-from core.users import add_user
-from core.views import find_view
-from core.workflows import definition_of
+from core.intake.importer import import_cases
+from core.store.db import Database
+from core.workflows.definitions import definition_of
+from core.worklist.query import CaseFilter, count_cases
+from core.worklist.views import find_view
 from tests.browser.conftest import running_app
 from tests.browser.helpers import (
     AUTH_COOKIE,

@@ -10,8 +10,8 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from core.export import COLUMNS
-from core.models import Case, Entity
+from core.store.models import Case, Entity
+from core.worklist.export import COLUMNS
 from tests.browser.helpers import keyed_button, pick_view, sign_in
 
 pytestmark = pytest.mark.browser

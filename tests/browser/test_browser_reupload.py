@@ -18,13 +18,13 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
-from core import case_actions
+from core.access.users import ensure_demo_users
 from core.app_setup import prepare_database
-from core.db import Database
-from core.intake import import_cases
-from core.models import Case, Document, DocumentFile, ReuploadToken, Ubo
+from core.cases import actions as case_actions
+from core.intake.importer import import_cases
 from core.notifications import endpoints
-from core.users import ensure_demo_users
+from core.store.db import Database
+from core.store.models import Case, Document, DocumentFile, ReuploadToken, Ubo
 from tests.browser.conftest import PNG, TIMEOUT_MS, _free_port, _require_chromium, running_app
 from tests.browser.helpers import (
     case_button,
@@ -242,7 +242,7 @@ def test_ubo_kyc_reupload_round_trip(page: Page, notify_app, browser: Browser):
     expect(applicant.get_by_text("we received your identity document")).to_be_visible()
     applicant.context.close()
 
-    # Documented in core/reupload.py: out of Revisions, awaiting the identity verification.
+    # Documented in core/intake/reupload.py: out of Revisions, awaiting the identity verification.
     assert db_status(db, "NT-KYC") == "pending_id_verification"
     with db.read() as s:
         ubo = s.scalar(select(Ubo).where(Ubo.case_id == "NT-KYC"))

@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core import case_actions as ca
-from core.case_read import case_detail
+from core.cases import actions as ca
+from core.cases.read import case_detail
 from core.errors import ActionNotAllowed, CaseChanged, InvalidInput, NotAllowed, NotFound
-from core.models import AuditEvent, Decision, OutboxMessage, Ubo
+from core.store.models import AuditEvent, Decision, OutboxMessage, Ubo
 from tests.factories import make_case, row_counts, status_of, version_of
 
 
@@ -59,7 +59,7 @@ def test_analyst_cannot_act_or_take_cases(db):
 
 
 def test_disabled_or_unknown_user_cannot_act(db):
-    from core.users import set_disabled
+    from core.access.users import set_disabled
     make_case(db, assignee="reviewer")
     set_disabled(db, "reviewer", True)
     with pytest.raises(NotAllowed, match="disabled"):

@@ -1,9 +1,9 @@
-"""The SPEC's tables, row by row, against core.case_status."""
+"""The SPEC's tables, row by row, against core.cases.status."""
 from __future__ import annotations
 
 import pytest
 
-from core.case_status import (
+from core.cases.status import (
     BLOCK_ACTION_STATUSES,
     BlockAction,
     BlockKind,

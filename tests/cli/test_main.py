@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from core import case_actions as ca
+from core.cases import actions as ca
 from core.cli import build_parser, main
 from tests.factories import make_case, status_of, version_of
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def _case_in(db, status: str) -> str:
 
 
 def _first_doc(db, case_id):
-    from core.case_read import case_detail
+    from core.cases.read import case_detail
     return str(case_detail(db, case_id).documents[0].id)
 
 

@@ -16,11 +16,11 @@ from PIL import Image
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import selectinload
 
-from core import demo_data
-from core.case_state import facts_of
-from core.case_status import CaseStatus, derive_case_status
-from core.db import Database
-from core.models import (
+from core.cases.state import facts_of
+from core.cases.status import CaseStatus, derive_case_status
+from core.demo import generate as demo_data
+from core.store.db import Database
+from core.store.models import (
     AuditEvent,
     Case,
     Decision,
@@ -32,7 +32,7 @@ from core.models import (
     Ubo,
     User,
 )
-from core.workflows import DEFAULT_WORKFLOWS
+from core.workflows.definitions import DEFAULT_WORKFLOWS
 
 N = 2000
 
@@ -337,7 +337,7 @@ def test_seed_demo_if_empty_seeds_once(database_url):
         assert timeline and all(e.at >= cases[0].created_at for e in timeline)
         assert any(c.assignee for c in cases)
         try:
-            from core.views import ensure_default_views  # noqa: F401
+            from core.worklist.views import ensure_default_views  # noqa: F401
         except ImportError:
             pass
         else:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core import case_actions, simulator
-from core.case_read import case_detail
-from core.documents import content_type_of, load_file
+from core.cases import actions as case_actions
+from core.cases.read import case_detail
+from core.demo import simulator
+from core.demo.simulator import CaseTemplate
 from core.errors import ActionNotAllowed, InvalidInput, NotAllowed
-from core.models import AuditEvent
-from core.simulator import CaseTemplate
+from core.intake.documents import content_type_of, load_file
+from core.store.models import AuditEvent
 from tests.factories import row_counts, version_of
 
 

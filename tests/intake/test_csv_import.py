@@ -7,10 +7,10 @@ import json
 import pytest
 from sqlalchemy import select
 
-from core.case_read import case_detail
-from core.csv_import import csv_to_intake, import_upload, read_upload
+from core.cases.read import case_detail
 from core.errors import InvalidInput, NotAllowed
-from core.models import AuditEvent, Case
+from core.intake.csv_import import csv_to_intake, import_upload, read_upload
+from core.store.models import AuditEvent, Case
 from tests.factories import make_case, row_counts
 
 GOOD = (

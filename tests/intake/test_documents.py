@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from core.documents import (
+from core.errors import InvalidInput, NotFound
+from core.intake.documents import (
     MAX_FILENAME_CHARS,
     add_file_version,
     check_upload,
@@ -16,8 +17,7 @@ from core.documents import (
     load_file,
     store_blob,
 )
-from core.errors import InvalidInput, NotFound
-from core.models import Case, Document, DocumentFile, Entity, FileBlob
+from core.store.models import Case, Document, DocumentFile, Entity, FileBlob
 
 PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
 

@@ -12,22 +12,22 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from core import intake
-from core.case_actions import (
+from core.cases.actions import (
     approve_case,
     ask_for_reuploads,
     ask_to_reupload_block,
     assign_case,
     load_case,
 )
-from core.case_state import facts_of
-from core.case_status import CaseStatus, derive_case_status
-from core.documents import load_file
+from core.cases.state import facts_of
+from core.cases.status import CaseStatus, derive_case_status
 from core.errors import ActionNotAllowed, InvalidInput, NotFound
-from core.intake import EVENTS, apply_event, import_cases, validate_import
-from core.models import AuditEvent, Base, Case
+from core.intake import importer as intake
+from core.intake.documents import load_file
+from core.intake.importer import EVENTS, apply_event, import_cases, validate_import
+from core.store.models import AuditEvent, Base, Case
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "cases.json"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "cases.json"
 PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
 TEN_MB = 10 * 1024 * 1024
 
@@ -642,7 +642,7 @@ def test_the_event_table_names_every_event_with_a_one_line_help():
 
 
 def test_the_intake_doc_describes_every_event_and_case_field():
-    text = (Path(__file__).resolve().parent.parent / "docs" / "INTAKE.md").read_text()
+    text = (Path(__file__).resolve().parents[2] / "docs" / "INTAKE.md").read_text()
     for name in [*EVENTS, *intake.CASE_FIELDS, *intake.ENTITY_FIELDS, *intake.UBO_FIELDS,
                  *intake.PROCESS_FIELDS, *intake.DOCUMENT_FIELDS, *intake.FILE_FIELDS]:
         assert f"`{name}`" in text, f"docs/INTAKE.md does not mention `{name}`"

@@ -1,4 +1,4 @@
-"""The applicant's re-upload link (core.reupload): a good submission writes new versions and
+"""The applicant's re-upload link (core.intake.reupload): a good submission writes new versions and
 recomputes the status; a forged, expired, reused or out-of-scope token, a wrong or oversized
 file, a missing file, or a case decided meanwhile is refused with a clear error and writes
 nothing. A UBO's new KYC flow takes an identity document."""
@@ -12,13 +12,13 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from core import case_actions as ca
-from core.documents import add_file_version
+from core.cases import actions as ca
 from core.errors import InvalidInput
-from core.intake import complete_kyc
-from core.models import AuditEvent, Document, DocumentFile, ReuploadToken, Ubo
+from core.intake.documents import add_file_version
+from core.intake.importer import complete_kyc
+from core.intake.reupload import reupload_request, submit_reupload
 from core.notifications.reupload_tokens import InvalidReuploadToken, create_reupload_token
-from core.reupload import reupload_request, submit_reupload
+from core.store.models import AuditEvent, Document, DocumentFile, ReuploadToken, Ubo
 from tests.factories import make_case, row_counts, status_of, version_of
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

@@ -15,9 +15,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from core import case_actions as ca
+from core.cases import actions as ca
 from core.errors import InvalidInput
-from core.models import (
+from core.notifications import deliveries as dl
+from core.notifications import endpoints as ep
+from core.notifications.dispatcher import Dispatcher
+from core.store.models import (
     AuditEvent,
     Delivery,
     DeliveryAttempt,
@@ -25,9 +28,6 @@ from core.models import (
     WebhookEndpoint,
     utcnow,
 )
-from core.notifications import deliveries as dl
-from core.notifications import endpoints as ep
-from core.notifications.dispatcher import Dispatcher
 from tests.factories import make_case, version_of
 from tests.receivers import (
     LOOPBACK_ALLOWLIST,
@@ -282,7 +282,7 @@ def test_many_decisions_with_a_flaky_receiver(db):
         for i in range(N_DECISIONS):
             make_case(db, f"C-{i}", assignee="reviewer")
             ca.approve_case(db, f"C-{i}", actor="reviewer", expected_version=version_of(db, f"C-{i}"))
-        from core.db import Database
+        from core.store.db import Database
         stop = threading.Event()
         workers = [Dispatcher(Database(db.url), fast_config(schedule=(0.01,) * 15, concurrency=4))
                    for _ in range(2)]

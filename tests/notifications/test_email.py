@@ -8,10 +8,10 @@ import pytest
 from aiosmtpd.smtp import AuthResult
 from sqlalchemy import select, update
 
-from core import case_actions as ca
+from core import settings_store
+from core.cases import actions as ca
 from core.errors import InvalidInput, NotAllowed
-from core.models import Delivery, DeliveryAttempt, ReuploadToken, utcnow
-from core.notifications import settings_store, templates
+from core.notifications import templates
 from core.notifications.reupload_tokens import (
     InvalidReuploadToken,
     consume_reupload_token,
@@ -19,6 +19,7 @@ from core.notifications.reupload_tokens import (
     reupload_link,
     verify_reupload_token,
 )
+from core.store.models import Delivery, DeliveryAttempt, ReuploadToken, utcnow
 from tests.factories import make_case, version_of
 from tests.receivers import SmtpSink, drain, fast_config, text_part
 

@@ -1,4 +1,4 @@
-"""Webhooks end to end: decisions taken through core.case_actions reach a real HTTP receiver
+"""Webhooks end to end: decisions taken through core.cases.actions reach a real HTTP receiver
 on loopback, signed per Standard Webhooks (checked with the `standardwebhooks` package), with
 the payload's fields; emails reach a real SMTP server; SMS and CRM calls are real HTTP."""
 from __future__ import annotations
@@ -11,14 +11,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
-from core import case_actions as ca
+from core import settings_store
+from core.cases import actions as ca
 from core.errors import InvalidInput, NotAllowed
-from core.models import AuditEvent, Delivery, DeliveryAttempt, OutboxMessage, Workflow
 from core.notifications import deliveries as dl
 from core.notifications import endpoints as ep
-from core.notifications import settings_store
+from core.notifications.outbox import API_VERSION
 from core.notifications.reupload_tokens import verify_reupload_token
-from core.outbox import API_VERSION
+from core.store.models import AuditEvent, Delivery, DeliveryAttempt, OutboxMessage, Workflow
 from tests.factories import make_case, version_of
 from tests.receivers import LOOPBACK_ALLOWLIST, Receiver, SmtpSink, drain, text_part
 
@@ -60,14 +60,14 @@ def decide(db, case_id, action, **kw):
 
 
 def _doc_id(db, case_id, index):
-    from core.models import Document
+    from core.store.models import Document
     with db.read() as s:
         return s.scalars(select(Document.id).where(Document.case_id == case_id)
                          .order_by(Document.id)).all()[index]
 
 
 def _ubo_id(db, case_id):
-    from core.models import Ubo
+    from core.store.models import Ubo
     with db.read() as s:
         return s.scalar(select(Ubo.id).where(Ubo.case_id == case_id))
 

@@ -9,12 +9,12 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from core import case_actions
-from core import workflow_admin as wa
-from core.case_read import case_detail
+from core.cases import actions as case_actions
+from core.cases.read import case_detail
 from core.errors import InvalidInput, NotAllowed, NotFound
-from core.models import AuditEvent, Workflow
-from core.views import save_view
+from core.store.models import AuditEvent, Workflow
+from core.workflows import admin as wa
+from core.worklist.views import save_view
 from tests.factories import make_case, row_counts, version_of
 
 
@@ -66,7 +66,7 @@ def test_save_changes_the_rules_cases_follow_and_is_audited(db):
     d["document_types"]["utility_bill"] = "Utility bill"
     wa.save_workflow(db, d, actor="admin", create=False)
     assert _onboarding(db)["document_types"]["utility_bill"] == "Utility bill"
-    # core.case_actions reads the rule from the definition
+    # core.cases.actions reads the rule from the definition
     detail = case_detail(db, "C-1", "reviewer")
     assert not detail.action("approve").allowed
     assert "every document and KYC block is approved" in detail.action("approve").reason
@@ -84,7 +84,7 @@ def test_notification_rules_drive_the_outbox(db):
     wa.save_workflow(db, d, actor="admin")
     case_actions.reject_case(db, "C-1", actor="reviewer", expected_version=version_of(db, "C-1"),
                              reason="Fraud")
-    from core.models import OutboxMessage
+    from core.store.models import OutboxMessage
     with db.read() as s:
         assert sorted(s.scalars(select(OutboxMessage.channel))) == ["crm", "sms"]
 

@@ -1,4 +1,4 @@
-"""CSV export (core/export.py) and `python -m core export`: every matching row, exactly,
+"""CSV export (core/worklist/export.py) and `python -m core export`: every matching row, exactly,
 streamed in batches; formula injection neutralised; only active users with EXPORT."""
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from core import users
-from core.case_query import CaseFilter, count_cases
-from core.case_state import refresh_status
+from core.access import users
+from core.cases.state import refresh_status
 from core.errors import InvalidInput, NotAllowed
-from core.export import COLUMNS, export_cases, export_file, neutralise, write_csv
-from core.models import Case, Entity
+from core.store.models import Case, Entity
+from core.worklist.export import COLUMNS, export_cases, export_file, neutralise, write_csv
+from core.worklist.query import CaseFilter, count_cases
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HEADER = "case_id,entity_name,entity_type,country,workflow,status,assignee,created_at,updated_at,age_days\r\n"
 NOW = datetime(2025, 3, 1, 12, 0, 0)
 
@@ -92,7 +92,7 @@ def test_all_rows_across_many_batches_newest_first_with_progress(db):
 
 
 def test_search_and_view_filters(db):
-    from core.views import ensure_default_views, find_view
+    from core.worklist.views import ensure_default_views, find_view
     with db.unit_of_work() as s:
         ensure_default_views(s)
     make_case(db, "HK-1", name="Harbour Trading", country="HK")
@@ -132,7 +132,7 @@ def test_hostile_cells_are_neutralised(db, hostile, expected):
 
 def test_every_text_cell_is_neutralised(db):
     with db.unit_of_work() as s:
-        from core.models import Workflow
+        from core.store.models import Workflow
         s.add(Workflow(name="-wf", title="hostile workflow name", definition={}))
     make_case(db, "=ID", name="ok", kind="+kind", country="@X", workflow="-wf")
     row = read_csv(export_text(db))[1]

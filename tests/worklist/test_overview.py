@@ -1,4 +1,4 @@
-"""Overview figures (core/overview_stats.py) on a small known data set: cases built with the
+"""Overview figures (core/worklist/overview.py) on a small known data set: cases built with the
 ORM and `refresh_status`, decisions taken through the service layer then dated by hand."""
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import event, select, update
 
-from core import case_actions as ca
-from core import overview_stats as stats
-from core.case_state import refresh_status
+from core.cases import actions as ca
+from core.cases.state import refresh_status
 from core.errors import InvalidInput
-from core.models import Case, Decision, Document, Entity, utcnow
-from core.views import ensure_default_views
+from core.store.models import Case, Decision, Document, Entity, utcnow
+from core.worklist import overview as stats
+from core.worklist.views import ensure_default_views
 
 NOW = datetime(2025, 3, 10, 15, 30, 0)
 TODAY = NOW.date()

@@ -6,7 +6,9 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import update
 
-from core.case_query import (
+from core.errors import InvalidInput
+from core.store.models import Case, utcnow
+from core.worklist.query import (
     CaseFilter,
     count_cases,
     counts_by_status,
@@ -14,9 +16,7 @@ from core.case_query import (
     iter_cases,
     list_cases,
 )
-from core.errors import InvalidInput
-from core.models import Case, utcnow
-from core.views import ViewInfo, ensure_default_views, find_view, list_views, save_view
+from core.worklist.views import ViewInfo, ensure_default_views, find_view, list_views, save_view
 from tests.factories import make_case
 
 CASES = [  # id, name, kind, country, workflow, collection completed, assignee, email, reg no

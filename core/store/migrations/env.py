@@ -1,8 +1,8 @@
-"""Alembic environment: runs on the connection handed in by `core.db.upgrade_schema`."""
+"""Alembic environment: runs on the connection handed in by `core.store.db.upgrade_schema`."""
 from alembic import context
 from sqlalchemy import create_engine
 
-from core.models import Base
+from core.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata
