@@ -19,6 +19,7 @@ from core.cases.actions import (
 )
 from core.cases.read import case_detail
 from core.cases.status import CaseStatus
+from core.demo import bulk_load
 from core.demo import generate as demo_data
 from core.demo.simulator import CaseTemplate, create_case, play, world_steps
 from core.errors import ActionNotAllowed, CaseChanged, InvalidInput, NotAllowed, NotFound
@@ -128,7 +129,7 @@ def _open_case_ids(db) -> list[str]:
 @pytest.mark.parametrize("seed", [1, 2])
 def test_counters_equal_count_star_through_random_activity(db, views, monkeypatch, seed):
     monkeypatch.setenv("DOCKET_SIMULATOR", "on")
-    monkeypatch.setattr(demo_data, "BULK_MIN_CASES", 1000)  # the bulk path (triggers dropped)
+    monkeypatch.setattr(bulk_load, "BULK_MIN_CASES", 1000)  # the bulk path (triggers dropped)
     assert demo_data.generate_cases(db, 2500, seed=seed) == 2500
     assert_counters_exact(db, views)
     assert _counter_rows(db) < 1000  # the grain stays small
@@ -216,7 +217,7 @@ def test_filters_outside_the_grain_fall_back_to_count_star(db, views):
 
 
 def test_demo_bulk_load_keeps_triggers_and_recounts(db, views, monkeypatch):
-    monkeypatch.setattr(demo_data, "BULK_MIN_CASES", 1000)
+    monkeypatch.setattr(bulk_load, "BULK_MIN_CASES", 1000)
 
     def triggers():
         with db.read() as s:
@@ -256,7 +257,7 @@ def test_postgres_compacts_on_read_when_rows_pile_up(db, views, monkeypatch):
     if db.is_sqlite:
         pytest.skip("SQLite keeps one row per key")
     monkeypatch.setattr(case_query, "COMPACT_MIN_EXTRA_ROWS", 50)
-    monkeypatch.setattr(case_query, "_compact_checked", {})
+    monkeypatch.setattr(case_query, "compact_checked_at", {})
     demo_data.generate_cases(db, 300, seed=8)
     assert _counter_rows(db) >= 300
     expected = {v.id: real_count(db, CaseFilter(view=v)) for v in views}
@@ -272,8 +273,8 @@ def test_deep_page_joins_entities_only_for_its_rows(db, views):
             for descending in (True, False):
                 with db.read() as s:
                     expected = [r[0] for r in s.execute(
-                        case_query._rows_query(flt, db.dialect)
-                        .order_by(*case_query._order(sort, descending)))]
+                        case_query.rows_query(flt, db.dialect)
+                        .order_by(*case_query.sort_columns(sort, descending)))]
                 got, page, pages = [], 1, 1
                 while page <= pages:
                     result = list_cases(db, flt, sort=sort, descending=descending, page=page,

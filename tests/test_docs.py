@@ -9,7 +9,7 @@ import pytest
 from core.cli import build_parser
 from core.config import SETTINGS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.env)
@@ -35,6 +35,38 @@ def test_readme_commands_name_real_files():
     readme = (ROOT / "README.md").read_text()
     assert "pip install -r requirements.txt && python -m streamlit run streamlit_app.py" in readme
     assert "pip install -r requirements-test.txt && python -m pytest" in readme
-    assert "python -m pytest" in (ROOT / ".ci" / "run").read_text()
     for f in ("requirements.txt", "requirements-test.txt", "streamlit_app.py"):
         assert (ROOT / f).exists()
+
+
+def _ci_commands() -> list[str]:
+    """The checks .ci/run runs: its lint and pytest lines, without the log plumbing."""
+    commands = []
+    for line in (ROOT / ".ci" / "run").read_text().splitlines():
+        line = line.split(" | tee ")[0].strip()
+        if re.match(r"^(\w+=\S+ )*(python -m pytest|lint-imports|ruff check)", line):
+            commands.append(line)
+    return commands
+
+
+def test_ci_runs_what_the_readme_says():
+    commands = _ci_commands()
+    assert "python -m pytest" in commands
+    assert any("DOCKET_TEST_DATABASE_URL=postgresql" in c and '-m "not browser"' in c
+               for c in commands)
+    readme_blocks = "\n".join(re.findall(r"```sh\n(.*?)```", (ROOT / "README.md").read_text(),
+                                         re.S)).splitlines()
+    missing = [c for c in commands if c not in readme_blocks]
+    assert missing == [], "README must state every CI leg exactly as .ci/run runs it"
+
+
+DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+@pytest.mark.parametrize("doc", DOC_FILES, ids=lambda p: p.name)
+def test_every_path_named_in_the_docs_exists(doc):
+    """Files move (docs/ARCHITECTURE.md); a doc naming a path that is gone misleads."""
+    named = re.findall(r"`((?:core|ui|pages|tests|api|benchmarks|examples|docs)/[\w./-]*)`",
+                       doc.read_text())
+    missing = sorted({p for p in named if not (ROOT / p.rstrip("/")).exists()})
+    assert missing == []

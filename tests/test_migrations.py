@@ -2,12 +2,26 @@
 and go down and up again cleanly."""
 from __future__ import annotations
 
+import gzip
+import re
+from pathlib import Path
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event
 
-from core.store.db import Database, alembic_config
+from core.store.db import MIGRATIONS, Database, alembic_config
 from core.store.models import Base
+
+# A database made by `python -m core init` at commit 9159555, before the migrations moved from
+# core/migrations/ to core/store/migrations/ (schema only, gzipped SQLite).
+PRE_LAYOUT_DB = Path(__file__).resolve().parent / "fixtures" / "pre_layout_0003.sqlite.gz"
+# The revision chain as it was before the move: ids must never change, or every existing
+# database would be asked to migrate again.
+REVISIONS = ["0001", "0002", "0003"]
 
 
 def _diff(db: Database):
@@ -36,4 +50,31 @@ def test_downgrade_to_base_and_up_again(database_url):
         command.upgrade(cfg, "head")
     assert _diff(db) == []
     db.upgrade_schema()  # idempotent on start
+    db.dispose()
+
+
+def test_revision_ids_survived_the_move():
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    script = ScriptDirectory.from_config(cfg)
+    chain = [r.revision for r in reversed(list(script.walk_revisions()))]
+    assert chain == REVISIONS
+
+
+def test_upgrading_a_database_made_before_the_move_changes_nothing(tmp_path):
+    path = tmp_path / "pre_layout.sqlite"
+    path.write_bytes(gzip.decompress(PRE_LAYOUT_DB.read_bytes()))
+    db = Database(f"sqlite:///{path}")
+    writes: list[str] = []
+
+    @event.listens_for(db.write_engine, "before_cursor_execute")
+    def record(conn, cursor, statement, *args):
+        if re.match(r"\s*(CREATE|ALTER|DROP|INSERT|UPDATE|DELETE)\b", statement, re.I):
+            writes.append(statement)
+
+    db.upgrade_schema()
+    assert writes == []
+    with db.write_engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_revision() == REVISIONS[-1]
+    assert _diff(db) == []
     db.dispose()

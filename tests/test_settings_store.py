@@ -16,7 +16,9 @@ from sqlalchemy import select
 from core import settings_store
 from core.cases import actions as ca
 from core.errors import InvalidInput, NotAllowed
-from core.intake.importer import import_cases, upload_document, validate_import
+from core.intake.checks import validate_import
+from core.intake.events import upload_document
+from core.intake.importer import import_cases
 from core.notifications import endpoints as ep
 from core.notifications import reupload_tokens, safe_http
 from core.notifications.safe_http import UnsafeDestination

@@ -30,7 +30,7 @@ from core.cases.status import (
     derive_case_status,
 )
 from core.errors import CaseChanged, DocketError
-from core.intake import importer as intake
+from core.intake import events as intake
 from core.store.db import Database
 from tests.factories import make_case
 

@@ -21,15 +21,15 @@ from core.cases.read import CaseDetail, case_detail
 from core.cases.state import facts_of
 from core.cases.status import CaseAction, CaseStatus, case_action_availability
 from core.errors import InvalidInput, NotAllowed
-from core.intake.importer import (
+from core.intake.events import (
     complete_collection,
     complete_kyc,
     finish_process,
-    import_cases,
     send_kyc,
     start_process,
     upload_document,
 )
+from core.intake.importer import import_cases
 from core.store.db import Database
 from core.workflows.definitions import definition_of
 from core.worklist.query import CaseFilter, list_cases

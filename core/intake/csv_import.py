@@ -1,7 +1,7 @@
 """Import files of the admin page: JSON in the intake format, or CSV for the simple case.
 
 A CSV file holds one case per row. Each row is turned into one case of the intake JSON shape
-(docs/INTAKE.md), so both formats are judged by the same checks in `core.intake.importer`: a file with
+(docs/INTAKE.md), so both formats are judged by the same checks in `core.intake.checks`: a file with
 any problem writes nothing, and every problem is listed — for CSV by line and column.
 
 CSV columns (header row required; only `workflow`, `entity_type` and `name` are required;
@@ -32,7 +32,9 @@ from core import config
 from core.access.actors import active_user
 from core.access.roles import Permission, require
 from core.errors import InvalidInput
-from core.intake.importer import REFUSED, import_cases, parse_import, validate_import
+from core.intake.checks import validate_import
+from core.intake.format import REFUSED, parse_import
+from core.intake.importer import import_cases
 from core.store.db import Database
 
 ENTITY_COLUMNS = {"entity_type": "type", "name": "name", "email": "email", "phone": "phone",
@@ -66,7 +68,7 @@ def _cell(value: str | None) -> str:
 
 def csv_to_intake(content: bytes | str) -> ImportFile:
     """The CSV as an intake document, or the problems that stop it being read at all
-    (encoding, header). Row values are checked later, by `core.intake.importer`."""
+    (encoding, header). Row values are checked later, by `core.intake.checks`."""
     if isinstance(content, (bytes, bytearray)):
         if len(content) > config.max_import_bytes():
             return ImportFile("csv", None, [f"the file is {len(content):,} bytes; the limit is "

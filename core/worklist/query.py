@@ -163,7 +163,9 @@ def filter_clauses(flt: CaseFilter, dialect: str) -> tuple[list[ColumnElement[bo
     return clauses, needs_entity
 
 
-def _rows_query(flt: CaseFilter, dialect: str) -> Select:
+def rows_query(flt: CaseFilter, dialect: str) -> Select:
+    """Every matching row, unordered and unpaged: the export streams it, and it is the plain
+    reference the paged query (`_page_query`) must agree with."""
     clauses, _ = filter_clauses(flt, dialect)
     return select(*ROW_COLUMNS).join(Entity, Entity.id == Case.entity_id).where(*clauses)
 
@@ -173,7 +175,7 @@ def _page_query(flt: CaseFilter, dialect: str, sort: str, descending: bool, limi
     """One page of rows. When neither the filter nor the sort needs the entity, the page's
     ids are found over `cases` alone (its indexes, OFFSET included) and only those rows are
     joined to their entities; else the join is paged as a whole."""
-    order = _order(sort, descending)
+    order = sort_columns(sort, descending)
     clauses, needs_entity = filter_clauses(flt, dialect)
     if needs_entity or SORT_COLUMNS[sort].table is not Case.__table__:
         return (select(*ROW_COLUMNS).join(Entity, Entity.id == Case.entity_id).where(*clauses)
@@ -193,7 +195,8 @@ def _count_query(flt: CaseFilter, dialect: str) -> Select:
     return stmt.where(*clauses)
 
 
-def _order(sort: str, descending: bool):
+def sort_columns(sort: str, descending: bool):
+    """ORDER BY for a list sort, with the case id as tie-breaker; a bad sort is InvalidInput."""
     if sort not in SORT_COLUMNS:
         raise InvalidInput(f"cannot sort by {sort!r}; sort by one of {', '.join(SORT_COLUMNS)}")
     column = SORT_COLUMNS[sort]
@@ -210,7 +213,7 @@ def list_cases(db: Database, flt: CaseFilter, *, sort: str = "created_at",
                descending: bool = True, page: int = 1, page_size: int = 50) -> CasePage:
     if page_size < 1 or page_size > 500:
         raise InvalidInput("page size must be between 1 and 500")
-    _order(sort, descending)  # a bad sort is refused before anything is counted
+    sort_columns(sort, descending)  # a bad sort is refused before anything is counted
     total = count_cases(db, flt)
     pages = max(1, -(-total // page_size))
     page = min(max(1, int(page)), pages)
@@ -306,7 +309,7 @@ def real_count(db: Database, flt: CaseFilter) -> int:
 # per key. Checked at most every COMPACT_CHECK_SECONDS per process, by whoever reads counts.
 COMPACT_CHECK_SECONDS = 30.0
 COMPACT_MIN_EXTRA_ROWS = 1000
-_compact_checked: dict[str, float] = {}
+compact_checked_at: dict[str, float] = {}  # database URL -> when last checked (monotonic)
 _compact_lock = threading.Lock()
 KEY_COLUMNS = "workflow, case_status, country, kind, assigned"
 
@@ -316,9 +319,9 @@ def maybe_compact_case_counts(db: Database) -> None:
         return  # one row per key already
     now = time.monotonic()
     with _compact_lock:
-        if now - _compact_checked.get(db.url, float("-inf")) < COMPACT_CHECK_SECONDS:
+        if now - compact_checked_at.get(db.url, float("-inf")) < COMPACT_CHECK_SECONDS:
             return
-        _compact_checked[db.url] = now
+        compact_checked_at[db.url] = now
     with db.read() as s:
         extra = s.scalar(text(f"SELECT count(*) - count(DISTINCT ({KEY_COLUMNS})) "
                               "FROM case_counts"))
@@ -348,7 +351,7 @@ def compact_case_counts(db: Database) -> int:
 
 def iter_cases(db: Database, flt: CaseFilter, *, batch_size: int = 2000) -> Iterator[CaseRow]:
     """Every matching case, newest first, in keyset-paged batches (constant memory)."""
-    base = _rows_query(flt, db.dialect).order_by(Case.created_at.desc(), Case.id.desc())
+    base = rows_query(flt, db.dialect).order_by(Case.created_at.desc(), Case.id.desc())
     last: tuple[datetime, str] | None = None
     while True:
         stmt = base

@@ -17,12 +17,6 @@ from tests.factories import make_case, status_of, version_of
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def cli_db(db, database_url, monkeypatch):
-    monkeypatch.setenv("DOCKET_DATABASE_URL", database_url)
-    return db
-
-
 def run(capsys, *argv):
     code = main(list(argv))
     out, err = capsys.readouterr()

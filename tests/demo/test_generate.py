@@ -18,7 +18,10 @@ from sqlalchemy.orm import selectinload
 
 from core.cases.state import facts_of
 from core.cases.status import CaseStatus, derive_case_status
-from core.demo import generate as demo_data
+from core.demo import bulk_load
+from core.demo.bulk_load import SQLITE_FTS_TRIGGERS
+from core.demo.files import demo_files
+from core.demo.generate import generate_cases, seed_demo_if_empty
 from core.store.db import Database
 from core.store.models import (
     AuditEvent,
@@ -40,7 +43,7 @@ N = 2000
 @pytest.fixture
 def bulk_threshold(monkeypatch):
     """Small runs take the bulk path (indexes and FTS triggers dropped and rebuilt)."""
-    monkeypatch.setattr(demo_data, "BULK_MIN_CASES", 1000)
+    monkeypatch.setattr(bulk_load, "BULK_MIN_CASES", 1000)
 
 
 def _count(db: Database, model) -> int:
@@ -63,7 +66,7 @@ def _search(db: Database, name: str) -> set[int]:
 
 
 def test_every_status_present_in_a_sensible_mix(db, bulk_threshold):
-    assert demo_data.generate_cases(db, N, seed=1) == N
+    assert generate_cases(db, N, seed=1) == N
     with db.read() as s:
         counts = Counter(dict(s.execute(select(Case.case_status, func.count())
                                         .group_by(Case.case_status)).all()))
@@ -84,7 +87,7 @@ def test_every_status_present_in_a_sensible_mix(db, bulk_threshold):
 
 
 def test_stored_status_equals_status_derived_from_stored_rows(db, bulk_threshold):
-    demo_data.generate_cases(db, N, seed=2)
+    generate_cases(db, N, seed=2)
     with db.read() as s:
         users = {u.username: u.role for u in s.scalars(select(User))}
         ids = sorted(s.scalars(select(Case.id)))
@@ -149,7 +152,7 @@ def test_stored_status_equals_status_derived_from_stored_rows(db, bulk_threshold
 
 
 def test_search_index_answers_for_generated_names(db, bulk_threshold):
-    demo_data.generate_cases(db, N, seed=3)
+    generate_cases(db, N, seed=3)
     with db.read() as s:
         entities = s.execute(select(Entity.id, Entity.name).order_by(Entity.id)).all()
     for entity_id, name in random.Random(1).sample(entities, 5):
@@ -160,7 +163,7 @@ def test_search_index_answers_for_generated_names(db, bulk_threshold):
                 "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
                 "AND name NOT LIKE 'case_counts_%'")).all())
             indexed = s.scalar(text("SELECT count(*) FROM entity_search"))
-        assert triggers == demo_data.SQLITE_FTS_TRIGGERS  # recreated verbatim
+        assert triggers == SQLITE_FTS_TRIGGERS  # recreated verbatim
         assert indexed == N
     # the triggers (SQLite) / generated column (PostgreSQL) still index new entities
     with db.unit_of_work() as s:
@@ -170,22 +173,6 @@ def test_search_index_answers_for_generated_names(db, bulk_threshold):
         s.flush()
         new_id = entity.id
     assert _search(db, "Zyxwvut Quokka") == {new_id}
-
-
-def test_fts_triggers_constant_matches_the_migration(database_url):
-    """SQLITE_FTS_TRIGGERS is a copy of migration 0001's triggers: compare with a fresh
-    migrated database, not with the migration module."""
-    db = Database(database_url)
-    try:
-        if not db.is_sqlite:
-            pytest.skip("SQLite only: PostgreSQL uses a generated tsvector column")
-        with db.read() as s:
-            triggers = dict(s.execute(text(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
-                "AND name NOT LIKE 'case_counts_%'")).all())
-        assert triggers == demo_data.SQLITE_FTS_TRIGGERS
-    finally:
-        db.dispose()
 
 
 def _schema(db: Database) -> list:
@@ -204,7 +191,7 @@ def _schema(db: Database) -> list:
 def test_bulk_load_restores_indexes_and_foreign_keys(db, bulk_threshold):
     before = _schema(db)
     assert len(before) > 20
-    demo_data.generate_cases(db, N, seed=4)
+    generate_cases(db, N, seed=4)
     assert _schema(db) == before
     if db.is_sqlite:
         with db.write_engine.connect() as conn:
@@ -218,7 +205,7 @@ def test_bulk_load_restores_indexes_and_foreign_keys(db, bulk_threshold):
 
 
 def test_document_files_are_real_images_and_pdfs_from_a_small_pool(db):
-    demo_data.generate_cases(db, 500, seed=5)
+    generate_cases(db, 500, seed=5)
     with db.read() as s:
         blobs = s.scalars(select(FileBlob)).all()
         referenced = set(s.scalars(select(DocumentFile.blob_sha256).distinct()))
@@ -249,25 +236,15 @@ def test_document_files_are_real_images_and_pdfs_from_a_small_pool(db):
     ext = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}
     assert all(name.endswith(ext[ctype]) for name, ctype in files)
     # a second run reuses the same blobs
-    demo_data.generate_cases(db, 100, seed=6)
+    generate_cases(db, 100, seed=6)
     assert _count(db, FileBlob) == len(blobs)
 
 
-def test_pdf_is_parseable_structure():
-    pdf = next(f for f in demo_data.demo_files() if f.content_type == "application/pdf").content
-    xref = int(pdf.rsplit(b"startxref", 1)[1].split()[0])
-    assert pdf[xref:xref + 4] == b"xref"
-    for m in re.finditer(rb"(\d{10}) 00000 n", pdf[xref:]):
-        offset = int(m.group(1))
-        assert re.match(rb"\d+ 0 obj", pdf[offset:offset + 12])
-    assert demo_data.demo_files() == demo_data.demo_files()  # deterministic bytes
-
-
 def test_ids_do_not_collide_when_run_twice(db, bulk_threshold, monkeypatch):
-    monkeypatch.setattr(demo_data, "PARALLEL_MIN_CASES", 1000)  # rows built by a child process
-    assert demo_data.generate_cases(db, N, seed=7) == N
-    assert demo_data.generate_cases(db, N, seed=7) == N      # bulk again (N >= existing)
-    assert demo_data.generate_cases(db, 300, seed=8) == 300  # small: triggers and indexes kept
+    monkeypatch.setattr(bulk_load, "PARALLEL_MIN_CASES", 1000)  # rows built by a child process
+    assert generate_cases(db, N, seed=7) == N
+    assert generate_cases(db, N, seed=7) == N      # bulk again (N >= existing)
+    assert generate_cases(db, 300, seed=8) == 300  # small: triggers and indexes kept
     total = 2 * N + 300
     with db.read() as s:
         ids = list(s.scalars(select(Case.id)))
@@ -294,14 +271,14 @@ def test_ids_do_not_collide_when_run_twice(db, bulk_threshold, monkeypatch):
         s.add(AuditEvent(case_id=case.id, actor="system", kind="case.imported"))
         s.flush()
         s.add(DocumentFile(document_id=doc.id, version=1, filename="a.pdf",
-                           blob_sha256=demo_data.demo_files()[0].sha256))
+                           blob_sha256=demo_files()[0].sha256))
     assert _count(db, Entity) == total + 1
 
 
 def test_without_users_nothing_is_assigned(database_url):
     db = Database(database_url)
     try:
-        demo_data.generate_cases(db, 300, seed=9)
+        generate_cases(db, 300, seed=9)
         with db.read() as s:
             assert s.scalar(select(func.count()).where(Case.assignee.is_not(None))) == 0
             decided = s.scalars(select(Case).where(Case.decision.is_not(None))).all()
@@ -311,16 +288,16 @@ def test_without_users_nothing_is_assigned(database_url):
 
 
 def test_progress_is_reported(db, monkeypatch):
-    monkeypatch.setattr(demo_data, "BATCH_CASES", 400)
+    monkeypatch.setattr(bulk_load, "BATCH_CASES", 400)
     calls = []
-    demo_data.generate_cases(db, 1000, progress=lambda done, total: calls.append((done, total)))
+    generate_cases(db, 1000, progress=lambda done, total: calls.append((done, total)))
     assert calls == [(400, 1000), (800, 1000), (1000, 1000)]
 
 
 def test_seed_demo_if_empty_seeds_once(database_url):
     db = Database(database_url)
     try:
-        assert demo_data.seed_demo_if_empty(db, n_cases=300) is True
+        assert seed_demo_if_empty(db, n_cases=300) is True
         with db.read() as s:
             cases = s.scalars(select(Case)).all()
             users = set(s.scalars(select(User.username)))
@@ -336,21 +313,16 @@ def test_seed_demo_if_empty_seeds_once(database_url):
         assert imported == 300
         assert timeline and all(e.at >= cases[0].created_at for e in timeline)
         assert any(c.assignee for c in cases)
-        try:
-            from core.worklist.views import ensure_default_views  # noqa: F401
-        except ImportError:
-            pass
-        else:
-            with db.read() as s:
-                assert s.scalar(text("SELECT count(*) FROM views")) > 0
-        assert demo_data.seed_demo_if_empty(db, n_cases=300) is False
+        with db.read() as s:
+            assert s.scalar(text("SELECT count(*) FROM views")) > 0
+        assert seed_demo_if_empty(db, n_cases=300) is False
         assert _count(db, Case) == 300
     finally:
         db.dispose()
 
 
 def test_json_columns_are_valid_json(db):
-    demo_data.generate_cases(db, 300, seed=10)
+    generate_cases(db, 300, seed=10)
     with db.read() as s:
         for row in s.execute(text("SELECT tags, user_data, registry_data, enriched_data "
                                   "FROM cases")):

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from core.cases import actions as ca
 from core.errors import InvalidInput
 from core.intake.documents import add_file_version
-from core.intake.importer import complete_kyc
+from core.intake.events import complete_kyc
 from core.intake.reupload import reupload_request, submit_reupload
 from core.notifications.reupload_tokens import InvalidReuploadToken, create_reupload_token
 from core.store.models import AuditEvent, Document, DocumentFile, ReuploadToken, Ubo

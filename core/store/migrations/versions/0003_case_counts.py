@@ -18,7 +18,7 @@ Also: `ix_cases_created` and `ix_cases_status_created` end with `id`, so a deep 
 (ORDER BY created_at DESC, id DESC ... OFFSET n) is read from the index alone.
 
 The demo bulk loader drops (SQLite) / disables (PostgreSQL) these triggers during big loads
-and recomputes the table with one INSERT ... SELECT ... GROUP BY (`core.demo.generate`).
+and recomputes the table with one INSERT ... SELECT ... GROUP BY (`core.demo.bulk_load`).
 
 Revision ID: 0003
 Revises: 0002

@@ -1,0 +1,124 @@
+"""The admin commands of `python -m core`: users, worker, deliveries, endpoints.
+
+Apart from cases.py because these run the installation (people, notifications), not cases.
+`from core...` imports sit inside the command functions only so `python -m core --help`
+stays fast (they pull in SQLAlchemy).
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+
+from core.cli.shell import database, print_json, read_password
+from core.errors import DocketError
+
+
+def cmd_users(args) -> None:
+    from core.access import users
+    db = database()
+    if args.users_command == "list":
+        for u in users.list_users(db):
+            flags = " ".join(f for f, on in (("disabled", u.disabled), ("demo", u.is_demo)) if on)
+            print(f"{u.username:<16} {u.role:<9} {u.name:<28} {flags}")
+    elif args.users_command == "add":
+        password = read_password(args)
+        users.add_user(db, args.username, args.name or args.username, args.role, password,
+                       email=args.email or "", actor=args.actor)
+        print(f"added {args.username} ({args.role})")
+    elif args.users_command in ("disable", "enable"):
+        users.set_disabled(db, args.username, args.users_command == "disable", actor=args.actor)
+        print(f"{args.users_command}d {args.username}")
+    elif args.users_command == "set-password":
+        users.set_password(db, args.username, read_password(args), actor=args.actor)
+        print(f"password set for {args.username}")
+    elif args.users_command == "set-role":
+        users.set_role(db, args.username, args.role, actor=args.actor)
+        print(f"{args.username} is now {args.role}")
+
+
+def cmd_worker(args) -> None:
+    """Deliver notifications: webhooks, email, SMS, CRM calls (see docs/NOTIFICATIONS.md)."""
+    from core.notifications.dispatcher import Dispatcher, DispatcherConfig
+    if args.concurrency is not None and args.concurrency < 1:
+        raise DocketError("--concurrency must be at least 1")
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    dispatcher = Dispatcher(database(), DispatcherConfig.from_settings(
+        concurrency=args.concurrency))
+    if args.once:
+        n = dispatcher.run_once()
+        print(f"{n} delivery attempt(s) made")
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    print(f"worker {dispatcher.worker_id} delivering with {dispatcher.config.concurrency} "
+          "thread(s); Ctrl-C stops it after the deliveries in flight", file=sys.stderr)
+    dispatcher.run_forever(stop)
+
+
+def cmd_deliveries(args) -> None:
+    from core.notifications import deliveries as dl
+    db = database()
+    if args.replay is not None:
+        dl.replay_delivery(db, args.replay, actor=args.actor)
+        print(f"delivery {args.replay} queued again")
+        return
+    if args.replay_failed:
+        n = dl.replay_failed(db, actor=args.actor, endpoint_id=args.endpoint)
+        print(f"{n} failed deliveries queued again")
+        return
+    if args.attempts is not None:
+        for a in dl.delivery_attempts(db, args.attempts):
+            nxt = f" next {a.next_attempt_at:%Y-%m-%d %H:%M:%S}" if a.next_attempt_at else ""
+            print(f"#{a.number} {a.started_at:%Y-%m-%d %H:%M:%S} {a.outcome:<9} "
+                  f"{a.status_code or '-':>4} {a.duration_ms:>6} ms {a.error or ''}{nxt}")
+            if a.response_excerpt:
+                print("    " + a.response_excerpt[:200].replace("\n", " "))
+        return
+    rows = dl.list_deliveries(db, status=args.status, endpoint_id=args.endpoint,
+                              case_id=args.case, limit=args.limit)
+    if args.json:
+        print_json([r.__dict__ for r in rows])
+        return
+    counts = dl.count_deliveries(db, endpoint_id=args.endpoint, case_id=args.case)
+    print("  ".join(f"{k}: {v}" for k, v in counts.items()))
+    for r in rows:
+        when = r.finished_at or r.next_attempt_at or r.created_at
+        print(f"{r.id:>6} {r.state:<9} {r.channel:<7} {r.target:<12} {r.case_id:<12} "
+              f"{r.event_type:<24} tries {r.attempts:<2} {when:%Y-%m-%d %H:%M:%S} "
+              f"{r.last_status_code or ''} {(r.last_error or '')[:80]}")
+
+
+def cmd_endpoints(args) -> None:
+    from core.notifications import deliveries as dl
+    from core.notifications import endpoints as ep
+    db = database()
+    if args.endpoints_command == "add":
+        created = ep.create_endpoint(db, args.url, actor=args.actor, workflow=args.workflow,
+                                     event_types=args.event or (), description=args.description or "")
+        print(f"endpoint {created.endpoint.id} added: {created.endpoint.url}")
+        print(f"signing secret (shown once, keep it now): {created.secret}")
+    elif args.endpoints_command == "list":
+        for h in dl.endpoint_health(db):
+            e = h.endpoint
+            state = "enabled" if e.enabled else f"DISABLED ({e.disabled_reason})"
+            failing = f" failing since {e.failing_since:%Y-%m-%d %H:%M}" if e.failing_since else ""
+            print(f"{e.id:>4} {e.url}  workflow={e.workflow or 'all'} "
+                  f"events={','.join(e.event_types) or 'all'}  {state}{failing}  "
+                  f"delivered {h.delivered} pending {h.pending} failed {h.failed}")
+    elif args.endpoints_command == "disable":
+        ep.disable_endpoint(db, args.id, actor=args.actor, reason=args.reason)
+        print(f"endpoint {args.id} disabled")
+    elif args.endpoints_command == "enable":
+        ep.enable_endpoint(db, args.id, actor=args.actor)
+        print(f"endpoint {args.id} enabled")
+    elif args.endpoints_command == "rotate-secret":
+        secret = ep.rotate_secret(db, args.id, actor=args.actor)
+        print(f"new signing secret (shown once; the previous one keeps signing until "
+              f"`endpoints drop-old-secrets {args.id}`): {secret}")
+    elif args.endpoints_command == "drop-old-secrets":
+        ep.drop_previous_secrets(db, args.id, actor=args.actor)
+        print(f"endpoint {args.id} now signs with its newest secret only")

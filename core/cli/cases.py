@@ -1,0 +1,242 @@
+"""The case commands of `python -m core`: init, demo, import, event, show, act, list, views, export.
+
+Apart from admin.py because these are what an analyst or an integration runs day to day.
+`from core...` imports sit inside the command functions only so `python -m core --help`
+stays fast (they pull in SQLAlchemy).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from core import config
+from core.cli.shell import database, print_json, safe_url
+from core.errors import DocketError
+
+ACT_ACTIONS = {
+    "approve": "Approve the case (optional --reason)",
+    "reject": "Reject the case (--reason required)",
+    "ask-for-reuploads": "Send every block marked 'Re-upload needed' to the applicant",
+    "approve-block": "Approve a document or KYC block (--block document:ID or kyc:ID)",
+    "ask-to-reupload": "Mark a document 'Re-upload needed' (--reason), or re-send a UBO's KYC",
+    "undo-reupload": "Undo a document's 'Re-upload needed' before the request is sent",
+    "assign": "Assign the case (--to USER; a reviewer can only take it for themself)",
+    "unassign": "Remove the assignee (admin)",
+    "note": "Add a note (--text)",
+    "edit": "Edit user provided data (--set FIELD=VALUE, repeatable)",
+}
+
+
+def cmd_init(args) -> None:
+    from core.app_setup import prepare_database
+    db = database()
+    seeded = prepare_database(db, demo=args.demo)
+    print(f"database ready: {safe_url(db.url)}" + (" (demo data seeded)" if seeded else ""))
+
+
+def cmd_demo(args) -> None:
+    from core.app_setup import prepare_database
+    from core.demo.generate import generate_cases
+    if args.cases < 1:
+        raise DocketError("--cases must be at least 1")
+    db = database()
+    prepare_database(db, demo=False)
+    started = time.perf_counter()
+
+    def progress(done: int, total: int) -> None:
+        if sys.stderr.isatty():
+            print(f"\r{done:,} / {total:,} cases", end="", file=sys.stderr, flush=True)
+
+    n = generate_cases(db, args.cases, seed=args.seed, progress=progress)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    print(f"generated {n} demo cases in {time.perf_counter() - started:.1f} s")
+
+
+def cmd_import(args) -> None:
+    from core.intake.importer import import_cases
+    path = Path(args.file)
+    if not path.is_file():
+        raise DocketError(f"no such file: {path}")
+    if path.stat().st_size > config.max_import_bytes():
+        raise DocketError(f"{path} is larger than {config.max_import_bytes()} bytes")
+    ids = import_cases(database(), path.read_bytes(), actor=args.actor)
+    print(f"imported {len(ids)} cases: {', '.join(ids[:20])}{' ...' if len(ids) > 20 else ''}")
+
+
+def cmd_event(args) -> None:
+    from core.intake.events import apply_event
+    params: dict[str, Any] = {}
+    if args.process:
+        params["name"] = args.process
+    if args.ubo is not None:
+        params["ubo_id"] = args.ubo
+    if args.result:
+        try:
+            params["result"] = json.loads(args.result)
+        except json.JSONDecodeError as e:
+            raise DocketError(f"--result is not valid JSON: {e}") from None
+    if args.detail:
+        params["detail"] = args.detail
+    if args.document is not None:
+        params["document_id"] = args.document
+    if args.file:
+        path = Path(args.file)
+        if not path.is_file():
+            raise DocketError(f"no such file: {path}")
+        params["filename"], params["content"] = path.name, path.read_bytes()
+    apply_event(database(), args.case, args.event, actor=args.actor, **params)
+    _show_status(args.case)
+
+
+def _show_status(case_id: str) -> None:
+    from core.cases.read import case_detail
+    d = case_detail(database(), case_id, with_timeline=False)
+    print(f"{d.id}: {d.status_label} (version {d.version})")
+
+
+def cmd_show(args) -> None:
+    from core.cases.read import case_detail
+    from core.cases.status import CASE_ACTIONS_BY_STATUS, CaseAction, CaseStatus
+    d = case_detail(database(), args.case, args.as_user)
+    if args.json:
+        print_json(d.to_json())
+        return
+    e = d.entity
+    print(f"{d.id}  {e['name']}  [{e['type']}, {e['country'] or '-'}]  workflow {d.workflow}")
+    print(f"status:   {d.status_label}")
+    print(f"version:  {d.version}")
+    print(f"assignee: {d.assignee or '(unassigned)'}")
+    if d.decision:
+        print(f"decision: {d.decision} by {d.decided_by}: {d.decision_reason or ''}")
+    offered = CASE_ACTIONS_BY_STATUS[CaseStatus(d.status)]
+    print("case actions for this status: "
+          + (", ".join(a.label for a in CaseAction if a in offered) or "none"))
+    for a in d.case_actions:
+        mark = "yes" if a.allowed else f"no - {a.reason}"
+        label = a.label + (f" ({d.reupload_needed_count})" if a.action == "ask_for_reuploads" else "")
+        print(f"  {label:<28} {mark}")
+    for p in d.processes:
+        print(f"process {p['name']}: {p['state']}")
+    for b in [*d.documents, *d.kyc_blocks]:
+        name = getattr(b, "label", None) or f"KYC {b.full_name}"
+        print(f"block {b.ref:<14} {name:<32} {b.status_label}")
+        allowed = [a.label for a in b.actions if a.allowed]
+        print(f"    actions: {', '.join(allowed) or 'none'}")
+        for sub in getattr(b, "documents", []):
+            print(f"    document {sub.ref}: {sub.label} {sub.status_label}")
+
+
+def cmd_act(args) -> None:
+    from core.cases import actions as ca
+    from core.cases.read import case_detail
+    db = database()
+    version = args.version
+    if version is None:
+        version = case_detail(db, args.case, with_timeline=False).version
+    common = {"actor": args.as_user, "expected_version": version}
+    action = args.action
+    if action in ("approve-block", "ask-to-reupload", "undo-reupload") and not args.block:
+        raise DocketError(f"{action} needs --block document:ID or kyc:ID")
+    if action == "approve":
+        ca.approve_case(db, args.case, reason=args.reason, **common)
+    elif action == "reject":
+        ca.reject_case(db, args.case, reason=args.reason, **common)
+    elif action == "ask-for-reuploads":
+        n = ca.ask_for_reuploads(db, args.case, **common)
+        print(f"asked for {n} re-upload(s)")
+    elif action == "approve-block":
+        ca.approve_block(db, args.case, args.block, **common)
+    elif action == "ask-to-reupload":
+        ca.ask_to_reupload_block(db, args.case, args.block, reason=args.reason, **common)
+    elif action == "undo-reupload":
+        ca.undo_reupload_request(db, args.case, args.block, **common)
+    elif action == "assign":
+        ca.assign_case(db, args.case, args.to or args.as_user, **common)
+    elif action == "unassign":
+        ca.assign_case(db, args.case, None, **common)
+    elif action == "note":
+        ca.add_note(db, args.case, args.text or "", **common)
+    elif action == "edit":
+        changes = {}
+        for item in args.set or []:
+            field, sep, value = item.partition("=")
+            if not sep:
+                raise DocketError(f"--set takes FIELD=VALUE, got {item!r}")
+            changes[field] = value
+        ca.edit_user_data(db, args.case, changes, **common)
+    _show_status(args.case)
+
+
+def _case_filter(db, args):
+    from core.worklist.query import CaseFilter
+    from core.worklist.views import find_view
+    view = find_view(db, args.view) if args.view else None
+    return CaseFilter(view=view, statuses=tuple(args.status or ()), assignee=args.assignee,
+                      me=args.as_user, search=args.search or "")
+
+
+def cmd_list(args) -> None:
+    from core.worklist.query import list_cases
+    db = database()
+    page = list_cases(db, _case_filter(db, args), page=args.page, page_size=args.page_size,
+                      sort=args.sort, descending=not args.ascending)
+    if args.json:
+        print_json({"total": page.total, "page": page.page, "pages": page.pages,
+                    "rows": [r.__dict__ | {"status_label": r.status_label} for r in page.rows]})
+        return
+    print(f"{page.total} cases, page {page.page}/{page.pages}")
+    for r in page.rows:
+        print(f"{r.id:<14} {r.status_label:<24} {r.workflow:<19} {r.country:<3} "
+              f"{(r.assignee or '-'):<10} {r.entity_name}")
+
+
+def cmd_export(args) -> None:
+    """Every case matching the filters as CSV (columns: see core/worklist/export.py)."""
+    from core.worklist.export import export_cases
+    if not args.as_user:
+        raise DocketError("export needs --as USER (a user allowed to export)")
+    db = database()
+    flt = _case_filter(db, args)
+    if not args.output:
+        for chunk in export_cases(db, flt, actor=args.as_user):
+            sys.stdout.buffer.write(chunk.encode("utf-8"))
+        sys.stdout.buffer.flush()
+        return
+    path = Path(args.output)
+    if path.is_dir():
+        raise DocketError(f"{path} is a folder; give a file name")
+    live = sys.stderr.isatty()
+    done_rows = [0]
+
+    def progress(done: int, total: int) -> None:
+        done_rows[0] = done
+        if live:
+            print(f"\rexporting: {done}/{total} cases", end="", file=sys.stderr, flush=True)
+
+    partial = path.with_name(path.name + ".part")  # renamed once complete: no half files
+    chunks = export_cases(db, flt, actor=args.as_user, progress=progress)
+    try:
+        with open(partial, "w", encoding="utf-8", newline="") as f:
+            for chunk in chunks:
+                f.write(chunk)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    if live:
+        print(file=sys.stderr)
+    print(f"exported {done_rows[0]} cases to {path}", file=sys.stderr)
+
+
+def cmd_views(args) -> None:
+    from core.worklist.query import counts_by_view
+    from core.worklist.views import list_views
+    db = database()
+    views = list_views(db)
+    counts = counts_by_view(db, views)
+    for v in views:
+        print(f"{v.id:>3}  {v.name:<28} {counts[v.id]:>9}")

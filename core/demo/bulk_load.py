@@ -1,0 +1,317 @@
+"""Bulk loading: demo rows into SQLite (`executemany`) or PostgreSQL (`COPY ... FROM STDIN`)
+in one transaction, and the batches of rows to load.
+
+Why it exists: a million cases must load in well under two minutes. A *bulk* load (from
+`BULK_MIN_CASES` new cases, and at least as many as exist) drops the secondary indexes,
+foreign keys (checks) and SQLite's FTS triggers, then rebuilds them from the catalog's own
+definitions; the `case_counts` triggers are dropped (SQLite) or disabled (PostgreSQL) too and
+the table recounted with one INSERT ... SELECT ... GROUP BY. From `PARALLEL_MIN_CASES` cases a
+child Python process (`child_main`) builds the next batch of rows while this one inserts the
+current one.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from core.demo.files import DemoFile
+from core.demo.rows import COLUMNS, ID_TABLES, _RowFactory
+from core.store.db import Database
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+log = logging.getLogger(__name__)
+
+BATCH_CASES = 25_000
+BULK_MIN_CASES = 5_000  # from this size (and >= existing entities) a load rebuilds indexes
+PARALLEL_MIN_CASES = 100_000  # from this size a child process builds the rows
+
+# The three FTS5 triggers of migration 0001, verbatim (a test compares them with the
+# migrated schema). A big load drops them, fills the index in one statement, recreates them.
+SQLITE_FTS_TRIGGERS: dict[str, str] = {
+    "entities_ai": (
+        "CREATE TRIGGER entities_ai AFTER INSERT ON entities BEGIN "
+        "INSERT INTO entity_search(rowid, name, email, registration_number) "
+        "VALUES (new.id, new.name, new.email, new.registration_number); END"),
+    "entities_ad": (
+        "CREATE TRIGGER entities_ad AFTER DELETE ON entities BEGIN "
+        "INSERT INTO entity_search(entity_search, rowid, name, email, registration_number) "
+        "VALUES ('delete', old.id, old.name, old.email, old.registration_number); END"),
+    "entities_au": (
+        "CREATE TRIGGER entities_au AFTER UPDATE ON entities BEGIN "
+        "INSERT INTO entity_search(entity_search, rowid, name, email, registration_number) "
+        "VALUES ('delete', old.id, old.name, old.email, old.registration_number); "
+        "INSERT INTO entity_search(rowid, name, email, registration_number) "
+        "VALUES (new.id, new.name, new.email, new.registration_number); END"),
+}
+
+# The `case_counts` triggers of migration 0003 (names start with this). A big load drops
+# (SQLite) / disables (PostgreSQL) them and recounts the table in one statement at the end;
+# SQLite recreates them from their own `sqlite_master` text, so nothing is copied here.
+CASE_COUNTS_TRIGGER_PREFIX = "case_counts_"
+CASE_COUNTS_RECOUNT = (
+    "INSERT INTO case_counts (workflow, case_status, country, kind, assigned, n) "
+    "SELECT c.workflow, c.case_status, coalesce(e.country, ''), coalesce(e.kind, ''), "
+    "c.assignee IS NOT NULL, count(*) FROM cases c LEFT JOIN entities e ON e.id = c.entity_id "
+    "GROUP BY c.workflow, c.case_status, coalesce(e.country, ''), coalesce(e.kind, ''), "
+    "c.assignee IS NOT NULL")
+
+BULK_TABLES = ("entities", "cases", "ubos", "documents", "document_files", "processes",
+               "decisions")
+
+
+class _Writer:
+    """One write transaction on the write engine's raw DBAPI connection."""
+
+    def __init__(self, db: Database, n_new: int):
+        self.db = db
+        self.raw = db.write_engine.raw_connection()
+        self.conn = self.raw.driver_connection
+        self.cur = self.conn.cursor()
+
+    def scalar(self, sql: str, params: tuple = ()) -> Any:
+        self.cur.execute(sql, params)
+        row = self.cur.fetchone()
+        return row[0] if row else None
+
+    def close(self) -> None:
+        try:
+            self.cur.close()
+        finally:
+            self.raw.close()
+
+
+class _SqliteWriter(_Writer):
+    """`executemany` in one `BEGIN IMMEDIATE` transaction. A *bulk* load (at least as many new
+    entities as existing ones) also turns foreign key checks off for the connection, drops the
+    secondary indexes and the FTS triggers, and rebuilds them all at the end: sorting once is
+    much cheaper than a million B-tree insertions per index."""
+
+    def __init__(self, db: Database, n_new: int):
+        super().__init__(db, n_new)
+        existing = self.scalar("SELECT count(*) FROM entities")
+        self.bulk = n_new >= BULK_MIN_CASES and n_new >= existing
+        self.cur.execute("PRAGMA cache_size=-262144")  # 256 MiB for this load
+        if self.bulk:
+            self.cur.execute("PRAGMA foreign_keys=OFF")  # only outside a transaction
+        self.cur.execute("BEGIN IMMEDIATE")
+        self.sql = {t: f"INSERT INTO {t} ({', '.join(c)}) VALUES ({', '.join('?' * len(c))})"
+                    for t, c in COLUMNS.items()}
+        self.indexes: list[tuple[str, str]] = []
+        self.count_triggers: list[tuple[str, str]] = []
+
+    def lock(self) -> None:
+        pass  # BEGIN IMMEDIATE already holds the write lock
+
+    def insert_blobs(self, files: Sequence[DemoFile]) -> None:
+        self.cur.executemany(
+            "INSERT OR IGNORE INTO file_blobs (sha256, content_type, size, content) "
+            "VALUES (?, ?, ?, ?)",
+            [(f.sha256, f.content_type, len(f.content), f.content) for f in files])
+
+    def write(self, table: str, rows: list[tuple]) -> None:
+        if rows:
+            self.cur.executemany(self.sql[table], rows)
+
+    def begin_load(self) -> None:
+        if not self.bulk:
+            return  # the triggers and indexes are cheaper than rebuilding big ones
+        for name in SQLITE_FTS_TRIGGERS:
+            self.cur.execute(f"DROP TRIGGER IF EXISTS {name}")
+        self.cur.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND "
+                         "substr(name, 1, ?) = ? ORDER BY name",
+                         (len(CASE_COUNTS_TRIGGER_PREFIX), CASE_COUNTS_TRIGGER_PREFIX))
+        self.count_triggers = self.cur.fetchall()
+        for name, _ in self.count_triggers:
+            self.cur.execute(f'DROP TRIGGER "{name}"')
+        marks = ", ".join("?" * len(BULK_TABLES))
+        self.cur.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
+                         f"sql IS NOT NULL AND tbl_name IN ({marks})", BULK_TABLES)
+        self.indexes = self.cur.fetchall()
+        for name, _ in self.indexes:
+            self.cur.execute(f'DROP INDEX "{name}"')
+
+    def end_load(self) -> None:
+        if not self.bulk:
+            return
+        for _, sql in self.indexes:  # exactly as the migrations created them
+            self.cur.execute(sql)
+        self.cur.execute("INSERT INTO entity_search(entity_search) VALUES('rebuild')")
+        for sql in SQLITE_FTS_TRIGGERS.values():
+            self.cur.execute(sql)
+        self.cur.execute("DELETE FROM case_counts")
+        self.cur.execute(CASE_COUNTS_RECOUNT)
+        for _, sql in self.count_triggers:  # exactly as migration 0003 created them
+            self.cur.execute(sql)
+
+    def finish(self, ok: bool) -> None:
+        try:
+            self.cur.execute("COMMIT" if ok else "ROLLBACK")
+        finally:
+            self.cur.execute("PRAGMA cache_size=-2000")
+            self.cur.execute("PRAGMA foreign_keys=ON")
+        if ok:
+            self.cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+class _PostgresWriter(_Writer):
+    """`COPY ... FROM STDIN` per table and batch, in one transaction; the sequences are moved
+    past the ids used. A *bulk* load also drops the foreign keys and secondary indexes of the
+    loaded tables and recreates them from their catalog definitions at the end (one
+    validating join and one sort each, instead of a check and an insertion per row); it
+    holds an ACCESS EXCLUSIVE lock on those tables meanwhile, so readers wait too."""
+
+    def __init__(self, db: Database, n_new: int):
+        super().__init__(db, n_new)
+        existing = self.scalar("SELECT count(*) FROM entities")
+        self.bulk = n_new >= BULK_MIN_CASES and n_new >= existing
+        self.constraints: list[tuple[str, str, str]] = []
+        self.indexes: list[tuple[str, str]] = []
+        self.count_triggers: list[tuple[str, str]] = []
+
+    def lock(self) -> None:
+        # Other writers wait while we take ids after the current maxima (readers too in bulk).
+        mode = "ACCESS EXCLUSIVE" if self.bulk else "EXCLUSIVE"
+        self.cur.execute("LOCK TABLE cases, " + ", ".join(ID_TABLES) + f" IN {mode} MODE")
+
+    def insert_blobs(self, files: Sequence[DemoFile]) -> None:
+        self.cur.executemany(
+            "INSERT INTO file_blobs (sha256, content_type, size, content) "
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (sha256) DO NOTHING",
+            [(f.sha256, f.content_type, len(f.content), f.content) for f in files])
+
+    def write(self, table: str, rows: list[tuple]) -> None:
+        if not rows:
+            return
+        with self.cur.copy(f"COPY {table} ({', '.join(COLUMNS[table])}) FROM STDIN") as copy:
+            write_row = copy.write_row
+            for row in rows:
+                write_row(row)
+
+    def begin_load(self) -> None:
+        if not self.bulk:
+            return
+        tables = list(BULK_TABLES)
+        self.cur.execute(
+            "SELECT c.relname, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k "
+            "JOIN pg_class c ON c.oid = k.conrelid WHERE k.contype = 'f' "
+            "AND c.relnamespace = current_schema()::regnamespace AND c.relname = ANY(%s) "
+            "ORDER BY c.relname, k.conname", (tables,))
+        self.constraints = self.cur.fetchall()
+        self.cur.execute(
+            "SELECT x.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indrelid JOIN pg_class x ON x.oid = i.indexrelid "
+            "WHERE c.relnamespace = current_schema()::regnamespace AND c.relname = ANY(%s) "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) "
+            "ORDER BY x.relname", (tables,))
+        self.indexes = self.cur.fetchall()
+        for table, name, _ in self.constraints:
+            self.cur.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+        for name, _ in self.indexes:
+            self.cur.execute(f'DROP INDEX "{name}"')
+        # COPY fires row triggers: the counters are recounted once at the end instead.
+        self.cur.execute(
+            "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE c.relnamespace = current_schema()::regnamespace AND NOT t.tgisinternal "
+            "AND t.tgenabled <> 'D' AND starts_with(t.tgname, %s) ORDER BY t.tgname",
+            (CASE_COUNTS_TRIGGER_PREFIX,))
+        self.count_triggers = self.cur.fetchall()
+        for table, name in self.count_triggers:
+            self.cur.execute(f'ALTER TABLE {table} DISABLE TRIGGER "{name}"')
+
+    def end_load(self) -> None:
+        if self.bulk:
+            self.cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            for _, sql in self.indexes:
+                self.cur.execute(sql)
+            for table, name, definition in self.constraints:
+                self.cur.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+            # writers of case_counts (a compaction) wait; readers see the old counts till commit
+            self.cur.execute("LOCK TABLE case_counts IN EXCLUSIVE MODE")
+            self.cur.execute("DELETE FROM case_counts")
+            self.cur.execute(CASE_COUNTS_RECOUNT)
+            for table, name in self.count_triggers:
+                self.cur.execute(f'ALTER TABLE {table} ENABLE TRIGGER "{name}"')
+        for table in ID_TABLES:
+            self.cur.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) "
+                f"FROM {table} HAVING max(id) IS NOT NULL")
+
+    def finish(self, ok: bool) -> None:
+        if ok:
+            self.conn.commit()
+        else:
+            self.conn.rollback()
+
+
+def open_writer(db: Database, n_new: int) -> _Writer:
+    """The writer for this database (one write transaction, open until `finish` and `close`)."""
+    return (_SqliteWriter if db.is_sqlite else _PostgresWriter)(db, n_new)
+
+
+def row_batches(params: dict[str, Any]) -> Iterator[tuple[int, dict[str, list[tuple]]]]:
+    """(number of cases, rows per table) per batch of `BATCH_CASES` cases; from
+    `PARALLEL_MIN_CASES` cases they are built by a child process."""
+    return (_batches_from_child(params) if params["n_cases"] >= PARALLEL_MIN_CASES
+            else _batches(params))
+
+
+def _batches(params: dict[str, Any]) -> Iterator[tuple[int, dict[str, list[tuple]]]]:
+    factory = _RowFactory(**params)
+    n = params["n_cases"]
+    for start in range(0, n, BATCH_CASES):
+        size = min(BATCH_CASES, n - start)
+        yield size, factory.batch(start, size)
+
+
+def _batches_from_child(params: dict[str, Any]) -> Iterator[tuple[int, dict[str, list[tuple]]]]:
+    """The same batches, built by a child Python process while this one inserts the previous
+    batch (the two halves of the work then run on two cores)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    errors = tempfile.TemporaryFile()
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-c", "from core.demo.bulk_load import child_main; child_main()"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, cwd=str(PROJECT_ROOT),
+            env=env)
+    except OSError:
+        errors.close()
+        log.warning("demo data: cannot start a generator process; building rows in-process")
+        yield from _batches(params)
+        return
+    try:
+        child.stdin.write(pickle.dumps(params))
+        child.stdin.close()
+        n = params["n_cases"]
+        for start in range(0, n, BATCH_CASES):
+            try:
+                batch = pickle.load(child.stdout)
+            except EOFError:
+                child.wait()
+                errors.seek(0)
+                raise RuntimeError("the demo data generator process failed: "
+                                   + errors.read().decode(errors="replace")[-2000:]) from None
+            yield min(BATCH_CASES, n - start), batch
+        child.wait()
+    finally:
+        if child.poll() is None:  # the load failed half-way: stop our generator process
+            child.kill()
+            child.wait()
+        child.stdout.close()
+        errors.close()
+
+
+def child_main() -> None:
+    """The child process of `_batches_from_child`: params in on stdin, pickled
+    batches out on stdout."""
+    params = pickle.load(sys.stdin.buffer)
+    out = sys.stdout.buffer
+    for _, batch in _batches(params):
+        pickle.dump(batch, out, protocol=pickle.HIGHEST_PROTOCOL)
+        out.flush()
