@@ -6,6 +6,7 @@ last step the delivery fails for good (an admin can replay it).
 """
 from __future__ import annotations
 
+import math
 import random
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -20,9 +21,11 @@ MAX_RETRY_AFTER = 24 * 3600.0
 
 def parse_schedule(text: str) -> tuple[float, ...]:
     try:
-        steps = tuple(float(p) for p in text.replace(" ", "").split(",") if p)
+        steps = tuple(float(p) for p in text.split(",") if p.strip())
     except ValueError:
         raise InvalidInput(f"DOCKET_RETRY_SCHEDULE must be comma-separated seconds, got {text!r}") from None
+    if any(not math.isfinite(s) for s in steps):
+        raise InvalidInput(f"DOCKET_RETRY_SCHEDULE steps must be finite seconds, got {text!r}")
     if any(s < 0 for s in steps):
         raise InvalidInput("DOCKET_RETRY_SCHEDULE steps cannot be negative")
     return steps
@@ -37,7 +40,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return min(float(value), MAX_RETRY_AFTER)
     try:
         when = parsedate_to_datetime(value)

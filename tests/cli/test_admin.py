@@ -1,0 +1,204 @@
+"""The admin commands of `python -m core` (core/cli/admin.py) run for real against a temporary
+database: users, endpoints, deliveries and the worker, each checked by what it changed."""
+from __future__ import annotations
+
+import io
+import json
+import re
+import sys
+
+import pytest
+from sqlalchemy import select
+from standardwebhooks import Webhook
+
+from core.access.users import get_user, verify_login
+from core.errors import NotAllowed
+from core.store.models import Delivery, WebhookEndpoint
+from tests.factories import make_case, row_counts
+from tests.receivers import LOOPBACK_ALLOWLIST, Receiver
+
+SECRET = re.compile(r"whsec_[A-Za-z0-9+/=]+")
+
+
+@pytest.fixture(autouse=True)
+def allow_loopback(monkeypatch):
+    monkeypatch.setenv("DOCKET_OUTBOUND_ALLOWLIST", LOOPBACK_ALLOWLIST)
+    monkeypatch.setenv("DOCKET_PUBLIC_URL", "https://docket.example")
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver().start()
+    yield r
+    r.stop()
+
+
+def password_on_stdin(monkeypatch, password: str) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(password + "\n"))
+
+
+def add_endpoint(cli, url: str) -> tuple[int, str]:
+    """`endpoints add URL`: (its id, the secret it printed)."""
+    code, out, err = cli("endpoints", "add", url, "--actor", "admin")
+    assert code == 0, err
+    endpoint_id = int(re.match(r"endpoint (\d+) added: ", out).group(1))
+    return endpoint_id, SECRET.search(out).group(0)
+
+
+def endpoint_row(db, endpoint_id: int) -> tuple:
+    with db.read() as s:
+        e = s.get(WebhookEndpoint, endpoint_id)
+        return e.enabled, e.disabled_reason, list(e.secrets)
+
+
+def approve(db, cli, case_id: str) -> None:
+    make_case(db, case_id, assignee="reviewer")
+    assert cli("act", case_id, "approve", "--as", "reviewer")[0] == 0
+
+
+def webhook_deliveries(db) -> list[tuple]:
+    with db.read() as s:
+        return [(d.case_id, d.state, d.attempts) for d in
+                s.scalars(select(Delivery).where(Delivery.channel == "webhook")
+                          .order_by(Delivery.id))]
+
+
+def verifies(secret: str, record: dict) -> bool:
+    try:
+        Webhook(secret).verify(record["body"], record["headers"])
+        return True
+    except Exception:  # noqa: BLE001 - any verification failure means "no"
+        return False
+
+
+# --- users --------------------------------------------------------------------------------
+
+def test_users_enable_lets_a_disabled_user_sign_in_again(cli_db, cli):
+    assert cli("users", "disable", "reviewer2", "--actor", "admin")[0] == 0
+    assert get_user(cli_db, "reviewer2").disabled is True
+    with pytest.raises(NotAllowed):
+        verify_login(cli_db, "reviewer2", "demo-reviewer2-pass")
+    assert cli("users", "enable", "reviewer2", "--actor", "admin") == (
+        0, "enabled reviewer2\n", "")
+    assert get_user(cli_db, "reviewer2").disabled is False
+    assert verify_login(cli_db, "reviewer2", "demo-reviewer2-pass").username == "reviewer2"
+
+
+def test_users_set_role(cli_db, cli):
+    assert cli("users", "set-role", "reviewer2", "admin", "--actor", "admin") == (
+        0, "reviewer2 is now admin\n", "")
+    assert get_user(cli_db, "reviewer2").role == "admin"
+    assert cli("users", "set-role", "reviewer2", "analyst")[0] == 0
+    assert get_user(cli_db, "reviewer2").role == "analyst"
+
+
+def test_users_set_role_refused_for_the_last_admin_changes_nothing(cli_db, cli):
+    before = row_counts(cli_db)
+    code, out, err = cli("users", "set-role", "admin", "reviewer")
+    assert (code, out, err) == (1, "", "error: cannot change the role of the last admin\n")
+    assert get_user(cli_db, "admin").role == "admin" and row_counts(cli_db) == before
+
+
+def test_users_set_password_replaces_the_old_one(cli_db, cli, monkeypatch):
+    password_on_stdin(monkeypatch, "the-first-password")
+    assert cli("users", "add", "carol", "--role", "reviewer", "--password-stdin")[0] == 0
+    assert verify_login(cli_db, "carol", "the-first-password").username == "carol"
+    password_on_stdin(monkeypatch, "a-brand-new-password")
+    assert cli("users", "set-password", "carol", "--password-stdin") == (
+        0, "password set for carol\n", "")
+    assert verify_login(cli_db, "carol", "a-brand-new-password").username == "carol"
+    with pytest.raises(NotAllowed):
+        verify_login(cli_db, "carol", "the-first-password")
+
+
+# --- endpoints ----------------------------------------------------------------------------
+
+def test_endpoints_enable_after_disable(cli_db, cli, receiver):
+    endpoint_id, _ = add_endpoint(cli, receiver.url)
+    assert cli("endpoints", "disable", endpoint_id, "--reason", "maintenance") == (
+        0, f"endpoint {endpoint_id} disabled\n", "")
+    assert endpoint_row(cli_db, endpoint_id)[:2] == (False, "maintenance")
+    assert cli("endpoints", "enable", endpoint_id) == (0, f"endpoint {endpoint_id} enabled\n", "")
+    assert endpoint_row(cli_db, endpoint_id)[:2] == (True, None)
+
+
+def test_rotate_secret_prints_it_once_and_the_old_one_signs_until_dropped(cli_db, cli, receiver):
+    endpoint_id, old = add_endpoint(cli, receiver.url)
+    code, out, err = cli("endpoints", "rotate-secret", endpoint_id)
+    assert code == 0, err
+    new = SECRET.search(out).group(0)
+    assert new != old and out.count("whsec_") == 1
+    assert out == ("new signing secret (shown once; the previous one keeps signing until "
+                   f"`endpoints drop-old-secrets {endpoint_id}`): {new}\n")
+    assert endpoint_row(cli_db, endpoint_id)[2] == [new, old]
+    listing = cli("endpoints", "list")[1]
+    assert f"{endpoint_id:>4} {receiver.url}" in listing and "whsec_" not in listing
+
+    approve(cli_db, cli, "W-1")  # delivered by the real worker to the loopback receiver
+    assert cli("worker", "--once") == (0, "2 delivery attempt(s) made\n", "")  # webhook, email
+    [first] = receiver.ok()
+    assert verifies(old, first) and verifies(new, first)
+
+    assert cli("endpoints", "drop-old-secrets", endpoint_id) == (
+        0, f"endpoint {endpoint_id} now signs with its newest secret only\n", "")
+    assert endpoint_row(cli_db, endpoint_id)[2] == [new]
+    approve(cli_db, cli, "W-2")
+    assert cli("worker", "--once")[0] == 0
+    second = receiver.ok()[1]
+    assert verifies(new, second) and not verifies(old, second)
+
+
+def test_a_refused_endpoint_command_changes_nothing(cli_db, cli, receiver):
+    endpoint_id, secret = add_endpoint(cli, receiver.url)
+    before = row_counts(cli_db)
+    code, out, err = cli("endpoints", "rotate-secret", endpoint_id, "--actor", "reviewer")
+    assert code == 1 and out == "" and err.startswith("error: ") and err.count("\n") == 1
+    assert endpoint_row(cli_db, endpoint_id) == (True, None, [secret])
+    assert row_counts(cli_db) == before
+
+
+# --- deliveries ---------------------------------------------------------------------------
+
+def test_deliveries_replay_failed_queues_them_again(cli_db, cli, receiver):
+    endpoint_id, _ = add_endpoint(cli, receiver.url)
+    approve(cli_db, cli, "D-1")
+    assert webhook_deliveries(cli_db) == [("D-1", "pending", 0)]
+    assert cli("endpoints", "disable", endpoint_id)[0] == 0  # fails what was pending for it
+    assert webhook_deliveries(cli_db) == [("D-1", "failed", 0)]
+    # while its endpoint is disabled a failed delivery stays failed
+    assert cli("deliveries", "--replay-failed") == (0, "0 failed deliveries queued again\n", "")
+    assert webhook_deliveries(cli_db) == [("D-1", "failed", 0)]
+    assert cli("endpoints", "enable", endpoint_id)[0] == 0
+    assert cli("deliveries", "--replay-failed") == (0, "1 failed deliveries queued again\n", "")
+    assert webhook_deliveries(cli_db) == [("D-1", "pending", 0)]
+    assert cli("deliveries", "--replay-failed") == (0, "0 failed deliveries queued again\n", "")
+    assert cli("worker", "--once")[0] == 0
+    assert webhook_deliveries(cli_db) == [("D-1", "delivered", 1)]
+    assert len(receiver.ok()) == 1
+
+
+DELIVERY_FIELDS = {"id", "message_id", "case_id", "channel", "event_type", "target",
+                   "endpoint_id", "endpoint_url", "state", "attempts", "next_attempt_at",
+                   "last_status_code", "last_error", "created_at", "finished_at"}
+
+
+def test_deliveries_json(cli_db, cli, receiver):
+    endpoint_id, secret = add_endpoint(cli, receiver.url)
+    approve(cli_db, cli, "J-1")
+    assert cli("worker", "--once")[0] == 0
+    code, out, err = cli("deliveries", "--json")
+    assert code == 0, err
+    rows = json.loads(out)
+    assert all(set(r) == DELIVERY_FIELDS for r in rows)
+    by_channel = {r["channel"]: r for r in rows}
+    assert set(by_channel) == {"webhook", "email"}
+    hook = by_channel["webhook"]
+    assert (hook["case_id"], hook["event_type"], hook["target"], hook["endpoint_id"],
+            hook["endpoint_url"], hook["state"], hook["attempts"], hook["last_status_code"]) == (
+        "J-1", "case.approved", f"endpoint:{endpoint_id}", endpoint_id, receiver.url,
+        "delivered", 1, 200)
+    assert hook["message_id"] == receiver.ok()[0]["id"]
+    assert by_channel["email"]["state"] == "skipped"  # no SMTP host configured
+    assert secret not in out
+    code, out, _ = cli("deliveries", "--json", "--status", "delivered")
+    assert [r["id"] for r in json.loads(out)] == [hook["id"]]
