@@ -1,5 +1,7 @@
 """Two reviewers (or two tabs) deciding the same case at once: exactly one wins, the other is
-told "case changed, reload", and nothing of the loser is written. From threads and processes."""
+told "case changed, reload", and nothing of the loser is written. From threads and processes.
+Both sides read the same version and meet at a barrier before acting, so the race always
+happens; no test sleeps hoping for it."""
 from __future__ import annotations
 
 import subprocess
@@ -17,6 +19,8 @@ from core.store.models import Decision, OutboxMessage
 from tests.factories import make_case, status_of, version_of
 
 ROUNDS = 8
+ACTIONS = ("approve", "reject")
+HANG_S = 120  # only a hung test gets near this
 
 
 def _prepare(db, n):
@@ -70,23 +74,47 @@ def test_two_threads_decide_the_same_case(db, database_url):
         _assert_one_winner(db, case_id, outcomes)
 
 
+def _wait_ready(ready: Path, proc: subprocess.Popen) -> int:
+    """The version a worker process read, once it has written it (the barrier's first half).
+    The deadline only catches a hung test."""
+    deadline = time.monotonic() + HANG_S
+    while not ready.exists():
+        if proc.poll() is not None:
+            raise AssertionError(f"worker exited before the barrier: {proc.communicate()}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"hung: {ready.name} not written within {HANG_S} s")
+        time.sleep(0.01)
+    return int(ready.read_text())
+
+
 def test_two_processes_decide_the_same_case(db, database_url, tmp_path):
+    """Both processes read the case version, wait at a barrier (ready files, then one go
+    file), then act: the race is forced, and the test checks it happened."""
     root = Path(__file__).resolve().parent.parent
     for case_id in _prepare(db, 3):
-        version = version_of(db, case_id)
         go = tmp_path / f"go-{case_id}"
+        ready = {action: tmp_path / f"ready-{case_id}-{action}" for action in ACTIONS}
         procs = {action: subprocess.Popen(
             [sys.executable, "-m", "tests.concurrency_worker", database_url, case_id, action,
-             str(version), str(go)], cwd=root, stdout=subprocess.PIPE, text=True)
-            for action in ("approve", "reject")}
-        time.sleep(1.5)  # both processes connected and waiting
-        go.touch()
-        outcomes = []
-        for action, proc in procs.items():
-            out, _ = proc.communicate(timeout=90)
-            assert proc.returncode == 0
-            outcomes.append((action, out.strip().splitlines()[-1]))
+             str(ready[action]), str(go)], cwd=root, stdout=subprocess.PIPE, text=True)
+            for action in ACTIONS}
+        try:
+            read = {action: _wait_ready(ready[action], proc) for action, proc in procs.items()}
+            # the race really happens: both hold the same version, and neither has acted yet
+            assert read["approve"] == read["reject"] == version_of(db, case_id), read
+            go.touch()
+            outcomes = []
+            for action, proc in procs.items():
+                out, _ = proc.communicate(timeout=HANG_S)
+                assert proc.returncode == 0, out
+                outcomes.append((action, out.strip().splitlines()[-1]))
+        finally:
+            for proc in procs.values():
+                if proc.poll() is None:
+                    proc.kill()
         _assert_one_winner(db, case_id, outcomes)
+        loser = next(o for o in outcomes if o[1] != "won")
+        assert loser[1].startswith("CaseChanged: "), outcomes
 
 
 def test_reassignment_racing_a_decision(db, database_url):

@@ -20,6 +20,7 @@ from ui.text import plain, when
 
 TABLE_KEY = "dl_table_key"        # the table's widget key, new for each filter (no stale row)
 SECRET_KEY = "dl_new_secret"       # (what, secret): shown at the next run, then forgotten
+EMPTY_NEXT_RUN = "dl_empty_next_run"  # an endpoint was added: empty the form before drawing it
 ALL = "All"
 PAGE_SIZE = 200
 
@@ -201,6 +202,8 @@ def manage_endpoint(db: Database, user: UserInfo, endpoints: list[ep.EndpointInf
 
 def add_endpoint_form(db: Database, user: UserInfo) -> None:
     workflows = [w["name"] for w in list_workflows(db)]
+    if st.session_state.pop(EMPTY_NEXT_RUN, False):  # set before the widgets are drawn
+        st.session_state.update(dl_new_url="", dl_new_description="", dl_new_events=[])
     with st.form("dl_add", border=True):
         st.markdown("**Add an endpoint**")
         url = st.text_input("URL", key="dl_new_url", max_chars=2000,
@@ -219,7 +222,7 @@ def add_endpoint_form(db: Database, user: UserInfo) -> None:
             else:
                 st.session_state[SECRET_KEY] = (f"Endpoint #{created.endpoint.id} added.",
                                                 created.secret)
-                for key in ("dl_new_url", "dl_new_description", "dl_new_events"):
-                    st.session_state.pop(key, None)
+                st.session_state[EMPTY_NEXT_RUN] = True  # (popping the keys would leave
+                # the typed text in the browser's fields)
                 flash(f"Endpoint #{created.endpoint.id} added.")
                 st.rerun()

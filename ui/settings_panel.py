@@ -39,6 +39,7 @@ LABELS = {  # a friendlier label than the key, for the limits
 }
 SOURCE_LABELS = {"database": "set here", "environment": "from the environment",
                  "default": "default"}
+EMPTY_NEXT_RUN = "st_empty_next_run"  # fields to empty before they are drawn again
 
 
 def _field_key(key: str) -> str:
@@ -48,6 +49,10 @@ def _field_key(key: str) -> str:
 def channel_panel(db: Database, user: UserInfo, group: str) -> None:
     title, keys, channel, recipient_label = GROUPS[group]
     infos = {i.key: i for i in settings_store.list_settings(db) if i.key in keys}
+    for field in st.session_state.pop(EMPTY_NEXT_RUN, ()):
+        # A widget's value can only be set before it is drawn; popping its key instead would
+        # leave the typed text in the browser's field.
+        st.session_state[field] = ""
     with st.container(border=True):
         st.subheader(title, anchor=False)
         entered: dict[str, str] = {}
@@ -102,9 +107,8 @@ def _save(db: Database, user: UserInfo, infos: dict, entered: dict[str, str]) ->
         show_error(e)
         return
     changed = list(changes)
-    for key in changed:
-        if infos[key].is_secret:
-            st.session_state.pop(_field_key(key), None)  # never keep a secret in a field
+    st.session_state[EMPTY_NEXT_RUN] = [  # never keep a secret in a field
+        _field_key(key) for key in changed if infos[key].is_secret]
     flash(f"Saved: {', '.join(changed)}." if changed else "Nothing changed.")
     st.rerun()
 

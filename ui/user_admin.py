@@ -17,6 +17,8 @@ ROLE_HELP = ("analyst: reads cases and dashboards, exports CSV · reviewer: + ta
              "decides on their own · admin: + reassigns, manages users, views, workflows, "
              "integrations")
 MANAGE_KEY = "ua_user"
+NEW_USER_FIELDS = ("ua_new_username", "ua_new_name", "ua_new_email", "ua_new_password")
+EMPTY_NEXT_RUN = "ua_empty_next_run"  # the form was sent: empty its fields before drawing it
 
 
 def users_table(users: list[UserInfo]) -> None:
@@ -28,6 +30,9 @@ def users_table(users: list[UserInfo]) -> None:
 
 
 def add_user_form(db: Database, admin: UserInfo) -> None:
+    if st.session_state.pop(EMPTY_NEXT_RUN, False):
+        for key in NEW_USER_FIELDS:  # set before the widgets are drawn (popping the keys
+            st.session_state[key] = ""  # would leave the typed text in the browser)
     with st.form("ua_add", clear_on_submit=False, border=True):
         st.markdown("**Add a user**")
         left, right = st.columns(2)
@@ -47,8 +52,7 @@ def add_user_form(db: Database, admin: UserInfo) -> None:
                 show_error(e)
             else:
                 flash(f"User {created.username!r} added as {created.role}.")
-                for key in ("ua_new_username", "ua_new_name", "ua_new_email", "ua_new_password"):
-                    st.session_state.pop(key, None)
+                st.session_state[EMPTY_NEXT_RUN] = True
                 st.rerun()
 
 

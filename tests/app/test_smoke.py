@@ -12,9 +12,17 @@ from core.intake.documents import add_file_version
 from core.store.models import Case, Document
 from tests.app.harness import new_app, open_case, sign_in
 from tests.factories import make_case, version_of
-from ui.navigation import PAGES, specs_for
 
 ROLES = ("analyst", "reviewer", "admin")
+# Written out here, not taken from ui.navigation (the code under test); the simulator is on.
+EVERYONE = ("pages/cases.py", "pages/overview.py")
+PAGES_BY_ROLE = {
+    "analyst": EVERYONE,
+    "reviewer": (*EVERYONE, "pages/simulator.py"),
+    "admin": (*EVERYONE, "pages/admin_views.py", "pages/admin_workflows.py",
+              "pages/admin_users.py", "pages/import_cases.py", "pages/simulator.py",
+              "pages/settings.py", "pages/deliveries.py"),
+}
 
 
 def _png() -> bytes:
@@ -43,14 +51,13 @@ def _rich_case(db) -> None:
 
 @pytest.mark.parametrize("role", ROLES)
 def test_every_page_runs_for_every_role(db, database_url, monkeypatch, role):
+    monkeypatch.setenv("DOCKET_SIMULATOR", "on")
     _rich_case(db)
     at = sign_in(new_app(monkeypatch, database_url), role)
     assert not at.exception
-    for spec in PAGES:
-        if spec not in specs_for(role):
-            continue
-        at.switch_page(spec.path).run()
-        assert not at.exception, (role, spec.path, at.exception)
+    for path in PAGES_BY_ROLE[role]:
+        at.switch_page(path).run()
+        assert not at.exception, (role, path, at.exception)
     at.switch_page("pages/cases.py").run()
     open_case(at, "R-1")
     assert not at.exception, at.exception

@@ -3,7 +3,8 @@ Chromium (Debian's /usr/bin/chromium) driven by pytest-playwright.
 
 One app server per test session. Each test works on its own cases (see CASES), so the tests
 do not depend on each other's order. Without Chromium the tests skip locally with the reason,
-and fail when CI=true (see ../shared/TESTING.md).
+and fail when CI=true: the CI script (.ci/run) sets CI=true, and there a browser test that
+cannot run is an error, never a silent skip.
 """
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 with write-only secrets, and the re-upload token (forged / expired / used / out of scope)."""
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from core import settings_store
 from core.cases import actions as ca
 from core.errors import InvalidInput, NotAllowed
 from core.notifications import templates
+from core.notifications.email import EmailError, build_message, send, smtp_settings
 from core.notifications.reupload_tokens import (
     InvalidReuploadToken,
     consume_reupload_token,
@@ -21,7 +23,14 @@ from core.notifications.reupload_tokens import (
 )
 from core.store.models import Delivery, DeliveryAttempt, ReuploadToken, utcnow
 from tests.factories import make_case, version_of
-from tests.receivers import SmtpSink, drain, fast_config, text_part
+from tests.receivers import (
+    SmtpSink,
+    TcpTap,
+    drain,
+    fast_config,
+    make_tls_files,
+    text_part,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -210,3 +219,148 @@ def test_forged_expired_and_out_of_scope_tokens_are_refused(db):
     with pytest.raises(InvalidReuploadToken) as err:  # signed with the old key
         verify_reupload_token(db, token)
     assert err.value.reason == "forged"
+
+
+# --- SMTP over TLS: STARTTLS and implicit TLS against a throwaway CA ----------------------
+# Docket builds its TLS contexts with ssl.create_default_context() (certificate and host name
+# verified) and has no setting of its own for a private CA; OpenSSL's SSL_CERT_FILE is the
+# route to trust one, so these tests point it at a CA generated at test time. A TcpTap between
+# Docket and the server records what Docket put on the wire, to check what went in clear.
+
+SMTP_USER, SMTP_PASSWORD = "mailer", "smtp-secret-pass-42"
+AUTH_PLAIN = base64.b64encode(f"\0{SMTP_USER}\0{SMTP_PASSWORD}".encode())
+NOT_IN_CLEAR = (SMTP_PASSWORD.encode(), AUTH_PLAIN, b"AUTH ", b"MAIL FROM",
+                b"owner@acme.example", b"Documents <b>forged</b>")
+
+
+@pytest.fixture
+def tls(tmp_path):
+    return make_tls_files(tmp_path)
+
+
+@pytest.fixture
+def trusted_tls(tls, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", tls.ca_cert)
+    return tls
+
+
+class AuthLog:
+    """aiosmtpd authenticator recording (user, password, whether the connection was TLS)."""
+
+    def __init__(self):
+        self.calls: list[tuple[str, str, bool]] = []
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        over_tls = server.transport.get_extra_info("ssl_object") is not None
+        self.calls.append((auth_data.login.decode(), auth_data.password.decode(), over_tls))
+        ok = (auth_data.login, auth_data.password) == (SMTP_USER.encode(), SMTP_PASSWORD.encode())
+        return AuthResult(success=ok, handled=False)
+
+
+def tls_sink(mode: str, tls, auth: AuthLog) -> SmtpSink:
+    if mode == "starttls":  # AUTH is neither offered nor accepted before STARTTLS
+        return SmtpSink(tls_context=tls.server_context(), require_starttls=True,
+                        authenticator=auth, auth_require_tls=True)
+    # aiosmtpd counts only STARTTLS as TLS for AUTH; AuthLog checks the transport itself
+    return SmtpSink(ssl_context=tls.server_context(), authenticator=auth, auth_require_tls=False)
+
+
+def use_smtp_login(db, tap, security: str, host: str = "127.0.0.1"):
+    use_smtp(db, tap, **{"smtp.host": host, "smtp.security": security,
+                         "smtp.user": SMTP_USER, "smtp.password": SMTP_PASSWORD})
+
+
+def tls_test_message():
+    return build_message(sender="kyc@docket.example", to="owner@acme.example", to_name="Acme",
+                         subject="Your application C-9", text="Documents <b>forged</b>",
+                         html=None, message_id="msg_tls_test")
+
+
+@pytest.mark.parametrize("mode", ["starttls", "ssl"])
+def test_email_over_tls_arrives_and_logs_in_only_under_tls(db, trusted_tls, mode):
+    auth = AuthLog()
+    with tls_sink(mode, trusted_tls, auth) as sink, TcpTap(sink.port) as tap:
+        use_smtp_login(db, tap, mode)
+        reject(db, "C-1")
+        drain(db, fast_config(schedule=()))
+    (d,) = email_deliveries(db)
+    assert d.state == "delivered" and d.attempts == 1, d.last_error
+    (msg,) = sink.messages
+    assert msg["Subject"] == "Your application C-1"
+    assert msg["To"] == "Acme Trading Ltd <owner@acme.example>"
+    assert sink.envelopes[0].rcpt_tos == ["owner@acme.example"]
+    assert "Reason: Documents <b>forged</b>" in text_part(msg)
+    assert auth.calls == [(SMTP_USER, SMTP_PASSWORD, True)]
+    wire = bytes(tap.client_bytes)
+    assert tap.connections == 1
+    if mode == "starttls":
+        clear, sep, encrypted = wire.partition(b"STARTTLS\r\n")
+        assert sep and clear.lower().startswith(b"ehlo ")
+        assert encrypted[:1] == b"\x16"  # a TLS handshake record right after STARTTLS
+    else:
+        assert wire[:1] == b"\x16"      # TLS from the first byte
+        assert b"ehlo" not in wire.lower()
+    for clear_text in NOT_IN_CLEAR:
+        assert clear_text not in wire
+
+
+def test_starttls_setting_never_falls_back_to_plain_text(db):
+    """A server without STARTTLS (that would take the password in clear) gets no login and no
+    message; the delivery fails for good (a configuration problem), not retried."""
+    auth = AuthLog()
+    with SmtpSink(authenticator=auth, auth_require_tls=False) as sink, TcpTap(sink.port) as tap:
+        use_smtp_login(db, tap, "starttls")
+        reject(db, "C-1")
+        drain(db, fast_config(schedule=(0.05, 0.05, 0.05)))
+    (d,) = email_deliveries(db)
+    assert d.state == "failed" and d.attempts == 1
+    assert "does not support STARTTLS" in d.last_error and SMTP_PASSWORD not in d.last_error
+    assert sink.messages == [] and auth.calls == []
+    wire = bytes(tap.client_bytes)
+    assert wire.lower().startswith(b"ehlo ")  # the tap did see the session
+    for clear_text in NOT_IN_CLEAR:
+        assert clear_text not in wire
+
+
+def test_implicit_tls_setting_refuses_a_plain_text_server(db):
+    auth = AuthLog()
+    with SmtpSink(authenticator=auth, auth_require_tls=False) as sink, TcpTap(sink.port) as tap:
+        use_smtp_login(db, tap, "ssl")
+        with pytest.raises(EmailError) as err:
+            send(smtp_settings(db), tls_test_message(), timeout=10)
+    assert err.value.transient
+    assert sink.messages == [] and auth.calls == []
+    wire = bytes(tap.client_bytes)
+    assert wire[:1] == b"\x16" and b"ehlo" not in wire.lower()
+    for clear_text in NOT_IN_CLEAR:
+        assert clear_text not in wire
+
+
+@pytest.mark.parametrize("mode", ["starttls", "ssl"])
+def test_untrusted_or_misnamed_certificate_is_refused(db, tls, monkeypatch, mode):
+    """The certificate is verified: a CA Docket does not trust, or a certificate for another
+    name, stops the session before the login and the message."""
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    auth = AuthLog()
+    with tls_sink(mode, tls, auth) as sink, TcpTap(sink.port) as tap:
+        use_smtp_login(db, tap, mode)
+        with pytest.raises(EmailError, match="SSLCertVerificationError") as untrusted:
+            send(smtp_settings(db), tls_test_message(), timeout=10)
+        monkeypatch.setenv("SSL_CERT_FILE", tls.ca_cert)
+        use_smtp_login(db, tap, mode, host="localhost")  # the certificate names 127.0.0.1 only
+        with pytest.raises(EmailError, match="SSLCertVerificationError"):
+            send(smtp_settings(db), tls_test_message(), timeout=10)
+        use_smtp_login(db, tap, mode)  # the same server, trusted and named: accepted
+        send(smtp_settings(db), tls_test_message(), timeout=10)
+    assert SMTP_PASSWORD not in str(untrusted.value)
+    assert auth.calls == [(SMTP_USER, SMTP_PASSWORD, True)]
+    (msg,) = sink.messages
+    assert msg["Subject"] == "Your application C-9" and tap.connections == 3
+
+
+def test_server_requiring_starttls_refuses_a_plain_text_client(db, tls):
+    with SmtpSink(tls_context=tls.server_context(), require_starttls=True) as sink:
+        use_smtp(db, sink)  # smtp.security none
+        with pytest.raises(EmailError, match="SMTP 530") as err:
+            send(smtp_settings(db), tls_test_message(), timeout=10)
+    assert not err.value.transient and sink.messages == []
