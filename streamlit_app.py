@@ -1,41 +1,30 @@
-"""Docket: the router. Sign-in first; then the pages the user's role may open.
+"""Docket's server: the dashboard and its HTTP API, in one process on one port.
 
-One exception: an applicant's emailed link (`/?reupload=TOKEN`) opens the public re-upload
-page, and only it, without sign-in; the page itself checks the token."""
+`python -m streamlit run streamlit_app.py` serves the dashboard (`dashboard.py`, its pages in
+`pages/`, widgets in `ui/`) and, beside it, the API at /api/v1 (`api/`, see docs/API.md) and
+the operations routes /healthz and /readyz. On start it prepares the database (schema,
+default workflows and views, demo data in demo mode) and starts the embedded notification
+dispatcher, so the API answers before anyone opens the dashboard.
+"""
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
 import streamlit as st
+from starlette.concurrency import run_in_threadpool
+from starlette.routing import Mount
 
-from ui import auth
-from ui.context import database
-from ui.navigation import pages_for, signed_out_pages
-from ui.reupload_form import REUPLOAD_PAGE, REUPLOAD_PARAM
-from ui.text import esc
+from api import create_api
+from api.app import API_PREFIX
+from api.ops import ROUTES
+from core.app_setup import start_server
 
-st.set_page_config(page_title="Docket", page_icon=":material/fact_check:", layout="wide")
 
-db = database()
+@asynccontextmanager
+async def lifespan(_app):
+    await run_in_threadpool(start_server)
+    yield
 
-if REUPLOAD_PARAM in st.query_params:
-    st.navigation([st.Page(REUPLOAD_PAGE, title="Upload documents", icon=":material/upload:",
-                           default=True)], position="hidden").run()
-    st.stop()
 
-authenticator, key_message = auth.authenticator(db)
-user = auth.signed_in(db, authenticator)
-
-if user is None:
-    def sign_in() -> None:
-        auth.login_page(db, authenticator, key_message)
-
-    st.navigation(signed_out_pages(sign_in), position="hidden").run()
-    st.stop()
-
-page = st.navigation(pages_for(user.role))
-with st.sidebar:
-    st.markdown(f"**{esc(user.name)}**  \n{esc(user.role.capitalize())} · {esc(user.username)}")
-    if st.button("Sign out", icon=":material/logout:", key="sign_out"):
-        auth.sign_out(authenticator)
-        st.rerun()
-    auth.sync_cookie(authenticator)
-page.run()
+app = st.App("dashboard.py", routes=[Mount(API_PREFIX, app=create_api()), *ROUTES],
+             lifespan=lifespan)

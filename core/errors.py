@@ -13,6 +13,10 @@ class NotFound(DocketError):
     pass
 
 
+class Unauthenticated(DocketError):
+    """No credentials, or credentials that are unknown, revoked or belong to a disabled user."""
+
+
 class NotAllowed(DocketError):
     """The actor's role or assignment does not permit the command."""
 

@@ -6,28 +6,23 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from core import config
 from core.access.users import UserInfo
-from core.app_setup import prepare_database
-from core.notifications.dispatcher import start_background_dispatcher
-from core.store.db import Database, get_database
+from core.app_setup import start_server
+from core.store.db import Database
 
-MAIN_SCRIPT = "streamlit_app.py"
+MAIN_SCRIPT = "dashboard.py"
 USER_KEY = "docket_user"
 
 
 @st.cache_resource(show_spinner="Preparing the database...")
-def _prepared(url: str, demo: bool) -> bool:
-    """Runs once per process and database: schema, default workflows and views, demo data,
-    and the background notification dispatcher (unless DOCKET_EMBEDDED_WORKER=off)."""
-    db = get_database(url)
-    seeded = prepare_database(db, demo=demo)
-    start_background_dispatcher(db)
-    return seeded
+def _prepared(url: str) -> Database:
+    """Once per process and database: schema, default workflows and views, demo data, and
+    the background notification dispatcher (the server's start did it already; the AppTest
+    harness runs the dashboard without the server)."""
+    return start_server(url)
 
 
 def database() -> Database:
-    url = config.database_url()
-    _prepared(url, config.demo_mode(url))
-    return get_database(url)
+    return _prepared(config.database_url())
 
 
 def through_router() -> None:

@@ -122,3 +122,24 @@ def cmd_endpoints(args) -> None:
     elif args.endpoints_command == "drop-old-secrets":
         ep.drop_previous_secrets(db, args.id, actor=args.actor)
         print(f"endpoint {args.id} now signs with its newest secret only")
+
+
+def cmd_keys(args) -> None:
+    from core.access import api_keys
+    db = database()
+    if args.keys_command == "add":
+        created = api_keys.create_key(db, args.name, scopes=args.scopes,
+                                      acting_user=args.as_user, actor=args.actor)
+        k = created.info
+        print(f"API key {k.name} added ({k.prefix}..., scopes {','.join(k.scopes)}, "
+              f"acts as {k.acting_user})")
+        print(f"key (shown once, keep it now): {created.secret}")
+    elif args.keys_command == "list":
+        for k in api_keys.list_keys(db):
+            used = f"last used {k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "never used"
+            state = f"REVOKED {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "active"
+            print(f"{k.name:<24} {k.prefix}...  scopes={','.join(k.scopes)}  "
+                  f"as={k.acting_user}  {used}  {state}")
+    elif args.keys_command == "revoke":
+        api_keys.revoke_key(db, args.name, actor=args.actor)
+        print(f"API key {args.name} revoked")

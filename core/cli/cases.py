@@ -132,43 +132,25 @@ def cmd_show(args) -> None:
 
 
 def cmd_act(args) -> None:
-    from core.cases import actions as ca
+    from core.cases.commands import perform
     from core.cases.read import case_detail
     db = database()
     version = args.version
     if version is None:
         version = case_detail(db, args.case, with_timeline=False).version
-    common = {"actor": args.as_user, "expected_version": version}
-    action = args.action
-    if action in ("approve-block", "ask-to-reupload", "undo-reupload") and not args.block:
-        raise DocketError(f"{action} needs --block document:ID or kyc:ID")
-    if action == "approve":
-        ca.approve_case(db, args.case, reason=args.reason, **common)
-    elif action == "reject":
-        ca.reject_case(db, args.case, reason=args.reason, **common)
-    elif action == "ask-for-reuploads":
-        n = ca.ask_for_reuploads(db, args.case, **common)
-        print(f"asked for {n} re-upload(s)")
-    elif action == "approve-block":
-        ca.approve_block(db, args.case, args.block, **common)
-    elif action == "ask-to-reupload":
-        ca.ask_to_reupload_block(db, args.case, args.block, reason=args.reason, **common)
-    elif action == "undo-reupload":
-        ca.undo_reupload_request(db, args.case, args.block, **common)
-    elif action == "assign":
-        ca.assign_case(db, args.case, args.to or args.as_user, **common)
-    elif action == "unassign":
-        ca.assign_case(db, args.case, None, **common)
-    elif action == "note":
-        ca.add_note(db, args.case, args.text or "", **common)
-    elif action == "edit":
-        changes = {}
-        for item in args.set or []:
-            field, sep, value = item.partition("=")
-            if not sep:
-                raise DocketError(f"--set takes FIELD=VALUE, got {item!r}")
-            changes[field] = value
-        ca.edit_user_data(db, args.case, changes, **common)
+    changes = {}
+    for item in args.set or []:
+        field, sep, value = item.partition("=")
+        if not sep:
+            raise DocketError(f"--set takes FIELD=VALUE, got {item!r}")
+        changes[field] = value
+    if args.action in ("approve-block", "ask-to-reupload", "undo-reupload") and not args.block:
+        raise DocketError(f"{args.action} needs --block document:ID or kyc:ID")
+    asked = perform(db, args.case, args.action, actor=args.as_user, expected_version=version,
+                    reason=args.reason, block=args.block, to=args.to, text=args.text,
+                    changes=changes)
+    if args.action == "ask-for-reuploads":
+        print(f"asked for {asked} re-upload(s)")
     _show_status(args.case)
 
 

@@ -155,6 +155,20 @@ def build_parser() -> argparse.ArgumentParser:
             e.add_argument("--reason")
     for parser in esub.choices.values():
         parser.add_argument("--actor", default="system", help="admin making the change")
+
+    sp = add("keys", "Manage API keys: add (shown once), list, revoke", admin.cmd_keys)
+    ksub = sp.add_subparsers(dest="keys_command", required=True, metavar="KEYS_COMMAND")
+    k = ksub.add_parser("add", help="add an API key acting as a user; prints the key once")
+    k.add_argument("name", help="a name for the key, e.g. onboarding-prod")
+    k.add_argument("--scopes", required=True,
+                   help="comma-separated: intake, events, read, act")
+    k.add_argument("--as-user", required=True, dest="as_user",
+                   help="the user the key acts as (their role applies)")
+    ksub.add_parser("list", help="list API keys (never the keys themselves)")
+    k = ksub.add_parser("revoke", help="revoke an API key at once")
+    k.add_argument("name")
+    for parser in ksub.choices.values():
+        parser.add_argument("--actor", default="system", help="admin making the change")
     return p
 
 

@@ -80,6 +80,7 @@ class PlannedCase:
     processes: list[dict[str, Any]]
     documents: list[PlannedDocument]
     ubos: list[PlannedUbo]
+    exists: bool = False  # its id is in the database already (a push retried: skip it)
 
 
 class _Checker(ValueChecker):
@@ -376,9 +377,11 @@ def existing_case_ids(session: Session, ids: list[str]) -> set[str]:
     return found
 
 
-def check_import(data: Any, session: Session | None) -> tuple[list[str], list[PlannedCase]]:
+def check_import(data: Any, session: Session | None, *,
+                 skip_existing: bool = False) -> tuple[list[str], list[PlannedCase]]:
     """The problems of a parsed import and its planned cases. With `session`, workflows and
-    ids are also checked against the database."""
+    ids are also checked against the database: an id that exists already is a problem, or,
+    with `skip_existing`, marks its planned case `exists` (a retried push)."""
     checker = _Checker(_known_workflows(session) if session is not None else None,
                        upload_limit(session) if session is not None else None)
     planned = checker.top_level(data)
@@ -387,7 +390,9 @@ def check_import(data: Any, session: Session | None) -> tuple[list[str], list[Pl
         existing = existing_case_ids(session, given)
         reported: set[str] = set()
         for p in planned:
-            if p.case_id in existing and p.case_id not in reported:
+            if p.case_id in existing and skip_existing:
+                p.exists = True
+            elif p.case_id in existing and p.case_id not in reported:
                 reported.add(p.case_id)
                 checker.problem(f"cases[{p.index}].id", f"case {p.case_id!r} already exists")
     return checker.problems, planned

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -17,6 +18,8 @@ from typing import Any, Callable, Iterator
 from sqlalchemy.orm import Session
 
 from core import config
+from core.access.actors import require_permission
+from core.access.roles import Permission
 from core.cases.actions import load_case
 from core.cases.state import refresh_status, touch
 from core.cases.status import FINAL_STATUSES, BlockStatus, CaseStatus
@@ -28,6 +31,10 @@ from core.store import audit
 from core.store.db import Database
 from core.store.models import Case, Process, Ubo, utcnow
 
+# Set by `report_event`: the user whose credentials reported the event, checked in the event's
+# own transaction. Unset for the CLI operator and the simulator, who name an actor label.
+_reporter: ContextVar[str | None] = ContextVar("docket_event_reporter", default=None)
+
 
 @contextmanager
 def _case_event(db: Database, case_id: str, event: str,
@@ -35,6 +42,9 @@ def _case_event(db: Database, case_id: str, event: str,
     """One event on one case: lock it, refuse a final case, bump its version, recompute."""
     actor = clean_actor(actor)
     with db.unit_of_work() as session:
+        reporter = _reporter.get()
+        if reporter is not None:
+            require_permission(session, reporter, Permission.IMPORT_CASES)
         case = load_case(session, case_id, for_update=True)
         status = CaseStatus(case.case_status)
         if status in FINAL_STATUSES:
@@ -265,3 +275,17 @@ def apply_event(db: Database, case_id: str, event: str, **params: Any) -> CaseSt
     if "result" in params:
         positional.append(params.pop("result"))
     return kind.function(db, case_id, *positional, **params, **kind.fixed, actor=actor)
+
+
+def report_event(db: Database, case_id: str, event: str, *, reporter: str,
+                 **params: Any) -> CaseStatus:
+    """An event reported with a user's credentials (the API): the user must be allowed to
+    bring cases in (checked in the event's own transaction) and is the audited actor. A file
+    comes as `filename` + `content`, never as a path on the server."""
+    if "path" in params:
+        raise InvalidInput("a reported document comes as filename and content, not a path")
+    token = _reporter.set(reporter)
+    try:
+        return apply_event(db, case_id, event, actor=reporter, **params)
+    finally:
+        _reporter.reset(token)

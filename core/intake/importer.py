@@ -9,12 +9,15 @@ documented in docs/INTAKE.md; examples/cases.json is a complete example.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.access.actors import require_permission
+from core.access.roles import Permission
 from core.cases.state import facts_of, refresh_status
 from core.cases.status import derive_case_status
 from core.errors import InvalidInput
@@ -25,6 +28,8 @@ from core.intake.values import clean_actor
 from core.store import audit
 from core.store.db import Database
 from core.store.models import Case, Document, DocumentFile, Entity, Process, Ubo, utcnow
+
+MAX_PUSH_CASES = 1_000  # per API request; a larger load goes through `import_cases` (a file)
 
 
 def _new_case_ids(session: Session, count: int, taken: set[str]) -> list[str]:
@@ -80,6 +85,19 @@ def _write_case(session: Session, plan: PlannedCase, case_id: str, actor: str) -
     return case
 
 
+def _write_planned(session: Session, planned: list[PlannedCase], actor: str,
+                   on_progress: Callable[[int, int], None] | None = None) -> list[str]:
+    """Writes the planned cases (ids generated where the file gave none); their ids in order."""
+    given = {p.case_id for p in planned if p.case_id}
+    generated = iter(_new_case_ids(session, sum(p.case_id is None for p in planned), set(given)))
+    ids = []
+    for done, plan in enumerate(planned, start=1):
+        ids.append(_write_case(session, plan, plan.case_id or next(generated), actor).id)
+        if on_progress is not None:
+            on_progress(done, len(planned))
+    return ids
+
+
 def import_cases(db: Database, source: bytes | str | dict, *, actor: str = "system",
                  on_progress: Callable[[int, int], None] | None = None) -> list[str]:
     """Imports every case of the file in one unit of work and returns their ids, in file
@@ -92,16 +110,43 @@ def import_cases(db: Database, source: bytes | str | dict, *, actor: str = "syst
             problems, planned = check_import(data, session)
             if problems:
                 raise InvalidInput(REFUSED, problems)
-            given = {p.case_id for p in planned if p.case_id}
-            generated = iter(_new_case_ids(session, sum(p.case_id is None for p in planned),
-                                           set(given)))
-            ids = []
-            for done, plan in enumerate(planned, start=1):
-                case = _write_case(session, plan, plan.case_id or next(generated), actor)
-                ids.append(case.id)
-                if on_progress is not None:
-                    on_progress(done, len(planned))
-            return ids
+            return _write_planned(session, planned, actor, on_progress)
     except IntegrityError:
         raise InvalidInput(REFUSED, ["a case id of the file was imported by someone else "
                                      "at the same time; check the ids and try again"]) from None
+
+
+@dataclass(frozen=True)
+class PushedCases:
+    created: list[str]   # ids written now, in request order
+    existing: list[str]  # ids that were in the database already, left as they were
+
+
+def push_cases(db: Database, source: bytes | str | dict, *, actor: str) -> PushedCases:
+    """Cases pushed by the onboarding stack (the API): one case object or `{"cases": [...]}`
+    of up to MAX_PUSH_CASES, checked whole like an import file and written all-or-nothing.
+    Idempotent by case id: a case whose id exists already is not written again and is listed
+    under `existing`, so a client may retry a push it is unsure of. `actor` must be a user
+    allowed to import cases (checked in the same unit of work)."""
+    data = parse_import(source)
+    if isinstance(data, dict) and "cases" not in data:
+        data = {"cases": [data]}
+    if isinstance(data, dict) and isinstance(data.get("cases"), list) \
+            and len(data["cases"]) > MAX_PUSH_CASES:
+        raise InvalidInput(REFUSED, [f"cases: {len(data['cases']):,} cases; at most "
+                                     f"{MAX_PUSH_CASES:,} per request"])
+    for attempt in (1, 2):  # a concurrent push of the same id: the retry sees it as existing
+        try:
+            with db.unit_of_work() as session:
+                require_permission(session, actor, Permission.IMPORT_CASES)
+                problems, planned = check_import(data, session, skip_existing=True)
+                if problems:
+                    raise InvalidInput(REFUSED, problems)
+                fresh = [p for p in planned if not p.exists]
+                created = _write_planned(session, fresh, actor)
+                return PushedCases(created, [p.case_id for p in planned if p.exists])
+        except IntegrityError:
+            if attempt == 2:
+                raise InvalidInput(REFUSED, ["a case id was pushed twice at the same time; "
+                                             "push again"]) from None
+    raise AssertionError("unreachable")

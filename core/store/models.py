@@ -241,6 +241,7 @@ class AuditEvent(Base):
     kind: Mapped[str] = mapped_column(String(64))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    via: Mapped[str | None] = mapped_column(String(100), nullable=True)  # e.g. "api key crm"
     __table_args__ = (Index("ix_audit_case", "case_id", "id"),)
 
 
@@ -365,3 +366,69 @@ class ReuploadToken(Base):
     used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     __table_args__ = (Index("ix_reupload_tokens_case", "case_id"),
                       Index("ix_reupload_tokens_message", "message_id"))
+
+
+class ApiKey(Base):
+    """A key for the HTTP API: acts for one user, narrowed by scopes; only its hash is kept."""
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    acting_user: Mapped[str] = mapped_column(ForeignKey("users.username"))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    revoked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class IdempotencyRecord(Base):
+    """An API request made with an `Idempotency-Key`: its body's hash and, once answered, the
+    answer, replayed to a retry with the same key and body for 24 hours."""
+    __tablename__ = "idempotency_records"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"))
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(500))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))  # in_progress | done
+    response_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    response_body: Mapped[str | None] = mapped_column(Text, nullable=True)
+    response_headers: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    __table_args__ = (UniqueConstraint("api_key_id", "idempotency_key",
+                                       name="uq_idempotency_key"),
+                      Index("ix_idempotency_expires", "expires_at"))
+
+
+class HookSource(Base):
+    """A vendor that calls back (`POST /hooks/{name}`): its Standard Webhooks secrets, the
+    mapping from its payloads to case events, and the user the events are reported as."""
+    __tablename__ = "hook_sources"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    secrets: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    mapping: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    acting_user: Mapped[str] = mapped_column(ForeignKey("users.username"))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class HookMessage(Base):
+    """A vendor callback received: its webhook-id (a replay is recognised and changes
+    nothing) and what came of it."""
+    __tablename__ = "hook_messages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("hook_sources.id"))
+    message_id: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    case_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    event: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    outcome: Mapped[str] = mapped_column(String(16))  # applied | ignored | refused
+    detail: Mapped[str] = mapped_column(Text, default="")
+    __table_args__ = (UniqueConstraint("source_id", "message_id", name="uq_hook_message"),)

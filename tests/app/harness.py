@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 import ui.auth
 
-APP = Path(__file__).resolve().parents[2] / "streamlit_app.py"
+APP = Path(__file__).resolve().parents[2] / "dashboard.py"
 COOKIE_KEY = "t" * 64
 PASSWORDS = {"admin": "demo-admin-pass", "reviewer": "demo-reviewer-pass",
              "reviewer2": "demo-reviewer2-pass", "analyst": "demo-analyst-pass"}

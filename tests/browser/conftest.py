@@ -9,15 +9,7 @@ cannot run is an error, never a silent skip.
 from __future__ import annotations
 
 import os
-import secrets
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -31,6 +23,7 @@ from core.intake.importer import import_cases
 from core.store.db import Database
 from core.store.models import Case
 from tests.browser.helpers import HOSTILE
+from tests.servers import free_port, running_app  # noqa: F401  (test modules import them from here)
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -113,27 +106,6 @@ def _require_chromium() -> None:
     pytest.skip(f"browser tests skipped: {reason}")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.25)
-    raise RuntimeError(f"streamlit did not become healthy in {timeout} s:\n{log.read_text()}")
-
-
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     _require_chromium()
@@ -149,36 +121,6 @@ def app_db(tmp_path_factory) -> Database:
     _seed(db)
     yield db
     db.dispose()
-
-
-@contextmanager
-def running_app(db_url: str, log_dir: Path, port: int | None = None,
-                **env_overrides: str) -> Iterator[str]:
-    """The real app under `streamlit run` on `db_url`, on a free port (or `port`), with demo
-    mode off and a fresh cookie key; extra DOCKET_* variables as keyword arguments. Yields its
-    URL once /_stcore/health answers; stops it afterwards."""
-    port = port or _free_port()
-    log = log_dir / "streamlit.log"
-    env = {**os.environ, "DOCKET_DATABASE_URL": db_url, "DOCKET_DEMO_MODE": "off",
-           "DOCKET_COOKIE_KEY": secrets.token_urlsafe(48)[:64], "PYTHONUNBUFFERED": "1",
-           **env_overrides}
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
-             "--server.headless", "true", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc, log)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="session")

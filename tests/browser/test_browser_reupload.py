@@ -26,7 +26,7 @@ from core.notifications import endpoints
 from core.notifications.reupload_tokens import create_reupload_token, verify_reupload_token
 from core.store.db import Database
 from core.store.models import Case, Document, DocumentFile, ReuploadToken, Ubo
-from tests.browser.conftest import PNG, TIMEOUT_MS, _free_port, _require_chromium, running_app
+from tests.browser.conftest import PNG, TIMEOUT_MS, _require_chromium, free_port, running_app
 from tests.browser.helpers import (
     case_button,
     case_status_badge,
@@ -100,7 +100,7 @@ def notify_app(tmp_path_factory):
                                             description="browser test receiver")
     receiver.secrets.append(created.secret)
 
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     with SmtpSink() as smtp:
         try:

@@ -202,3 +202,17 @@ def test_deliveries_json(cli_db, cli, receiver):
     assert secret not in out
     code, out, _ = cli("deliveries", "--json", "--status", "delivered")
     assert [r["id"] for r in json.loads(out)] == [hook["id"]]
+
+
+def test_keys_add_list_revoke(cli_db, cli):
+    from core.access import api_keys
+    code, out, err = cli("keys", "add", "crm-sync", "--scopes", "read,act", "--as-user", "reviewer")
+    assert code == 0, err
+    secret = out.splitlines()[1].split(": ", 1)[1]
+    assert api_keys.authenticate(cli_db, secret).username == "reviewer"
+    code, out, _ = cli("keys", "list")
+    assert "crm-sync" in out and "scopes=act,read" in out and secret not in out
+    assert cli("keys", "revoke", "crm-sync")[0] == 0
+    assert "REVOKED" in cli("keys", "list")[1]
+    code, _, err = cli("keys", "add", "bad", "--scopes", "launch", "--as-user", "reviewer")
+    assert code == 1 and "scopes must be" in err

@@ -386,3 +386,9 @@ def test_an_event_on_a_final_case_is_refused_and_changes_nothing(cli_db, cli):
     assert err == ("error: event process_started refused: case E-1 is Approved, "
                    "which is final\n")
     assert case_row(cli_db, "E-1") == before_case and row_counts(cli_db) == before_rows
+
+
+def test_the_cli_offers_exactly_the_core_commands():
+    from core.cases.commands import COMMANDS
+    from core.cli.cases import ACT_ACTIONS
+    assert list(ACT_ACTIONS) == list(COMMANDS)

@@ -1,0 +1,25 @@
+"""The FastAPI application mounted at /api/v1 beside the dashboard (see streamlit_app.py)."""
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api import problems
+from api.routes import actions, cases, events, views
+
+API_PREFIX = "/api/v1"
+DESCRIPTION = """Docket's HTTP API: push cases, report outside events, read cases and views,
+and take case actions as the user an API key acts for. Errors are RFC 9457 problems
+(`application/problem+json`). Keys: `python -m core keys add NAME --scopes ... --as-user ...`.
+Guide with examples: docs/API.md."""
+
+
+def create_api() -> FastAPI:
+    # No interactive docs page: FastAPI's loads its assets from a CDN, and Docket must work
+    # with no internet. The OpenAPI document is the contract: /api/v1/openapi.json.
+    app = FastAPI(title="Docket API", version="1", description=DESCRIPTION,
+                  docs_url=None, redoc_url=None, openapi_url="/openapi.json",
+                  servers=[{"url": API_PREFIX}])
+    problems.install(app)
+    for module in (cases, actions, events, views):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,49 @@
+"""Case actions as the key's user: the same commands, rules and checks as the Cases page."""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import Actor, Db, acting
+from api.problems import PROBLEM_RESPONSES
+from core.cases.commands import COMMANDS, perform
+from core.cases.read import case_detail
+
+router = APIRouter(tags=["actions"], responses=PROBLEM_RESPONSES)
+
+ActionName = Literal[tuple(COMMANDS)]  # type: ignore[valid-type]
+
+
+class ActionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is named, not ignored
+
+    expected_version: int = Field(..., ge=1, description="the case version you acted on; a "
+                                  "stale one answers 409 with `current_version`")
+    reason: str | None = Field(None, max_length=2000)
+    block: str | None = Field(None, max_length=40, description="document:ID or kyc:ID")
+    to: str | None = Field(None, max_length=64, description="assign: the new assignee")
+    text: str | None = Field(None, max_length=10_000, description="note: its text")
+    changes: dict[str, Any] | None = Field(None, description="edit: {field: new value}")
+
+
+class ActionResult(BaseModel):
+    case_id: str
+    action: str
+    status: str
+    version: int
+    reuploads_requested: int | None = None
+
+
+@router.post("/cases/{case_id}/actions/{action}", response_model=ActionResult,
+             summary="Take a case action: " + ", ".join(COMMANDS))
+def post_action(case_id: str, action: ActionName, body: ActionRequest, p: Actor,
+                db: Db) -> ActionResult:
+    with acting(p):
+        asked = perform(db, case_id, action, actor=p.username,
+                        expected_version=body.expected_version, reason=body.reason,
+                        block=body.block, to=body.to, text=body.text, changes=body.changes)
+    after = case_detail(db, case_id, with_timeline=False)
+    return ActionResult(case_id=case_id, action=action, status=after.status,
+                        version=after.version, reuploads_requested=asked)

@@ -1,0 +1,73 @@
+"""Cases: the list with the sidebar's filters, one case as a viewer sees it, and intake."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from fastapi import APIRouter, Body, Query
+from pydantic import BaseModel
+
+from api.deps import Db, Intake, Reader, acting
+from api.problems import PROBLEM_RESPONSES
+from core.cases.read import CaseDetail, case_detail
+from core.errors import InvalidInput, NotFound
+from core.intake.importer import MAX_PUSH_CASES, push_cases
+from core.worklist.query import SORT_COLUMNS, CaseFilter, CaseRow, list_cases
+from core.worklist.views import find_view
+
+router = APIRouter(tags=["cases"], responses=PROBLEM_RESPONSES)
+
+
+class CaseList(BaseModel):
+    cases: list[CaseRow]
+    total: int
+    page: int
+    page_size: int
+    pages: int
+
+
+class PushedCases(BaseModel):
+    created: list[str]
+    existing: list[str]
+
+
+@router.get("/cases", response_model=CaseList, summary="The case list, filtered and paged")
+def get_cases(p: Reader, db: Db,
+              view: str | None = Query(None, description="a view's id or name"),
+              status: list[str] = Query([], description="case statuses (repeatable)"),
+              workflow: list[str] = Query([], description="workflows (repeatable)"),
+              search: str = Query("", max_length=200, description="full-text search"),
+              assignee: Literal["anyone", "me", "unassigned", "someone"] = "anyone",
+              created_from: date | None = None, created_to: date | None = None,
+              sort: Literal[tuple(SORT_COLUMNS)] = "created_at",  # type: ignore[valid-type]
+              order: Literal["asc", "desc"] = "desc",
+              page: int = Query(1, ge=1, le=1_000_000),
+              page_size: int = Query(50, ge=1, le=500)) -> CaseList:
+    try:
+        chosen = find_view(db, view) if view else None
+    except NotFound as e:
+        raise InvalidInput("the request is not valid", [f"view: {e}"]) from None
+    flt = CaseFilter(view=chosen, statuses=tuple(status), workflows=tuple(workflow),
+                     search=search, assignee=assignee, me=p.username,
+                     created_from=created_from, created_to=created_to)
+    result = list_cases(db, flt, sort=sort, descending=order == "desc", page=page,
+                        page_size=page_size)
+    return CaseList(cases=result.rows, total=result.total, page=result.page,
+                    page_size=result.page_size, pages=result.pages)
+
+
+@router.get("/cases/{case_id}", response_model=CaseDetail,
+            summary="One case: status, blocks, and which actions the key's user may take")
+def get_case(case_id: str, p: Reader, db: Db) -> CaseDetail:
+    return case_detail(db, case_id, viewer=p.username)
+
+
+@router.post("/cases", response_model=PushedCases, status_code=200,
+             summary=f"Push one case or a batch of up to {MAX_PUSH_CASES:,}")
+def post_cases(p: Intake, db: Db, body: dict[str, Any] = Body(
+        ..., description="One case object, or {\"cases\": [...]} — the JSON import format "
+                         "of docs/INTAKE.md. A case whose id exists already is not written "
+                         "again (listed under `existing`), so a retry is safe.")) -> PushedCases:
+    with acting(p):
+        result = push_cases(db, body, actor=p.username)
+    return PushedCases(created=result.created, existing=result.existing)

@@ -1,0 +1,79 @@
+"""Case actions over HTTP, as the key's user, with the version they saw."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from core.store.models import AuditEvent, Decision, Note
+from tests.api.conftest import a_case, new_id, push
+
+
+def _version(c, case_id) -> int:
+    return c.get(f"/cases/{case_id}").json()["version"]
+
+
+def test_take_then_approve_as_the_keys_user(api):
+    case_id = push(api, a_case(new_id("ACT")))
+    with api.client("act-reviewer") as c:
+        took = c.post(f"/cases/{case_id}/actions/assign", json={"expected_version": 1})
+        assert took.json() == {"case_id": case_id, "action": "assign",
+                               "status": "manual_review", "version": 2,
+                               "reuploads_requested": None}
+        done = c.post(f"/cases/{case_id}/actions/approve",
+                      json={"expected_version": 2, "reason": "all documents verified"})
+        assert done.status_code == 200 and done.json()["status"] == "approved"
+        after = c.get(f"/cases/{case_id}").json()
+    assert (after["assignee"], after["decided_by"], after["decision_reason"]) == (
+        "rev", "rev", "all documents verified")
+    with api.db.read() as s:
+        decision = s.scalars(select(Decision).where(Decision.case_id == case_id)).one()
+        vias = set(s.scalars(select(AuditEvent.via).where(AuditEvent.case_id == case_id,
+                                                          AuditEvent.actor == "rev")))
+    assert decision.actor == "rev" and vias == {"api key act-reviewer"}
+
+
+def test_a_stale_version_is_409_with_the_current_one_and_changes_nothing(api):
+    case_id = push(api, a_case(new_id("STALE")))
+    with api.client("act-reviewer") as c:
+        c.post(f"/cases/{case_id}/actions/note", json={"expected_version": 1, "text": "first"})
+        r = c.post(f"/cases/{case_id}/actions/note", json={"expected_version": 1,
+                                                             "text": "second"})
+        assert r.status_code == 409
+        assert r.json()["current_version"] == 2 and "reload" in r.json()["detail"]
+        assert _version(c, case_id) == 2
+    with api.db.read() as s:
+        assert list(s.scalars(select(Note.body).where(Note.case_id == case_id))) == ["first"]
+
+
+def test_the_status_rules_refuse_with_their_reason(api):
+    case_id = push(api, a_case(new_id("RULES"), collection_completed=False))
+    with api.client("act-reviewer") as c:
+        c.post(f"/cases/{case_id}/actions/assign", json={"expected_version": 1})
+        r = c.post(f"/cases/{case_id}/actions/approve", json={"expected_version": 2})
+    assert r.status_code == 409 and "Collection flow" in r.json()["detail"]
+
+
+def test_someone_elses_case_is_403(api):
+    case_id = push(api, a_case(new_id("OTHER")))
+    with api.client("act-reviewer") as c:
+        c.post(f"/cases/{case_id}/actions/assign", json={"expected_version": 1})
+    with api.client("act-reviewer2") as c:
+        r = c.post(f"/cases/{case_id}/actions/reject", json={"expected_version": 2,
+                                                               "reason": "not mine"})
+    assert r.status_code == 403 and "assigned to rev" in r.json()["detail"]
+
+
+def test_bad_requests_name_the_field(api):
+    case_id = push(api, a_case(new_id("BAD")))
+    with api.client("act-reviewer") as c:
+        unknown = c.post(f"/cases/{case_id}/actions/launch", json={"expected_version": 1})
+        no_version = c.post(f"/cases/{case_id}/actions/note", json={"text": "x"})
+        no_reason = c.post(f"/cases/{case_id}/actions/reject", json={"expected_version": 1})
+        no_block = c.post(f"/cases/{case_id}/actions/approve-block",
+                          json={"expected_version": 1})
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "action"
+    assert no_version.status_code == 422
+    assert no_version.json()["errors"][0]["field"] == "expected_version"
+    assert no_reason.status_code in (403, 422)
+    assert no_block.status_code == 422 and "needs a block" in no_block.json()["detail"]
+    with api.client("act-reviewer") as c:
+        assert _version(c, case_id) == 1

@@ -1,0 +1,130 @@
+"""Cases over HTTP: the list with the sidebar's filters, one case with what its viewer may
+do, and intake (one case or a batch, validated whole, idempotent by id)."""
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import func, select
+
+from core.store.models import AuditEvent, Case
+from core.worklist.query import CaseFilter, list_cases
+from tests.api.conftest import a_case, new_id, push
+from tests.factories import row_counts
+
+
+def test_push_one_case_then_read_it_back(api):
+    case_id = new_id("ONE")
+    with api.client("all-admin") as c:
+        r = c.post("/cases", json=a_case(case_id))
+        assert r.json() == {"created": [case_id], "existing": []}
+        got = c.get(f"/cases/{case_id}").json()
+    assert got["id"] == case_id and got["status"] == "manual_review" and got["version"] == 1
+    assert got["entity"]["name"] == "Acme Trading Ltd"
+    with api.db.read() as s:
+        event = s.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id,
+                                                   AuditEvent.kind == "case.imported")).one()
+    assert (event.actor, event.via) == ("svc", "api key all-admin")
+
+
+def test_a_retried_push_writes_nothing_new(api):
+    first, second = a_case(new_id("IDEM")), a_case(new_id("IDEM"))
+    with api.client("all-admin") as c:
+        assert c.post("/cases", json={"cases": [first]}).json()["created"] == [first["id"]]
+        before = row_counts(api.db)
+        again = c.post("/cases", json={"cases": [first, second]}).json()
+    assert again == {"created": [second["id"]], "existing": [first["id"]]}
+    after = row_counts(api.db)
+    assert after["cases"] == before["cases"] + 1
+
+
+def test_a_batch_with_one_bad_case_writes_nothing_and_names_every_problem(api):
+    good = [a_case(new_id("BATCH")) for _ in range(3)]
+    bad = a_case(new_id("BATCH"), entity={"type": "business", "name": "", "country": "XXX",
+                                          "email": "not-an-email"})
+    before = row_counts(api.db)
+    with api.client("all-admin") as c:
+        r = c.post("/cases", json={"cases": [*good, bad]})
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    problem = r.json()
+    fields = {(e["index"], e["field"]) for e in problem["errors"]}
+    assert {(3, "cases[3].entity.name"), (3, "cases[3].entity.country"),
+            (3, "cases[3].entity.email")} <= fields
+    assert all(e["index"] == 3 and e["reason"] for e in problem["errors"])
+    assert row_counts(api.db) == before
+
+
+def test_more_than_a_thousand_cases_are_refused_whole(api):
+    batch = [a_case(new_id("BIG")) for _ in range(1001)]
+    before = row_counts(api.db)
+    with api.client("all-admin") as c:
+        r = c.post("/cases", json={"cases": batch})
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["reason"].startswith("1,001 cases; at most 1,000")
+    assert row_counts(api.db) == before
+
+
+def test_two_pushes_of_one_case_at_the_same_time_create_it_once(api):
+    case_id = new_id("RACE")
+    answers, barrier = [], threading.Barrier(4)
+
+    def send():
+        with api.client("all-admin") as c:
+            barrier.wait()
+            answers.append(c.post("/cases", json=a_case(case_id)))
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [r.status_code for r in answers] == [200] * 4
+    assert sorted(len(r.json()["created"]) for r in answers) == [0, 0, 0, 1]
+    with api.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(Case).where(Case.id == case_id)) == 1
+
+
+def test_the_list_filters_and_pages_like_core(api):
+    tag = new_id("LIST").lower().replace("-", "")
+    ids = [push(api, a_case(new_id("LIST"), entity={
+        "type": "business", "name": f"Zebulon {tag} Holdings {i}", "country": "HK",
+        "email": "z@example.com"})) for i in range(5)]
+    with api.client("read-analyst") as c:
+        page1 = c.get("/cases", params={"search": tag, "page_size": 2, "sort": "name",
+                                        "order": "asc"}).json()
+        page3 = c.get("/cases", params={"search": tag, "page_size": 2, "page": 3,
+                                        "sort": "name", "order": "asc"}).json()
+        approved = c.get("/cases", params={"search": tag, "status": "approved"}).json()
+    assert (page1["total"], page1["pages"]) == (5, 3)
+    assert [r["id"] for r in page1["cases"]] == ids[:2]
+    assert [r["id"] for r in page3["cases"]] == ids[4:]
+    assert approved["total"] == 0 and approved["cases"] == []
+    core_page = list_cases(api.db, CaseFilter(search=tag), sort="name", descending=False,
+                           page_size=2)
+    assert [r.id for r in core_page.rows] == [r["id"] for r in page1["cases"]]
+
+
+def test_the_list_by_view_and_assignee(api):
+    with api.client("read-admin") as c:
+        views = c.get("/views").json()
+        hk = next(v for v in views if v["name"] == "Hong Kong companies")
+        by_view = c.get("/cases", params={"view": "Hong Kong companies", "page_size": 500}).json()
+        by_id = c.get("/cases", params={"view": str(hk["id"]), "page_size": 1}).json()
+        mine = c.get("/cases", params={"assignee": "me"}).json()
+        bad_view = c.get("/cases", params={"view": "No such view"})
+    assert by_view["total"] == by_id["total"] == hk["cases"]
+    assert all(r["country"] == "HK" and r["entity_type"] == "business" for r in by_view["cases"])
+    assert mine["total"] == 0  # svc is assigned nothing
+    assert bad_view.status_code == 422 and bad_view.json()["errors"][0]["field"] == "view"
+
+
+def test_a_case_shows_what_its_viewer_may_do_and_why_not(api):
+    case_id = push(api, a_case(new_id("DETAIL")))
+    with api.client("act-reviewer") as c:
+        mine = c.get(f"/cases/{case_id}").json()
+    with api.client("read-analyst") as c:
+        theirs = c.get(f"/cases/{case_id}").json()
+        missing = c.get("/cases/NO-SUCH-CASE")
+    approve = next(a for a in mine["case_actions"] if a["action"] == "approve")
+    assert approve["allowed"] is False and "assign" in approve["reason"].lower()
+    assert mine["can_assign_to_self"] is True and theirs["can_assign_to_self"] is False
+    assert missing.status_code == 404 and "NO-SUCH-CASE" in missing.json()["detail"]
