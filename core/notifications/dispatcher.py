@@ -125,6 +125,7 @@ class Dispatcher:
                 result = s.execute(
                     update(Delivery)
                     .where(Delivery.id == delivery_id, Delivery.state == "pending",
+                           Delivery.next_attempt_at <= now,  # still due: not just retried
                            not_leased(now))
                     .values(lease_until=until, leased_by=token)
                     .execution_options(synchronize_session=False))

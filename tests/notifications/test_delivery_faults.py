@@ -143,10 +143,33 @@ def test_retry_after_is_honoured(db):
         hook(db, receiver)
         approve(db, "C-1")
         drain(db)
+        attempts = dl.delivery_attempts(db, webhook_deliveries(db)[0].id)
         first, second = receiver.all()
-        assert second["at"] - first["at"] >= 1.9  # a lower bound: a slow machine only adds
-        attempt = dl.delivery_attempts(db, webhook_deliveries(db)[0].id)[0]
+        # a lower bound: a slow machine only adds
+        assert second["at"] - first["at"] >= 1.9, [(a.outcome, a.status_code, a.error,
+                                                     a.next_attempt_at, a.worker) for a in attempts]
+        attempt = attempts[0]
         assert (attempt.next_attempt_at - attempt.started_at).total_seconds() >= 1.9
+    finally:
+        receiver.stop()
+
+
+def test_a_stale_look_never_claims_a_delivery_that_was_just_retried(db):
+    """Two threads may both see a delivery due; the first sends it, gets a Retry-After and
+    puts it back as pending later. The second's claim must not take it now (it once did:
+    the retry went out 16 ms after the 503 instead of 2 s)."""
+    receiver = Receiver().start()
+    try:
+        hook(db, receiver)
+        approve(db, "C-1")
+        dispatcher = Dispatcher(db, fast_config())
+        with db.unit_of_work() as s:  # what the first thread left: retried, due in a minute
+            s.execute(update(Delivery).values(next_attempt_at=utcnow() + timedelta(minutes=1),
+                                              attempts=1))
+        stale = select(Delivery.id).where(Delivery.state == "pending")  # the second's old look
+        dispatcher._due = lambda now, exclude: stale
+        assert dispatcher.claim(4) == []
+        assert receiver.all() == []
     finally:
         receiver.stop()
 
