@@ -8,6 +8,7 @@ dispatcher, so the API answers before anyone opens the dashboard.
 """
 from __future__ import annotations
 
+import re
 from contextlib import asynccontextmanager
 
 import streamlit as st
@@ -16,6 +17,7 @@ from starlette.routing import Mount
 
 from api import create_api
 from api.app import API_PREFIX
+from api.metrics import ROUTES as METRICS_ROUTES
 from api.ops import ROUTES
 from core.app_setup import start_server
 
@@ -26,5 +28,8 @@ async def lifespan(_app):
     yield
 
 
-app = st.App("dashboard.py", routes=[Mount(API_PREFIX, app=create_api()), *ROUTES],
-             lifespan=lifespan)
+api_mount = Mount(API_PREFIX, app=create_api())
+# Starlette's mount pattern (`.*`) stops at a newline: /api/v1/cases/a%0Ab would miss the API
+# and get the dashboard's plain-text 404. Match every character: the API answers (a problem).
+api_mount.path_regex = re.compile(api_mount.path_regex.pattern, re.DOTALL)
+app = st.App("dashboard.py", routes=[api_mount, *ROUTES, *METRICS_ROUTES], lifespan=lifespan)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api import problems
-from api.routes import actions, cases, events, views
+from api import idempotency, metrics, problems, rate_limit
+from api.routes import actions, cases, deliveries, documents, events, hooks, views
 
 API_PREFIX = "/api/v1"
 DESCRIPTION = """Docket's HTTP API: push cases, report outside events, read cases and views,
@@ -20,6 +20,10 @@ def create_api() -> FastAPI:
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json",
                   servers=[{"url": API_PREFIX}])
     problems.install(app)
-    for module in (cases, actions, events, views):
+    rate_limit.limiter()  # a bad DOCKET_API_RATE_LIMIT stops the start, not the first request
+    idempotency.install(app)  # Idempotency-Key on every POST
+    for module in (cases, actions, events, views, documents, deliveries):
         app.include_router(module.router)
+    app.include_router(hooks.router)  # vendor callbacks: no API key, the signature is the auth
+    metrics.install(app)  # requests by route template, status; latency
     return app

@@ -90,6 +90,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DOCKET_REUPLOAD_TOKEN_SECRET", "",
             "Key signing re-upload links (32+ random bytes). Empty: generated once and kept in "
             "the database's settings table."),
+    # --- HTTP API (api/, docs/API.md) ---
+    Setting("DOCKET_API_RATE_LIMIT", "600/minute",
+            "Requests one API key may make, as N/second, N/minute, N/hour or N/day (a burst of "
+            "N, then N per period); over it: 429 with Retry-After. Counted by each server "
+            "process on its own. off: no limit."),
 )
 
 

@@ -1,11 +1,13 @@
 """Users: every account with its role and status; add a user; change a role, disable or
 enable an account, reset a password. The last active admin cannot be disabled or demoted;
-every change is audited."""
+every change is audited. Tab "API keys": the keys other systems call the API with; add one
+(shown once), revoke one."""
 import streamlit as st
 
 from core.access.roles import Permission
 from core.access.users import list_users
 from ui.admin import only_for, show_flash
+from ui.api_keys_panel import api_keys_section
 from ui.context import current_user, database
 from ui.user_admin import add_user_form, manage_user, users_table
 
@@ -16,9 +18,15 @@ only_for(user, Permission.MANAGE_USERS)
 st.title("Users", anchor=False)
 show_flash()
 users = list_users(db)
-users_table(users)
-left, right = st.columns(2, gap="medium")
-with left:
-    manage_user(db, user, users)
-with right:
-    add_user_form(db, user)
+accounts_tab, keys_tab = st.tabs(["Accounts", "API keys"], key="ua_tab", on_change="rerun")
+if accounts_tab.open:  # only the open tab runs
+    with accounts_tab:
+        users_table(users)
+        left, right = st.columns(2, gap="medium")
+        with left:
+            manage_user(db, user, users)
+        with right:
+            add_user_form(db, user)
+if keys_tab.open:
+    with keys_tab:
+        api_keys_section(db, user, users)

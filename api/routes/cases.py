@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel
 
-from api.deps import Db, Intake, Reader, acting
+from api.deps import Db, Intake, Reader, acting, utc
 from api.problems import PROBLEM_RESPONSES
 from core.cases.read import CaseDetail, case_detail
 from core.errors import InvalidInput, NotFound
@@ -52,14 +52,14 @@ def get_cases(p: Reader, db: Db,
                      created_from=created_from, created_to=created_to)
     result = list_cases(db, flt, sort=sort, descending=order == "desc", page=page,
                         page_size=page_size)
-    return CaseList(cases=result.rows, total=result.total, page=result.page,
+    return CaseList(cases=utc(result.rows), total=result.total, page=result.page,
                     page_size=result.page_size, pages=result.pages)
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetail,
             summary="One case: status, blocks, and which actions the key's user may take")
-def get_case(case_id: str, p: Reader, db: Db) -> CaseDetail:
-    return case_detail(db, case_id, viewer=p.username)
+def get_case(case_id: str, p: Reader, db: Db) -> dict[str, Any]:
+    return utc(case_detail(db, case_id, viewer=p.username))
 
 
 @router.post("/cases", response_model=PushedCases, status_code=200,

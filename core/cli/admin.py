@@ -1,4 +1,4 @@
-"""The admin commands of `python -m core`: users, worker, deliveries, endpoints.
+"""The admin commands of `python -m core`: users, worker, deliveries, endpoints, keys, hooks.
 
 Apart from cases.py because these run the installation (people, notifications), not cases.
 `from core...` imports sit inside the command functions only so `python -m core --help`
@@ -143,3 +143,35 @@ def cmd_keys(args) -> None:
     elif args.keys_command == "revoke":
         api_keys.revoke_key(db, args.name, actor=args.actor)
         print(f"API key {args.name} revoked")
+
+
+def cmd_hooks(args) -> None:
+    from core.intake import hook_mapping, hooks
+    db = database()
+    if args.hooks_command == "add":
+        created = hooks.create_source(db, args.name, mapping=hook_mapping.read_mapping(args.mapping),
+                                      acting_user=args.as_user, actor=args.actor)
+        h = created.info
+        print(f"hook source {h.name} added: POST /api/v1/hooks/{h.name}, acts as {h.acting_user}, "
+              f"{len(h.mapping['rules'])} rule(s)")
+        print(f"signing secret (shown once, give it to the vendor now): {created.secret}")
+    elif args.hooks_command == "list":
+        for h in hooks.list_sources(db):
+            last = f"last {h.last_received_at:%Y-%m-%d %H:%M}" if h.last_received_at else "none yet"
+            print(f"{h.name:<20} {'enabled' if h.enabled else 'DISABLED':<8} as={h.acting_user}  "
+                  f"rules={len(h.mapping.get('rules', []))} secrets={h.active_secrets}  "
+                  f"applied {h.applied} ignored {h.ignored} refused {h.refused}  {last}")
+    elif args.hooks_command == "rotate-secret":
+        secret = hooks.rotate_source_secret(db, args.name, actor=args.actor)
+        print(f"new signing secret (shown once; the previous ones still verify until "
+              f"`hooks drop-old-secrets {args.name}`): {secret}")
+    elif args.hooks_command == "drop-old-secrets":
+        hooks.drop_old_secrets(db, args.name, actor=args.actor)
+        print(f"hook source {args.name} now verifies with its newest secret only")
+    elif args.hooks_command == "set-mapping":
+        hooks.set_source_mapping(db, args.name, hook_mapping.read_mapping(args.mapping),
+                                 actor=args.actor)
+        print(f"hook source {args.name}: mapping replaced")
+    elif args.hooks_command in ("disable", "enable"):
+        hooks.set_source_enabled(db, args.name, args.hooks_command == "enable", actor=args.actor)
+        print(f"hook source {args.name} {args.hooks_command}d")

@@ -169,6 +169,29 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("name")
     for parser in ksub.choices.values():
         parser.add_argument("--actor", default="system", help="admin making the change")
+
+    sp = add("hooks", "Manage vendor callback sources: add (secret shown once), list, "
+                      "rotate-secret, drop-old-secrets, set-mapping, disable, enable",
+             admin.cmd_hooks)
+    hsub = sp.add_subparsers(dest="hooks_command", required=True, metavar="HOOKS_COMMAND")
+    h = hsub.add_parser("add", help="add a source (POST /api/v1/hooks/NAME); prints its "
+                                    "signing secret once")
+    h.add_argument("name", help="a name for the source, e.g. sumsub")
+    h.add_argument("--as-user", required=True, dest="as_user",
+                   help="the user its events are reported as (must be allowed to import)")
+    h.add_argument("--mapping", required=True, help="the mapping file (.json, .yaml, .yml)")
+    hsub.add_parser("list", help="list sources with their outcomes (never their secrets)")
+    for name, text in (("rotate-secret", "new signing secret (printed once); the old ones "
+                                         "still verify until drop-old-secrets"),
+                       ("drop-old-secrets", "only the newest secret verifies"),
+                       ("set-mapping", "replace the mapping (the secret stays)"),
+                       ("disable", "refuse its callbacks"), ("enable", "accept them again")):
+        h = hsub.add_parser(name, help=text)
+        h.add_argument("name")
+        if name == "set-mapping":
+            h.add_argument("--mapping", required=True, help="the mapping file (.json, .yaml)")
+    for parser in hsub.choices.values():
+        parser.add_argument("--actor", default="system", help="admin making the change")
     return p
 
 

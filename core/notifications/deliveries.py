@@ -2,7 +2,8 @@
 with its attempts, filters, endpoint health, and replays (admin).
 
 A replay puts a delivery back in the queue with the same webhook-id (receivers deduplicate on
-it) and a fresh retry schedule.
+it) and a fresh retry schedule. `delivery_page` is the list as a named user reads it (the API):
+targets and errors are an integrations admin's to see. `backlog_by_channel` feeds /metrics.
 """
 from __future__ import annotations
 
@@ -10,17 +11,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from core.access.actors import require_integrations_admin
 from core.errors import InvalidInput, NotFound
 from core.notifications.endpoints import EndpointInfo
 from core.notifications.endpoints import _info as _endpoint_info
+from core.notifications.fanout import CHANNELS
 from core.notifications.settle import settle_outbox
 from core.store import audit
 from core.store.db import Database
 from core.store.models import Delivery, DeliveryAttempt, WebhookEndpoint, utcnow
 
 STATES = ("pending", "delivered", "failed", "skipped")
+BACKLOG_STATES = ("pending", "failed")  # what /metrics watches: not sent yet, given up on
 
 
 @dataclass(frozen=True)
@@ -73,26 +77,75 @@ def _filtered(stmt, status, endpoint_id, case_id, channel):
     if endpoint_id is not None:
         stmt = stmt.where(Delivery.endpoint_id == int(endpoint_id))
     if case_id:
+        if "\x00" in case_id:  # PostgreSQL refuses it in a query: say so, not a 500
+            raise InvalidInput("the filter is not valid",
+                               ["case_id: must not contain a NUL character"])
         stmt = stmt.where(Delivery.case_id == case_id)
     if channel:
+        if channel not in CHANNELS:
+            raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)}")
         stmt = stmt.where(Delivery.channel == channel)
     return stmt
+
+
+def _rows(s: Session, status, endpoint_id, case_id, channel, limit, offset) -> list[DeliveryInfo]:
+    stmt = _filtered(select(Delivery, WebhookEndpoint.url)
+                     .outerjoin(WebhookEndpoint, WebhookEndpoint.id == Delivery.endpoint_id),
+                     status, endpoint_id, case_id, channel)
+    stmt = stmt.order_by(Delivery.id.desc()).limit(max(1, min(int(limit), 10_000))).offset(max(0, int(offset)))
+    return [DeliveryInfo(d.id, d.message_id, d.case_id, d.channel, d.event_type, d.target,
+                         d.endpoint_id, url, d.state, d.attempts,
+                         d.next_attempt_at if d.state == "pending" else None,
+                         d.last_status_code, d.last_error, d.created_at, d.finished_at)
+            for d, url in s.execute(stmt)]
 
 
 def list_deliveries(db: Database, *, status: str | None = None, endpoint_id: int | None = None,
                     case_id: str | None = None, channel: str | None = None, limit: int = 100,
                     offset: int = 0) -> list[DeliveryInfo]:
     """Newest first. No secrets: endpoint URL and texts from the (redacted) attempt log."""
-    stmt = _filtered(select(Delivery, WebhookEndpoint.url)
-                     .outerjoin(WebhookEndpoint, WebhookEndpoint.id == Delivery.endpoint_id),
-                     status, endpoint_id, case_id, channel)
-    stmt = stmt.order_by(Delivery.id.desc()).limit(max(1, min(int(limit), 10_000))).offset(max(0, int(offset)))
     with db.read() as s:
-        return [DeliveryInfo(d.id, d.message_id, d.case_id, d.channel, d.event_type, d.target,
-                             d.endpoint_id, url, d.state, d.attempts,
-                             d.next_attempt_at if d.state == "pending" else None,
-                             d.last_status_code, d.last_error, d.created_at, d.finished_at)
-                for d, url in s.execute(stmt)]
+        return _rows(s, status, endpoint_id, case_id, channel, limit, offset)
+
+
+@dataclass(frozen=True)
+class DeliveryPage:
+    rows: list[DeliveryInfo]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def delivery_page(db: Database, *, actor: str, status: str | None = None,
+                  endpoint_id: int | None = None, case_id: str | None = None,
+                  channel: str | None = None, page: int = 1,
+                  page_size: int = 50) -> DeliveryPage:
+    """One page of deliveries (newest first) and the total for the filter, as `actor` reads
+    them: refused (NotAllowed) unless they may manage integrations, since the list holds
+    targets and errors. Count and rows come from one read."""
+    page, page_size = max(1, int(page)), max(1, min(int(page_size), 500))
+    with db.read() as s:
+        require_integrations_admin(s, actor)
+        rows = _rows(s, status, endpoint_id, case_id, channel, page_size,
+                     (page - 1) * page_size)
+        total = s.scalar(_filtered(select(func.count()).select_from(Delivery),
+                                   status, endpoint_id, case_id, channel))
+    return DeliveryPage(rows, int(total or 0), page, page_size)
+
+
+def backlog_by_channel(db: Database) -> dict[tuple[str, str], int]:
+    """Deliveries pending and failed per (channel, state), every channel named (0 if none):
+    the gauges of /metrics. Aggregate counts only, no targets."""
+    with db.read() as s:
+        found = {(c, st): int(n) for c, st, n in s.execute(
+            select(Delivery.channel, Delivery.state, func.count())
+            .where(Delivery.state.in_(BACKLOG_STATES))
+            .group_by(Delivery.channel, Delivery.state))}
+    return {(c, st): found.get((c, st), 0) for c in CHANNELS for st in BACKLOG_STATES}
 
 
 def count_deliveries(db: Database, *, endpoint_id: int | None = None, case_id: str | None = None,

@@ -18,8 +18,21 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import config
+from core.errors import InvalidInput
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def _refuse_nul(_conn, _cursor, _statement, parameters, _context, executemany) -> None:
+    """A text value with a NUL character is refused (InvalidInput) before any database sees
+    it: PostgreSQL cannot take one, not even to compare (a driver error, so a crash), and
+    SQLite answers alike. Stored text never holds one; the intake refuses it by name."""
+    for row in (parameters if executemany else [parameters]) or ():
+        # a row of values (a dict or a tuple); insertmanyvalues may flatten them into one
+        values = (row.values() if isinstance(row, dict) else row
+                  if isinstance(row, (list, tuple)) else [row])
+        if any(isinstance(v, str) and "\x00" in v for v in values):
+            raise InvalidInput("text may not contain a NUL character (\\u0000)")
 
 
 def _sqlite_engine(url: str, immediate: bool) -> Engine:
@@ -53,6 +66,8 @@ class Database:
         else:
             self.read_engine = self.write_engine = create_engine(
                 self.url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        for engine in dict.fromkeys((self.read_engine, self.write_engine)):
+            event.listen(engine, "before_cursor_execute", _refuse_nul)
         self._read = sessionmaker(self.read_engine, expire_on_commit=False)
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
 

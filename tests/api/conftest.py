@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
 from urllib.parse import quote
 
 import httpx
@@ -52,20 +55,30 @@ class Api:
                             timeout=120)
 
 
-@pytest.fixture(scope="session")
-def api_database_url(tmp_path_factory):
+@contextmanager
+def fresh_database_url(directory: Path, prefix: str) -> Iterator[str]:
+    """An empty database: a SQLite file in `directory`, or a PostgreSQL schema of its own
+    (named after `prefix`) when DOCKET_TEST_DATABASE_URL is set, dropped afterwards."""
     if not PG_URL:
-        yield f"sqlite:///{tmp_path_factory.mktemp('api-db') / 'docket.sqlite3'}"
+        yield f"sqlite:///{directory / 'docket.sqlite3'}"
         return
-    schema = f"api_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    schema = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(PG_URL)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{sep}options={quote(f'-csearch_path={schema}')}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    try:
+        yield f"{PG_URL}{sep}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def api_database_url(tmp_path_factory):
+    with fresh_database_url(tmp_path_factory.mktemp("api-db"), "api") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -79,7 +92,8 @@ def api(api_database_url, tmp_path_factory) -> Api:
     api_keys.revoke_key(db, "revoked")
     users.set_disabled(db, "gone", True)
     with running_app(db.url, tmp_path_factory.mktemp("api-app"),
-                     DOCKET_EMBEDDED_WORKER="off") as url:
+                     DOCKET_EMBEDDED_WORKER="off",
+                     DOCKET_API_RATE_LIMIT="off") as url:  # the limit has its own tests
         yield Api(url, db, keys)
     db.dispose()
 

@@ -77,3 +77,25 @@ def test_bad_requests_name_the_field(api):
     assert no_block.status_code == 422 and "needs a block" in no_block.json()["detail"]
     with api.client("act-reviewer") as c:
         assert _version(c, case_id) == 1
+
+
+def test_a_nul_character_in_an_action_is_refused_and_writes_nothing(api):
+    # Found by schemathesis on PostgreSQL: a NUL in a note, a reason or an assignee reached
+    # the database (a 500). Refused as bad input on both databases; nothing is written.
+    case_id = push(api, a_case(new_id("NUL")))
+    with api.client("all-admin") as c:
+        note = c.post(f"/cases/{case_id}/actions/note", json={"expected_version": 1,
+                                                               "text": "call\x00back"})
+        assign = c.post(f"/cases/{case_id}/actions/assign", json={"expected_version": 1,
+                                                                   "to": "rev\x00"})
+        took = c.post(f"/cases/{case_id}/actions/assign", json={"expected_version": 1})
+        reject = c.post(f"/cases/{case_id}/actions/reject", json={"expected_version": 2,
+                                                                   "reason": "fraud\x00"})
+        after = c.get(f"/cases/{case_id}").json()
+    for r in (note, assign, reject):
+        assert r.status_code == 422 and "NUL character" in r.json()["detail"], r.text
+    assert took.status_code == 200
+    assert (after["version"], after["status"], after["assignee"]) == (2, "manual_review", "svc")
+    with api.db.read() as s:
+        assert list(s.scalars(select(Note.body).where(Note.case_id == case_id))) == []
+        assert s.scalars(select(Decision).where(Decision.case_id == case_id)).first() is None

@@ -49,3 +49,13 @@ def test_bad_query_values_are_named(api):
     with api.client("read-admin") as c:
         r = c.get("/cases", params={"status": "sleeping"})
     assert "unknown status 'sleeping'" in _is_problem(r, 422)["detail"]
+
+
+def test_a_control_character_in_the_path_is_still_the_apis_problem(api):
+    # Found by schemathesis: Starlette's mount pattern stopped at a newline, so
+    # /api/v1/cases/a%0Ab fell through to the dashboard's plain-text 404.
+    with api.client("read-admin") as c:
+        newline = c.get("/cases/NO%0ASUCH")
+        tab = c.get("/cases/NO%09SUCH")
+    assert "'NO\\nSUCH' not found" in _is_problem(newline, 404)["detail"]
+    _is_problem(tab, 404)

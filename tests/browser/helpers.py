@@ -28,6 +28,7 @@ def sign_in(page: Page, app_url: str, username: str, query: str = "") -> None:
     page.get_by_role("textbox", name="Password").fill(PASSWORDS[username])
     page.get_by_role("button", name="Login").click()
     expect(page.get_by_role("heading", name="Cases")).to_be_visible()
+    wait_for_cookie(page, AUTH_COOKIE, present=True)  # the run writing the cookie is over
     wait_idle(page)
 
 
@@ -82,8 +83,9 @@ def choose(page: Page, combobox, option: str) -> None:
     expect(combobox).to_have_value(option)
 
 
-def wait_for_cookie(page: Page, name: str, present: bool, timeout_s: float = 10) -> None:
-    """Waits until the browser has (or no longer has) the cookie `name`."""
+def wait_for_cookie(page: Page, name: str, present: bool, timeout_s: float = 60) -> None:
+    """Waits until the browser has (or no longer has) the cookie `name`; the timeout only
+    catches a hung app."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if any(c["name"] == name for c in page.context.cookies()) == present:

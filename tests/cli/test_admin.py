@@ -216,3 +216,68 @@ def test_keys_add_list_revoke(cli_db, cli):
     assert "REVOKED" in cli("keys", "list")[1]
     code, _, err = cli("keys", "add", "bad", "--scopes", "launch", "--as-user", "reviewer")
     assert code == 1 and "scopes must be" in err
+
+
+def test_hooks_add_list_rotate_disable(cli_db, cli, tmp_path):
+    from core.errors import Unauthenticated
+    from core.intake import hooks
+    from tests.intake.hook_payloads import SUMSUB_MAPPING, body_of, signed
+    mapping = tmp_path / "sumsub.json"
+    mapping.write_text(json.dumps(SUMSUB_MAPPING))
+    code, out, err = cli("hooks", "add", "sumsub", "--as-user", "admin", "--mapping", mapping)
+    assert code == 0, err
+    [secret] = SECRET.findall(out)
+    body = body_of({"type": "applicantCreated"})
+    assert hooks.receive(cli_db, "sumsub", signed(secret, body), body).outcome == "ignored"
+    code, out, _ = cli("hooks", "list")
+    assert "sumsub" in out and "as=admin" in out and "ignored 1" in out and secret not in out
+    code, out, _ = cli("hooks", "rotate-secret", "sumsub")
+    [new] = SECRET.findall(out)
+    assert code == 0 and new != secret and "secrets=2" in cli("hooks", "list")[1]
+    assert cli("hooks", "drop-old-secrets", "sumsub")[0] == 0
+    with pytest.raises(Unauthenticated):
+        hooks.receive(cli_db, "sumsub", signed(secret, body), body)
+    assert cli("hooks", "disable", "sumsub")[0] == 0
+    assert "DISABLED" in cli("hooks", "list")[1]
+    with pytest.raises(Unauthenticated):
+        hooks.receive(cli_db, "sumsub", signed(new, body), body)
+    assert cli("hooks", "enable", "sumsub")[0] == 0
+    assert hooks.receive(cli_db, "sumsub", signed(new, body), body).outcome == "ignored"
+
+
+def test_hooks_set_mapping_reads_yaml(cli_db, cli, tmp_path):
+    from core.intake import hooks
+    from tests.intake.hook_payloads import SUMSUB_MAPPING
+    as_json = tmp_path / "m.json"
+    as_json.write_text(json.dumps(SUMSUB_MAPPING))
+    assert cli("hooks", "add", "registry", "--as-user", "admin", "--mapping", as_json)[0] == 0
+    as_yaml = tmp_path / "m.yaml"
+    as_yaml.write_text("case_id: data.case\nrules:\n  - when: {type: company.found}\n"
+                       "    event: process_completed\n    params: {name: {const: registry}}\n")
+    code, _, err = cli("hooks", "set-mapping", "registry", "--mapping", as_yaml)
+    assert code == 0, err
+    assert hooks.list_sources(cli_db)[0].mapping["rules"][0]["event"] == "process_completed"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (("hooks", "add", "vendor", "--as-user", "reviewer", "--mapping", "{good}"),
+     "must be allowed to import cases"),
+    (("hooks", "add", "vendor", "--as-user", "admin", "--mapping", "{bad}"),
+     "rules[0].event: 'kyc_complete' is not an event"),
+    (("hooks", "add", "vendor", "--as-user", "admin", "--mapping", "{good}", "--actor",
+      "reviewer"), "may not manage integrations"),
+    (("hooks", "add", "vendor", "--as-user", "admin", "--mapping", "nowhere.json"),
+     "no file at"),
+    (("hooks", "rotate-secret", "nobody"), "no hook source named 'nobody'"),
+])
+def test_hooks_refusals_say_why_and_change_nothing(cli_db, cli, tmp_path, argv, message):
+    from tests.intake.hook_payloads import SUMSUB_MAPPING
+    (tmp_path / "good.json").write_text(json.dumps(SUMSUB_MAPPING))
+    (tmp_path / "bad.json").write_text(json.dumps(
+        {"case_id": "x", "rules": [{"when": {}, "event": "kyc_complete"}]}))
+    argv = [str(a).replace("{good}", str(tmp_path / "good.json"))
+            .replace("{bad}", str(tmp_path / "bad.json")) for a in argv]
+    before = row_counts(cli_db)
+    code, out, err = cli(*argv)
+    assert code == 1 and message in err and "whsec_" not in out
+    assert row_counts(cli_db) == before
