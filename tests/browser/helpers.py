@@ -5,6 +5,7 @@ import re
 import time
 
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import select
 
 from core.access.auth_settings import COOKIE_NAME
@@ -66,8 +67,9 @@ def case_button(page: Page, action: str):
 
 def keyed_button(page: Page, key: str):
     """The button of the widget with this key (Streamlit also draws a hidden copy of a button
-    that has help text, for measuring; the role query skips it)."""
-    return page.locator(f".st-key-{key}").get_by_role("button")
+    that has help text, for measuring; the role query skips it). While a page redraws, the
+    previous run's copy of an element can stay for a moment, marked stale: it is left out."""
+    return page.locator(f".st-key-{key}:not([data-stale=true])").get_by_role("button")
 
 
 def choose(page: Page, combobox, option: str) -> None:
@@ -76,7 +78,11 @@ def choose(page: Page, combobox, option: str) -> None:
     combobox.click()
     for _ in range(30):
         focused = page.locator("[role=option][data-focused=true]")
-        if focused.count() and focused.first.inner_text().strip() == option:
+        try:  # the list redraws as the focus moves: read what is focused now, or look again
+            text = focused.first.inner_text(timeout=2_000).strip() if focused.count() else None
+        except PlaywrightTimeout:
+            text = None
+        if text == option:
             combobox.press("Enter")
             break
         combobox.press("ArrowDown")
