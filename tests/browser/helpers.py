@@ -33,6 +33,24 @@ def sign_in(page: Page, app_url: str, username: str, query: str = "") -> None:
     wait_idle(page)
 
 
+def open_page(page: Page, title: str, heading: str | None = None) -> None:
+    """Opens a page from the sidebar navigation. A click landing while a rerun finishes can
+    be dropped by the app: then it is clicked again (three tries, each waiting for a hung
+    page only)."""
+    link = page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True)
+    shown = page.get_by_role("heading", name=heading or title, exact=True)
+    for attempt in range(3):
+        wait_idle(page)
+        link.click()
+        try:
+            expect(shown).to_be_visible(timeout=20_000)
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
+    wait_idle(page)
+
+
 def sidebar(page: Page):
     return page.get_by_test_id("stSidebar")
 

@@ -23,6 +23,7 @@ from core.store.db import Database
 from core.workflows.definitions import definition_of
 from core.worklist.query import CaseFilter, count_cases
 from core.worklist.views import find_view
+from tests.browser import helpers
 from tests.browser.conftest import running_app
 from tests.browser.helpers import (
     AUTH_COOKIE,
@@ -98,11 +99,9 @@ def sign_in_admin(page: Page, url: str) -> None:
 
 
 def open_page(page: Page, title: str, heading: str | None = None) -> None:
-    """Opens a page from the sidebar navigation."""
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
+    """Opens a page from the sidebar navigation; its address is the page's own."""
+    helpers.open_page(page, title, heading)
     expect(page).to_have_url(re.compile(r"/[a-z_]+$" if title != "Cases" else r"/(cases)?$"))
-    expect(page.get_by_role("heading", name=heading or title, exact=True)).to_be_visible()
-    wait_idle(page)
 
 
 def keyed(page: Page, key: str):

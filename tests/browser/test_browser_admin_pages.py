@@ -31,6 +31,7 @@ from core.intake.importer import import_cases
 from core.notifications.deliveries import delivery_attempts
 from core.store.db import Database
 from core.store.models import AuditEvent, Case, Delivery, WebhookEndpoint
+from tests.browser import helpers
 from tests.browser.conftest import PNG, TIMEOUT_MS, running_app
 from tests.browser.helpers import (
     AUTH_COOKIE,
@@ -102,10 +103,8 @@ def sign_in_as(page: Page, url: str, username: str, password: str) -> None:
 
 
 def open_page(page: Page, title: str) -> None:
-    """Opens a page from the sidebar navigation."""
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
-    expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
-    wait_idle(page)
+    """Opens a page from the sidebar navigation (clicked again if a rerun dropped it)."""
+    helpers.open_page(page, title)
 
 
 def keyed(page: Page, key: str):
