@@ -91,20 +91,30 @@ def keyed_button(page: Page, key: str):
 
 
 def choose(page: Page, combobox, option: str) -> None:
-    """Picks `option` in a selectbox with the keyboard (its list may open outside the
-    viewport, where a mouse click cannot reach it)."""
-    combobox.click()
-    for _ in range(30):
-        focused = page.locator("[role=option][data-focused=true]")
-        try:  # the list redraws as the focus moves: read what is focused now, or look again
-            text = focused.first.inner_text(timeout=2_000).strip() if focused.count() else None
-        except PlaywrightTimeout:
-            text = None
-        if text == option:
-            combobox.press("Enter")
-            break
-        combobox.press("ArrowDown")
-    expect(combobox).to_have_value(option)
+    """Picks `option` in a selectbox by typing it (the selectbox filters its list as one
+    types), then the keyboard: its list may open outside the viewport, where a mouse click
+    cannot reach it. Tried again if a rerun redrew the list meanwhile."""
+    for attempt in range(3):
+        wait_idle(page)
+        combobox.click()
+        combobox.fill(option)
+        for _ in range(10):
+            focused = page.locator("[role=option][data-focused=true]")
+            try:
+                text = focused.first.inner_text(timeout=2_000).strip()
+            except PlaywrightTimeout:
+                text = None
+            if text == option:
+                combobox.press("Enter")
+                break
+            combobox.press("ArrowDown")
+        try:
+            expect(combobox).to_have_value(option, timeout=10_000)
+            return
+        except AssertionError:
+            combobox.press("Escape")
+            if attempt == 2:
+                raise
 
 
 def wait_for_cookie(page: Page, name: str, present: bool, timeout_s: float = 60) -> None:
