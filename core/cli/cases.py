@@ -132,7 +132,7 @@ def cmd_show(args) -> None:
 
 
 def cmd_act(args) -> None:
-    from core.cases.commands import perform
+    from core.cases.commands import BLOCK_COMMANDS, perform
     from core.cases.read import case_detail
     db = database()
     version = args.version
@@ -144,7 +144,7 @@ def cmd_act(args) -> None:
         if not sep:
             raise DocketError(f"--set takes FIELD=VALUE, got {item!r}")
         changes[field] = value
-    if args.action in ("approve-block", "ask-to-reupload", "undo-reupload") and not args.block:
+    if args.action in BLOCK_COMMANDS and not args.block:
         raise DocketError(f"{args.action} needs --block document:ID or kyc:ID")
     asked = perform(db, args.case, args.action, actor=args.as_user, expected_version=version,
                     reason=args.reason, block=args.block, to=args.to, text=args.text,
