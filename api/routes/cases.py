@@ -5,14 +5,21 @@ from datetime import date
 from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.deps import Db, Intake, Reader, acting, utc
 from api.problems import PROBLEM_RESPONSES
 from core.cases.read import CaseDetail, case_detail
 from core.errors import InvalidInput, NotFound
 from core.intake.importer import MAX_PUSH_CASES, push_cases
-from core.worklist.query import SORT_COLUMNS, CaseFilter, CaseRow, list_cases
+from core.worklist.query import (
+    SORT_COLUMNS,
+    CaseFilter,
+    CaseRow,
+    encode_cursor,
+    list_cases,
+    list_cases_after,
+)
 from core.worklist.views import find_view
 
 router = APIRouter(tags=["cases"], responses=PROBLEM_RESPONSES)
@@ -21,9 +28,12 @@ router = APIRouter(tags=["cases"], responses=PROBLEM_RESPONSES)
 class CaseList(BaseModel):
     cases: list[CaseRow]
     total: int
-    page: int
+    page: int | None = Field(description="the page number; null when the request gave a cursor")
     page_size: int
     pages: int
+    next_cursor: str | None = Field(
+        description="pass as `cursor` (same filters, sort and order) for the rows after this "
+                    "page; null after the last row")
 
 
 class PushedCases(BaseModel):
@@ -36,24 +46,39 @@ def get_cases(p: Reader, db: Db,
               view: str | None = Query(None, description="a view's id or name"),
               status: list[str] = Query([], description="case statuses (repeatable)"),
               workflow: list[str] = Query([], description="workflows (repeatable)"),
+              tag: list[str] = Query([], description="tags (repeatable): cases carrying "
+                                                     "every one of them"),
               search: str = Query("", max_length=200, description="full-text search"),
               assignee: Literal["anyone", "me", "unassigned", "someone"] = "anyone",
               created_from: date | None = None, created_to: date | None = None,
               sort: Literal[tuple(SORT_COLUMNS)] = "created_at",  # type: ignore[valid-type]
               order: Literal["asc", "desc"] = "desc",
               page: int = Query(1, ge=1, le=1_000_000),
-              page_size: int = Query(50, ge=1, le=500)) -> CaseList:
+              page_size: int = Query(50, ge=1, le=500),
+              cursor: str | None = Query(None, max_length=1000,
+                                         description="`next_cursor` of the previous answer: "
+                                                     "the rows after it (then `page` is "
+                                                     "ignored)")) -> CaseList:
     try:
         chosen = find_view(db, view) if view else None
     except NotFound as e:
         raise InvalidInput("the request is not valid", [f"view: {e}"]) from None
     flt = CaseFilter(view=chosen, statuses=tuple(status), workflows=tuple(workflow),
-                     search=search, assignee=assignee, me=p.username,
+                     tags=tuple(tag), search=search, assignee=assignee, me=p.username,
                      created_from=created_from, created_to=created_to)
-    result = list_cases(db, flt, sort=sort, descending=order == "desc", page=page,
+    descending = order == "desc"
+    if cursor is not None:
+        after = list_cases_after(db, flt, sort=sort, descending=descending, cursor=cursor,
+                                 page_size=page_size)
+        return CaseList(cases=utc(after.rows), total=after.total, page=None,
+                        page_size=page_size, pages=max(1, -(-after.total // page_size)),
+                        next_cursor=after.next_cursor)
+    result = list_cases(db, flt, sort=sort, descending=descending, page=page,
                         page_size=page_size)
+    more = result.page < result.pages and result.rows
     return CaseList(cases=utc(result.rows), total=result.total, page=result.page,
-                    page_size=result.page_size, pages=result.pages)
+                    page_size=result.page_size, pages=result.pages,
+                    next_cursor=encode_cursor(sort, descending, result.rows[-1]) if more else None)
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetail,

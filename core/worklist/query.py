@@ -1,7 +1,8 @@
 """The case list: filters, sorting, paging and counts, as SQL built by SQLAlchemy.
 
 One `CaseFilter` describes what the reviewer asked for (view, statuses, assignee, search,
-created date range, workflows); `list_cases` returns one page and the total, `count_cases`
+created date range, workflows, tags); `list_cases` returns one page and the total (the API's
+cursors: `list_cases_after`, keyset paging), `count_cases`
 and `counts_by_status` / `counts_by_view` feed the sidebar, `iter_cases` streams every
 matching row for CSV export in keyset-paged batches. Search goes through the full-text index
 (SQLite FTS5, PostgreSQL tsvector), never a scan.
@@ -14,6 +15,8 @@ search, no date range. Anything else is counted with COUNT(*) over the cases.
 """
 from __future__ import annotations
 
+import base64
+import json
 import re
 import threading
 import time
@@ -21,19 +24,20 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Iterator, Literal
 
-from sqlalchemy import ColumnElement, Select, func, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session
 
 from core.cases.status import CASE_STATUS_LABELS, CaseStatus
 from core.errors import InvalidInput
 from core.store.db import Database
 from core.store.models import Case, CaseCount, Entity, utcnow
-from core.worklist.views import ViewInfo, list_views, view_clauses
+from core.worklist.views import ViewInfo, has_tag, list_views, view_clauses
 
 AssigneeMode = Literal["anyone", "me", "unassigned", "someone"]
 ASSIGNEE_MODES = ("anyone", "me", "unassigned", "someone")
 PAGE_SIZES = (25, 50, 100, 200)
 MAX_SEARCH = 200
+MAX_TAG = 50  # as long as a stored tag may be (docs/INTAKE.md)
 
 SORT_COLUMNS = {
     "created_at": Case.created_at,
@@ -54,6 +58,7 @@ class CaseFilter:
     created_from: date | None = None
     created_to: date | None = None
     workflows: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()  # the case carries every one of them
 
     def without_statuses(self) -> "CaseFilter":
         return replace(self, statuses=())
@@ -139,6 +144,10 @@ def filter_clauses(flt: CaseFilter, dialect: str) -> tuple[list[ColumnElement[bo
         clauses.append(Case.case_status.in_(flt.statuses))
     if flt.workflows:
         clauses.append(Case.workflow.in_(flt.workflows))
+    for tag in flt.tags:
+        if not isinstance(tag, str) or not tag.strip() or len(tag) > MAX_TAG or "\x00" in tag:
+            raise InvalidInput(f"a tag is 1 to {MAX_TAG} characters, without NUL")
+        clauses.append(has_tag(tag, dialect))
     if flt.assignee not in ASSIGNEE_MODES:
         raise InvalidInput(f"assignee must be one of {', '.join(ASSIGNEE_MODES)}")
     if flt.assignee == "me":
@@ -223,6 +232,77 @@ def list_cases(db: Database, flt: CaseFilter, *, sort: str = "created_at",
     return CasePage(rows, total, page, page_size)
 
 
+# --- keyset paging (the API's cursors) ---------------------------------------------------
+
+@dataclass(frozen=True)
+class KeysetPage:
+    """Rows after a cursor; `next_cursor` continues the same walk (None: no more rows).
+    Unlike page numbers, a cursor never skips or repeats a row when cases are added."""
+    rows: list[CaseRow]
+    total: int
+    page_size: int
+    next_cursor: str | None
+
+
+def _cursor_value(sort: str, row: CaseRow) -> str:
+    value = {"created_at": row.created_at, "updated_at": row.updated_at, "id": row.id,
+             "status": row.status, "name": row.entity_name}[sort]
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def encode_cursor(sort: str, descending: bool, row: CaseRow) -> str:
+    """An opaque token for "the rows after `row` in this sort"."""
+    raw = json.dumps({"s": sort, "d": descending, "v": _cursor_value(sort, row), "i": row.id},
+                     separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(token: str, sort: str, descending: bool) -> tuple[object, str]:
+    """The (sort value, case id) a cursor points after; InvalidInput when it is not one of
+    ours or was made for another sort or order."""
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        made_for, value, case_id = (raw["s"], raw["d"]), raw["v"], raw["i"]
+        if not isinstance(value, str) or not isinstance(case_id, str):
+            raise ValueError
+        if SORT_COLUMNS[raw["s"]].type.python_type is datetime:
+            value = datetime.fromisoformat(value)
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, NotImplementedError):
+        raise InvalidInput("the cursor is not valid: use next_cursor exactly as a list "
+                           "answer gave it") from None
+    if made_for != (sort, descending):
+        raise InvalidInput("the cursor was made for another sort or order: keep the sort "
+                           "and order of the request that gave it") from None
+    return value, case_id
+
+
+def list_cases_after(db: Database, flt: CaseFilter, *, sort: str = "created_at",
+                     descending: bool = True, cursor: str | None = None,
+                     page_size: int = 50) -> KeysetPage:
+    """The first `page_size` matching rows after `cursor` (None: from the start), ordered
+    like `list_cases`, and the total from the same counters."""
+    if page_size < 1 or page_size > 500:
+        raise InvalidInput("page size must be between 1 and 500")
+    order = sort_columns(sort, descending)
+    clauses, _ = filter_clauses(flt, db.dialect)
+    if cursor is not None:
+        value, case_id = decode_cursor(cursor, sort, descending)
+        column = SORT_COLUMNS[sort]
+        if descending:
+            clauses.append(or_(column < value, and_(column == value, Case.id < case_id)))
+        else:
+            clauses.append(or_(column > value, and_(column == value, Case.id > case_id)))
+    total = count_cases(db, flt)
+    stmt = (select(*ROW_COLUMNS).join(Entity, Entity.id == Case.entity_id).where(*clauses)
+            .order_by(*order).limit(page_size + 1))
+    with db.read() as s:
+        rows = [_row(r) for r in s.execute(stmt)]
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    return KeysetPage(rows, total, page_size,
+                      encode_cursor(sort, descending, rows[-1]) if more else None)
+
+
 # --- counts ---------------------------------------------------------------------------------
 
 COUNTER_FIELDS = {"country": CaseCount.country, "entity_type": CaseCount.kind}
@@ -231,7 +311,8 @@ COUNTER_FIELDS = {"country": CaseCount.country, "entity_type": CaseCount.kind}
 def counter_clauses(flt: CaseFilter) -> list[ColumnElement[bool]] | None:
     """The filter as conditions on `case_counts`, or None when that table's grain cannot
     answer it (search, dates, "me", any other predicate). Validate with `filter_clauses`."""
-    if flt.search.strip() or flt.created_from or flt.created_to or flt.assignee == "me":
+    if (flt.search.strip() or flt.created_from or flt.created_to or flt.assignee == "me"
+            or flt.tags):
         return None
     clauses: list[ColumnElement[bool]] = []
     view = flt.view

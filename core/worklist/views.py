@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, cast, exists, func, select, text
+from sqlalchemy import ColumnElement, and_, cast, exists, func, literal_column, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -173,15 +173,21 @@ def _field_column(name: str):
     return Case.user_data[key]
 
 
+def has_tag(tag: str, dialect: str) -> ColumnElement[bool]:
+    """The case carries `tag` in its tag list (PostgreSQL: JSONB containment; SQLite:
+    json_each). Each call binds its own parameter, so several tags can be combined."""
+    if dialect == "postgresql":
+        return cast(Case.tags, JSONB).contains([tag])
+    return exists(select(1).select_from(func.json_each(Case.tags).table_valued("value"))
+                  .where(literal_column("value") == tag))
+
+
 def _predicate_clause(p: dict[str, Any], dialect: str) -> ColumnElement[bool]:
     name, op, value = p["field"], p["op"], p["value"]
     column = _field_column(name)
     is_user = name.startswith("user_data.")
     if name == "tags":
-        if dialect == "postgresql":
-            return cast(Case.tags, JSONB).contains([value])
-        return exists(select(1).select_from(func.json_each(Case.tags).table_valued("value"))
-                      .where(text("value = :tag_value").bindparams(tag_value=value)))
+        return has_tag(value, dialect)
     if op == "range":
         col = column.as_float() if is_user else column
         lo, hi = value

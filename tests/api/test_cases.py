@@ -103,6 +103,33 @@ def test_the_list_filters_and_pages_like_core(api):
     assert [r.id for r in core_page.rows] == [r["id"] for r in page1["cases"]]
 
 
+def test_the_list_by_tag_and_walked_by_cursor(api):
+    tag = new_id("TAG").lower()
+    ids = [push(api, a_case(new_id("CUR"), tags=[tag] + (["vip"] if i % 2 else []), entity={
+        "type": "business", "name": f"Cursor {tag} {i}", "country": "GB",
+        "email": "c@example.com"})) for i in range(5)]
+    with api.client("read-analyst") as c:
+        both = c.get("/cases", params=[("tag", tag), ("tag", "vip")]).json()
+        walked, params = [], {"tag": tag, "sort": "name", "order": "asc", "page_size": 2}
+        first = c.get("/cases", params=params).json()
+        answer = first
+        while True:
+            walked += [r["id"] for r in answer["cases"]]
+            if answer["next_cursor"] is None:
+                break
+            answer = c.get("/cases", params={**params, "cursor": answer["next_cursor"]}).json()
+            assert answer["page"] is None and answer["total"] == 5
+        other_sort = c.get("/cases", params={"tag": tag, "cursor": first["next_cursor"]})
+        forged = c.get("/cases", params={"tag": tag, "cursor": "not-a-cursor"})
+        bad_tag = c.get("/cases", params={"tag": ""})
+    assert sorted(r["id"] for r in both["cases"]) == sorted(ids[1::2])
+    assert first["page"] == 1 and walked == ids
+    for refused in (other_sort, forged, bad_tag):
+        assert refused.status_code == 422
+        assert refused.headers["content-type"].startswith("application/problem+json")
+    assert "another sort" in other_sort.json()["detail"]
+
+
 def test_the_list_by_view_and_assignee(api):
     with api.client("read-admin") as c:
         views = c.get("/views").json()

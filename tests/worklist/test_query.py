@@ -15,6 +15,7 @@ from core.worklist.query import (
     counts_by_view,
     iter_cases,
     list_cases,
+    list_cases_after,
 )
 from core.worklist.views import ViewInfo, ensure_default_views, find_view, list_views, save_view
 from tests.factories import make_case
@@ -144,6 +145,58 @@ def test_tags_and_risk_score_predicates(cases):
     assert ids(cases, CaseFilter(view=vip)) == ["K-4", "K-2"]
     risky = save_view(cases, "Risky", [], [{"field": "risk_score", "op": "range", "value": [50, None]}])
     assert ids(cases, CaseFilter(view=risky)) == ["K-2"]
+
+
+def test_the_tag_filter_keeps_cases_carrying_every_tag(cases):
+    with cases.unit_of_work() as s:
+        s.execute(update(Case).where(Case.id == "K-2").values(tags=["vip", "shipping"]))
+        s.execute(update(Case).where(Case.id == "K-4").values(tags=["vip"]))
+    assert ids(cases, CaseFilter(tags=("vip",))) == ["K-4", "K-2"]
+    assert ids(cases, CaseFilter(tags=("vip", "shipping"))) == ["K-2"]
+    assert ids(cases, CaseFilter(tags=("nobody",))) == []
+    # counted without the counters (their grain has no tags), and like the rows
+    assert count_cases(cases, CaseFilter(tags=("vip",))) == 2
+    assert sum(counts_by_status(cases, CaseFilter(tags=("vip", "shipping"))).values()) == 1
+    for bad in ("", " ", "x" * 51, "a\x00b"):
+        with pytest.raises(InvalidInput, match="a tag is 1 to 50 characters"):
+            list_cases(cases, CaseFilter(tags=(bad,)))
+
+
+@pytest.mark.parametrize("sort", ["created_at", "updated_at", "id", "status", "name"])
+@pytest.mark.parametrize("descending", [True, False])
+def test_cursor_paging_walks_the_same_rows_as_page_numbers(cases, sort, descending):
+    expected = ids(cases, CaseFilter(), sort=sort, descending=descending, page_size=50)
+    walked, cursor, pages = [], None, 0
+    while True:
+        page = list_cases_after(cases, CaseFilter(), sort=sort, descending=descending,
+                                cursor=cursor, page_size=2)
+        assert page.total == 5
+        walked += [r.id for r in page.rows]
+        pages += 1
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert walked == expected and pages == 3
+
+
+def test_a_cursor_survives_new_cases_without_repeating_a_row(cases):
+    first = list_cases_after(cases, CaseFilter(), cursor=None, page_size=2)
+    make_case(cases, "K-9", name="Newcomer Holdings")  # newest: before the cursor
+    rest = list_cases_after(cases, CaseFilter(), cursor=first.next_cursor, page_size=50)
+    assert [r.id for r in first.rows] + [r.id for r in rest.rows] == ["K-5", "K-4", "K-3", "K-2",
+                                                                      "K-1"]
+    assert rest.total == 6 and rest.next_cursor is None
+
+
+def test_a_foreign_or_mismatched_cursor_is_refused(cases):
+    cursor = list_cases_after(cases, CaseFilter(), page_size=1).next_cursor
+    with pytest.raises(InvalidInput, match="another sort or order"):
+        list_cases_after(cases, CaseFilter(), sort="name", cursor=cursor)
+    with pytest.raises(InvalidInput, match="another sort or order"):
+        list_cases_after(cases, CaseFilter(), descending=False, cursor=cursor)
+    for bad in ("nonsense", "e30", cursor[:-3], "eyJzIjoiaWQiLCJkIjp0cnVlLCJ2IjoxLCJpIjoiSyJ9"):
+        with pytest.raises(InvalidInput, match="the cursor is not valid"):
+            list_cases_after(cases, CaseFilter(), cursor=bad)
 
 
 @pytest.mark.parametrize("workflows,predicates,message", [
