@@ -13,8 +13,10 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import config
@@ -115,9 +117,70 @@ def list_settings(db: Database) -> list[SettingInfo]:
             v, source = row.value, "database"
         else:
             v, source = _env_value(spec)
+        if spec.key == "public_url" and source == "default" and SEEN_URL_KEY in rows:
+            v, source = rows[SEEN_URL_KEY].value, "browser"
         out.append(SettingInfo(spec.key, None if spec.secret else v, spec.secret, bool(v),
                                source, spec.help))
     return out
+
+
+# --- the app's address as staff open it -----------------------------------------------------
+# Applicant links need the app's public address. An admin sets `public_url` (or the
+# environment DOCKET_PUBLIC_URL does); until then the address staff last opened the app at is
+# used, so a server on another port or host still mints working links. It is recorded only
+# for signed-in staff (an anonymous request cannot steer applicant links), as an origin.
+SEEN_URL_KEY = "observed.public_url"
+
+
+def app_origin(url: str | None) -> str | None:
+    """scheme://host[:port] of an http(s) URL, lower-cased; None for anything else."""
+    try:
+        parts = urlsplit((url or "").strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or len(url or "") > 2000:
+        return None
+    default_port = {"http": 80, "https": 443}[parts.scheme]
+    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default_port else "")
+
+
+def note_app_url(db: Database, url: str | None) -> None:
+    """Remembers where staff open the app (see above); nothing when unchanged or not http(s)."""
+    origin = app_origin(url)
+    if origin is None:
+        return
+    with db.read() as s:
+        row = s.get(StoredSetting, SEEN_URL_KEY)
+        if row is not None and row.value == origin:
+            return
+    try:
+        with db.unit_of_work() as s:
+            row = s.get(StoredSetting, SEEN_URL_KEY)
+            if row is None:
+                row = StoredSetting(key=SEEN_URL_KEY, is_secret=False)
+                s.add(row)
+            row.value, row.updated_at, row.updated_by = origin, utcnow(), "system"
+    except IntegrityError:
+        pass  # another session recorded it at the same moment
+
+
+def public_url(db: Database) -> tuple[str, str]:
+    """The address applicant links start with, and where it comes from: database or
+    environment (set by an admin or operator), browser (where staff last opened the app),
+    default."""
+    with db.read() as s:
+        row = s.get(StoredSetting, "public_url")
+        seen = s.get(StoredSetting, SEEN_URL_KEY)
+    if row is not None and row.value.strip():
+        return row.value.strip().rstrip("/"), "database"
+    env, source = _env_value(_BY_KEY["public_url"])
+    if source == "environment" and env.strip():
+        return env.strip().rstrip("/"), "environment"
+    if seen is not None:
+        return seen.value, "browser"
+    return env.strip().rstrip("/"), "default"
 
 
 def set_setting(db: Database, key: str, new_value: str, *, actor: str) -> None:
@@ -191,7 +254,6 @@ def _validate(key: str, v: str) -> None:
                                                     [*headers, *headers.values()]):
             raise InvalidInput("crm.headers must be a JSON object of header names to text values")
     if key in ("sms.url", "crm.url", "public_url") and v:
-        from urllib.parse import urlsplit
         if urlsplit(v).scheme not in ("http", "https") or not urlsplit(v).hostname:
             raise InvalidInput(f"{key} must be an http:// or https:// URL")
     if key == "outbound.allowlist":

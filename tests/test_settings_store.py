@@ -306,3 +306,45 @@ def test_settings_page_shows_what_only_the_environment_sets(db, database_url, mo
     names = list(limits["Setting"])
     assert any("DOCKET_MAX_IMPORT_BYTES" in n for n in names)
     assert not any("ALLOWLIST" in n or "MAX_UPLOAD" in n or "Re-upload" in n for n in names)
+
+
+# --- the app's address for applicant links ---------------------------------------------------
+
+@pytest.mark.parametrize("url,origin", [
+    ("http://127.0.0.1:8765/cases", "http://127.0.0.1:8765"),
+    ("HTTPS://Docket.Example:443/", "https://docket.example"),
+    ("http://docket.example:80", "http://docket.example"),
+    ("http://[::1]:9000/x?y=1", "http://[::1]:9000"),
+    ("ftp://docket.example/", None), ("javascript:alert(1)", None), ("", None), (None, None),
+    ("http://docket.example:99999/", None), ("http:///nohost", None),
+])
+def test_app_origin_keeps_scheme_host_and_port_only(url, origin):
+    assert settings_store.app_origin(url) == origin
+
+
+def test_links_use_the_configured_address_else_where_staff_opened_the_app(db, monkeypatch):
+    monkeypatch.delenv("DOCKET_PUBLIC_URL", raising=False)
+    assert settings_store.public_url(db) == ("http://localhost:8501", "default")
+    settings_store.note_app_url(db, "http://10.0.0.7:8765/cases")
+    settings_store.note_app_url(db, "not a url")  # ignored
+    assert settings_store.public_url(db) == ("http://10.0.0.7:8765", "browser")
+    assert reupload_tokens.reupload_link(db, "C-1", ["document:1"]).startswith(
+        "http://10.0.0.7:8765/?reupload=")
+    info = next(i for i in settings_store.list_settings(db) if i.key == "public_url")
+    assert (info.value, info.source) == ("http://10.0.0.7:8765", "browser")
+    monkeypatch.setenv("DOCKET_PUBLIC_URL", "https://env.example/")
+    assert settings_store.public_url(db) == ("https://env.example", "environment")
+    settings_store.set_setting(db, "public_url", "https://kyc.example/", actor="admin")
+    assert settings_store.public_url(db) == ("https://kyc.example", "database")
+    assert reupload_tokens.reupload_link(db, "C-1", ["document:1"]).startswith(
+        "https://kyc.example/?reupload=")
+
+
+def test_noting_the_same_address_again_writes_nothing(db):
+    settings_store.note_app_url(db, "http://10.0.0.7:8765/")
+    with db.read() as s:
+        first = s.get(StoredSetting, settings_store.SEEN_URL_KEY).updated_at
+    settings_store.note_app_url(db, "http://10.0.0.7:8765/overview")
+    with db.read() as s:
+        assert s.get(StoredSetting, settings_store.SEEN_URL_KEY).updated_at == first
+        assert s.scalar(select(AuditEvent).where(AuditEvent.kind == "settings.changed")) is None

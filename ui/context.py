@@ -4,13 +4,14 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from core import config
+from core import config, settings_store
 from core.access.users import UserInfo
 from core.app_setup import start_server
 from core.store.db import Database
 
 MAIN_SCRIPT = "dashboard.py"
 USER_KEY = "docket_user"
+URL_NOTED_KEY = "docket_url_noted"
 
 
 @st.cache_resource(show_spinner="Preparing the database...")
@@ -42,5 +43,8 @@ def current_user() -> UserInfo:
     user = st.session_state.get(USER_KEY)
     if user is None:
         st.stop()
+    if not st.session_state.get(URL_NOTED_KEY):  # once a session: where staff open the app
+        settings_store.note_app_url(database(), st.context.url)
+        st.session_state[URL_NOTED_KEY] = True
     return user
 

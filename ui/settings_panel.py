@@ -38,7 +38,8 @@ LABELS = {  # a friendlier label than the key, for the limits
     "uploads.max_bytes": "Largest document file, bytes (uploads.max_bytes)",
 }
 SOURCE_LABELS = {"database": "set here", "environment": "from the environment",
-                 "default": "default"}
+                 "default": "default",
+                 "browser": "not set: the address staff last opened the app at"}
 EMPTY_NEXT_RUN = "st_empty_next_run"  # fields to empty before they are drawn again
 
 
@@ -71,6 +72,8 @@ def channel_panel(db: Database, user: UserInfo, group: str) -> None:
                 entered[key] = st.text_input(LABELS.get(key, key), value=info.value or "",
                                              key=_field_key(key), help=help_text)
                 st.caption(SOURCE_LABELS[info.source] + _meaning(key, info.value or ""))
+        if "public_url" in infos:
+            _address_check(infos["public_url"])
         left, right = st.columns(2)
         if left.button("Save", type="primary", icon=":material/save:", key=f"st_save_{group}"):
             _save(db, user, infos, entered)
@@ -80,6 +83,16 @@ def channel_panel(db: Database, user: UserInfo, group: str) -> None:
             _clear(db, user, stored)
         if channel:
             _test(db, user, group, channel, recipient_label)
+
+
+def _address_check(info: settings_store.SettingInfo) -> None:
+    """Warns when applicant links would point somewhere else than this browser's address."""
+    in_use = settings_store.app_origin(st.context.url)
+    configured = settings_store.app_origin(info.value)
+    if info.source in ("database", "environment") and in_use and configured != in_use:
+        st.warning(f"Applicant links start with {esc(info.value or '')}, but you are using "
+                   f"the app at {esc(in_use)}. If applicants should reach this address, save "
+                   "it here.", icon=":material/link_off:")
 
 
 def _meaning(key: str, value: str) -> str:

@@ -92,13 +92,13 @@ def create_reupload_token(db: Database, case_id: str, blocks: list[str], *,
 
 
 def public_url(db: Database) -> str:
-    with db.read() as s:
-        return settings_store.value(s, "public_url").rstrip("/")
+    return settings_store.public_url(db)[0]
 
 
 def reupload_link(db: Database, case_id: str, blocks: list[str], *,
                   message_id: str | None = None) -> str:
-    """The link an applicant follows: `{DOCKET_PUBLIC_URL}/?reupload=<token>`."""
+    """The link an applicant follows: `{public address}/?reupload=<token>`, the address as
+    `core.settings_store.public_url` finds it."""
     token = create_reupload_token(db, case_id, blocks, message_id=message_id)
     return f"{public_url(db)}/?reupload={quote(token, safe='')}"
 

@@ -29,6 +29,7 @@ from core.app_setup import prepare_database
 from core.cases import actions as case_actions
 from core.intake.importer import import_cases
 from core.notifications.deliveries import delivery_attempts
+from core.notifications.reupload_tokens import reupload_link
 from core.store.db import Database
 from core.store.models import AuditEvent, Case, Delivery, WebhookEndpoint
 from tests.browser import helpers
@@ -365,6 +366,31 @@ def _delivery(db: Database, endpoint_id: int) -> Delivery | None:
         return s.scalars(select(Delivery).where(Delivery.endpoint_id == endpoint_id,
                                                 Delivery.case_id == DELIVER_CASE,
                                                 Delivery.event_type == "case.approved")).one_or_none()
+
+
+def test_applicant_links_follow_the_address_the_app_is_opened_at(page: Page, pages_url,
+                                                                  pages_db):
+    """No public_url set and a server on a port other than 8501: applicant links still start
+    with the address staff use; a configured address that differs is pointed out."""
+    assert ":8501" not in pages_url
+    sign_in_as(page, pages_url, ADMIN, ADMIN_PASSWORD)
+    open_page(page, "Settings")
+    expect(_field(page, "public_url")).to_have_value(pages_url)
+    expect(keyed(page, "st_v_public_url").locator("xpath=..").locator("..")).to_contain_text(
+        "not set: the address staff last opened the app at")
+    link = reupload_link(pages_db, DELIVER_CASE, ["document:1"])
+    assert link.startswith(pages_url + "/?reupload=")
+    settings_store.set_setting(pages_db, "public_url", "https://kyc.elsewhere.example",
+                               actor=ADMIN)
+    try:
+        page.reload()
+        expect(page.get_by_test_id("stAlertContentWarning").filter(
+            has_text=f"Applicant links start with https://kyc.elsewhere.example, but you are "
+                     f"using the app at {pages_url}")).to_be_visible()
+        assert reupload_link(pages_db, DELIVER_CASE, ["document:1"]).startswith(
+            "https://kyc.elsewhere.example/?reupload=")
+    finally:
+        settings_store.clear_setting(pages_db, "public_url", actor=ADMIN)
 
 
 def test_deliveries_endpoint_secret_shown_once_delivery_listed_and_replayed(
