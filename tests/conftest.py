@@ -15,6 +15,10 @@ from core.store.db import Database
 from core.store.models import Base
 from core.workflows.definitions import ensure_default_workflows
 
+# The test databases are throwaway SQLite files, which demo mode's "auto" takes for the
+# embedded default: keep the demo mailbox off unless a test turns it on (tests/notifications/
+# test_mailbox.py), so an email without SMTP is skipped as outside demo mode.
+os.environ.setdefault("DOCKET_DEMO_MAILBOX", "off")
 PG_URL = os.environ.get("DOCKET_TEST_DATABASE_URL", "").strip()
 core.access.users.BCRYPT_ROUNDS = 4
 IN_CI = os.environ.get("CI", "").lower() == "true"

@@ -49,11 +49,14 @@ def running_app(db_url: str, log_dir: Path, port: int | None = None,
     env = {**os.environ, "DOCKET_DATABASE_URL": db_url, "DOCKET_DEMO_MODE": "off",
            "DOCKET_COOKIE_KEY": secrets.token_urlsafe(48)[:64], "PYTHONUNBUFFERED": "1",
            **env_overrides}
+    # No file watcher: a source file saved while the server runs (an editor, another checkout's
+    # work) must not make Streamlit re-import modules mid-test (two copies of a class).
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
              "--server.headless", "true", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+             "--server.fileWatcherType", "none"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
