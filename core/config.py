@@ -39,6 +39,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DOCKET_SIMULATOR", "auto",
             "The Simulator page (admins and reviewers play the outside world on test cases): "
             "on: shown; off: hidden; auto: shown only in demo mode."),
+    Setting("DOCKET_DEMO_MAILBOX", "auto",
+            "While no SMTP server is set: on: emails are kept in the app (the Sent emails page, "
+            "for admins) instead of skipped, re-upload links included; off: skipped; auto: on "
+            "only in demo mode."),
     # --- notifications (core/notifications/, docs/NOTIFICATIONS.md) ---
     Setting("DOCKET_PUBLIC_URL", "http://localhost:8501",
             "Address of the app as applicants reach it; re-upload links in emails start with it."),
@@ -121,6 +125,16 @@ def demo_mode(url: str | None = None) -> bool:
     if value in ("off", "0", "false", "no"):
         return False
     return (url or database_url()).startswith("sqlite") and not setting("DOCKET_DATABASE_URL").strip()
+
+
+def demo_mailbox_enabled(url: str | None = None) -> bool:
+    """Whether emails are kept in the app while no SMTP server is set (DOCKET_DEMO_MAILBOX)."""
+    value = setting("DOCKET_DEMO_MAILBOX").strip().lower()
+    if value in ("on", "1", "true", "yes"):
+        return True
+    if value in ("off", "0", "false", "no"):
+        return False
+    return demo_mode(url)
 
 
 def simulator_enabled(url: str | None = None) -> bool:

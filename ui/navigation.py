@@ -40,6 +40,8 @@ PAGES = (
              frozenset({Role.ADMIN, Role.REVIEWER}), enabled=config.simulator_enabled),
     PageSpec("pages/settings.py", "Settings", ":material/settings:", ADMIN),
     PageSpec("pages/deliveries.py", "Deliveries", ":material/outbox:", ADMIN),
+    PageSpec("pages/mailbox.py", "Sent emails", ":material/inbox:", ADMIN,
+             enabled=config.demo_mailbox_enabled),
 )
 
 

@@ -21,6 +21,14 @@ from ui.text import esc, when
 
 CASE_KEY = "sim_case"
 NEXT_CASE_KEY = "sim_next_case"
+# A metric's value is cut with an ellipsis when its column is too narrow: the simulated
+# case's status wraps instead (Streamlit's own rules for printing a metric, on screen).
+STATUS_WRAPS = """<style>
+.st-key-sim_status [data-testid="stMetricValue"],
+.st-key-sim_status [data-testid="stMetricValue"] * {
+  overflow: visible; text-overflow: clip; white-space: normal; overflow-wrap: break-word;
+}
+</style>"""
 
 
 def _workflows(db: Database) -> dict[str, dict]:
@@ -37,8 +45,11 @@ def new_case_form(db: Database, user: UserInfo) -> None:
                         format_func=simulator.TEMPLATES.get)
         workflow = st.selectbox("Workflow", list(workflows), key="sim_workflow")
         types = workflows.get(workflow, {}).get("document_types", {})
+        # one widget per template and workflow: switching the template starts from its own
+        # documents (a person's passport, never a company's certificate)
         documents = st.multiselect("Documents (each gets a generated PNG file)", list(types),
-                                   default=list(types)[:2], key=f"sim_docs_{workflow}",
+                                   default=list(simulator.default_documents(kind, types)),
+                                   key=f"sim_docs_{kind}_{workflow}",
                                    format_func=lambda t: types.get(t, t))
         ubos = st.number_input("UBOs (each with a KYC block)", 0, simulator.MAX_UBOS, 2,
                                key="sim_ubos", disabled=kind != "business")
@@ -83,14 +94,16 @@ def case_state(db: Database, user: UserInfo, case_id: str) -> None:
     except NotFound as e:
         show_error(e)
         return
-    top = st.columns([2, 3])
-    top[0].metric("Status", detail.status_label)
-    with top[1]:
-        st.markdown("**Case actions now**")
-        for a in simulator.case_actions_now(db, case_id):
-            mark = ":material/check_circle:" if a.allowed else ":material/block:"
-            st.markdown(f"{mark} {esc(a.label)}"
-                        + ("" if a.allowed else f" — {esc(a.reason)}"))
+    # The status has the column's whole width (beside the case actions, in a fifth of the
+    # page, "Pending ID verification" was cut to "Pending I…" at 1280 pixels), and wraps
+    # rather than end in "…" in a column narrower still; the case actions follow under it.
+    st.html(STATUS_WRAPS)
+    with st.container(key="sim_status"):
+        st.metric("Status", detail.status_label)
+    st.markdown("**Case actions now**")
+    for a in simulator.case_actions_now(db, case_id):
+        mark = ":material/check_circle:" if a.allowed else ":material/block:"
+        st.markdown(f"{mark} {esc(a.label)}" + ("" if a.allowed else f" — {esc(a.reason)}"))
     st.page_link("pages/cases.py", label="Open this case in Cases (to decide as a reviewer)",
                  icon=":material/open_in_new:", query_params={"case": case_id})
     blocks = [{"Block": f"{d.label}", "Kind": "Document", "Status": d.status_label,

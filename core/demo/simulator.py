@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from core import config
@@ -43,6 +43,13 @@ TEMPLATES = {
 }
 DEFAULT_PROCESSES = ("registry_lookup", "sanctions_screening")
 MAX_UBOS = 5
+# Which document types suit which template when none is chosen: a person starts with an
+# identity document and a proof of address; a company with the workflow's first two types
+# that are not a person's identity documents.
+IDENTITY_DOCUMENTS = ("passport", "identity_card", "driving_licence")
+COMPANY_DOCUMENTS = ("certificate_of_incorporation", "annual_report",
+                     "articles_of_association", "register_of_directors",
+                     "register_of_shareholders")
 VENDOR_RESULTS: dict[str, dict[str, Any]] = {
     "clear": {"vendor": "Simulated IDV", "outcome": "clear", "document_check": "passed",
               "face_match": 0.97, "watchlists": []},
@@ -102,11 +109,23 @@ class CaseTemplate:
     kind: str = "business"                     # business | person
     workflow: str = "onboarding"
     ubos: int = 2                              # business only
-    documents: tuple[str, ...] = ()            # document types; () = the workflow's first two
+    documents: tuple[str, ...] = ()            # document types; () = `default_documents`
     processes: tuple[str, ...] = DEFAULT_PROCESSES
     collection_completed: bool = False
     name: str = ""                             # "" = a generated name
     country: str = ""
+
+
+def default_documents(kind: str, doc_types: dict[str, str] | list[str]) -> tuple[str, ...]:
+    """The document types a new case of this template starts with, among the workflow's
+    (`doc_types`, in their order): a person's identity document and proof of address, never
+    a company's certificate; a company's first two that are not identity documents."""
+    types = list(doc_types)
+    if kind != "person":
+        return tuple([t for t in types if t not in IDENTITY_DOCUMENTS][:2] or types[:2])
+    identity = [t for t in types if t in IDENTITY_DOCUMENTS][:1]
+    others = [t for t in types if t not in IDENTITY_DOCUMENTS and t not in COMPANY_DOCUMENTS]
+    return tuple((identity + others)[:2])
 
 
 def case_from_template(db: Database, template: CaseTemplate) -> dict[str, Any]:
@@ -117,7 +136,7 @@ def case_from_template(db: Database, template: CaseTemplate) -> dict[str, Any]:
         raise InvalidInput(f"a simulated case has 0 to {MAX_UBOS} UBOs")
     with db.read() as s:
         doc_types = definition_of(s, template.workflow).get("document_types", {})
-    documents = list(template.documents) or list(doc_types)[:2]
+    documents = list(template.documents) or list(default_documents(template.kind, doc_types))
     unknown = [d for d in documents if d not in doc_types]
     if unknown:
         raise InvalidInput(f"workflow {template.workflow!r} has no document type "
@@ -244,10 +263,25 @@ def world_steps(detail: CaseDetail) -> list[WorldStep]:
             steps.append(WorldStep("kyc_sent", f"KYC flow sent to {k.full_name}", str(k.id)))
         elif k.kyc_state == "sent":
             steps.append(WorldStep("kyc_completed", f"{k.full_name} completes KYC", str(k.id)))
-    for d in [*detail.documents, *(d for k in detail.kyc_blocks for d in k.documents)]:
-        steps.append(WorldStep("document_uploaded", f"Applicant re-uploads {d.label}",
+    uploads = [(d, d.label) for d in detail.documents]
+    uploads += [(d, f"{d.label} of {k.full_name}") for k in detail.kyc_blocks
+                for d in k.documents]  # each UBO's own: the button says whose it is
+    for d, what in uploads:
+        steps.append(WorldStep("document_uploaded", f"Applicant re-uploads {what}",
                                str(d.id), {"status": d.status_label}))
-    return steps
+    return _distinct_labels(steps)
+
+
+def _distinct_labels(steps: list[WorldStep]) -> list[WorldStep]:
+    """Two steps never read the same (two UBOs of one name, two documents of one type):
+    the later ones get " (2)", " (3)"... in the order they are listed."""
+    seen: dict[str, int] = {}
+    out = []
+    for step in steps:
+        seen[step.label] = seen.get(step.label, 0) + 1
+        n = seen[step.label]
+        out.append(step if n == 1 else replace(step, label=f"{step.label} ({n})"))
+    return out
 
 
 def play(db: Database, case_id: str, step: WorldStep, *, actor: str,

@@ -17,12 +17,14 @@ from typing import Any
 from core import settings_store
 from core.errors import InvalidInput
 from core.notifications import email as email_channel
-from core.notifications import safe_http, signing, templates
+from core.notifications import mailbox, safe_http, signing, templates
 from core.notifications.redact import Redactor
 from core.notifications.retry import parse_retry_after
 from core.notifications.reupload_tokens import reupload_link, token_expiry
 from core.store.db import Database
 from core.workflows.definitions import definition_of
+
+DEMO_SENDER = "Docket demo <docket@demo.invalid>"
 
 
 @dataclass
@@ -143,10 +145,10 @@ def message_context(db: Database, job: Job, *, with_link: bool) -> dict[str, Any
 
 def send_email(db: Database, job: Job, opts: HttpOptions) -> Outcome:
     settings = email_channel.smtp_settings(db)
-    if settings is None:
+    if settings is None and not mailbox.is_on(db):  # else kept in the demo mailbox
         return Outcome("skipped", error="email is not configured: set the SMTP host in "
                                         "Settings or DOCKET_SMTP_HOST")
-    redact = Redactor([settings.password])
+    redact = Redactor([settings.password] if settings else [])
     data = job.payload.get("data") or {}
     if job.event_type == "kyc.reupload_requested":
         person = data.get("ubo") or {}
@@ -160,15 +162,22 @@ def send_email(db: Database, job: Job, opts: HttpOptions) -> Outcome:
     try:
         ctx = message_context(db, job, with_link=True)
         base = f"email.{job.event_type}"
+        subject = templates.render(db, base + ".subject", ctx)
+        text = templates.render(db, base + ".text", ctx)
         msg = email_channel.build_message(
-            sender=settings.sender, to=address, to_name=name, message_id=job.message_id,
-            subject=templates.render(db, base + ".subject", ctx),
-            text=templates.render(db, base + ".text", ctx),
+            sender=settings.sender if settings else DEMO_SENDER, to=address, to_name=name,
+            message_id=job.message_id, subject=subject, text=text,
             html=templates.render(db, base + ".html", ctx))
     except InvalidInput as e:
         return Outcome("failed", error=redact(f"template problem: {e}"))
     except Exception as e:  # a template error: fix the template, then replay
         return Outcome("failed", error=redact(f"template problem: {type(e).__name__}: {e}"))
+    if settings is None:  # the demo mailbox (core/notifications/mailbox.py)
+        mailbox.keep(db, message_id=job.message_id, case_id=job.case_id,
+                     event_type=job.event_type, to_address=address, to_name=name,
+                     subject=str(msg["Subject"]), text_body=text, link=ctx["reupload_link"])
+        return Outcome("delivered", excerpt="kept in the demo mailbox (no SMTP server is set): "
+                                            "see the Sent emails page")
     try:
         reply = email_channel.send(settings, msg, timeout=opts.timeout[0] + opts.timeout[1])
     except email_channel.EmailError as e:

@@ -432,3 +432,20 @@ class HookMessage(Base):
     outcome: Mapped[str] = mapped_column(String(16))  # applied | ignored | refused
     detail: Mapped[str] = mapped_column(Text, default="")
     __table_args__ = (UniqueConstraint("source_id", "message_id", name="uq_hook_message"),)
+
+
+class CapturedEmail(Base):
+    """An email the demo mailbox kept instead of sending (no SMTP server configured and
+    DOCKET_DEMO_MAILBOX on): what the applicant would have received, link included."""
+    __tablename__ = "captured_emails"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(64), unique=True)  # one per notification
+    case_id: Mapped[str] = mapped_column(String(64))
+    event_type: Mapped[str] = mapped_column(String(64))
+    to_address: Mapped[str] = mapped_column(String(254))
+    to_name: Mapped[str] = mapped_column(String(300), default="")
+    subject: Mapped[str] = mapped_column(String(1000))
+    text_body: Mapped[str] = mapped_column(Text)
+    link: Mapped[str] = mapped_column(Text, default="")  # the re-upload link, if any
+    captured_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (Index("ix_captured_emails_at", "captured_at"),)

@@ -17,20 +17,30 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import threading
 import time
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Iterator, Literal
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from core.cases.status import CASE_STATUS_LABELS, CaseStatus
 from core.errors import InvalidInput
 from core.store.db import Database
 from core.store.models import Case, CaseCount, Entity, utcnow
+from core.worklist.search import fts_query
 from core.worklist.views import ViewInfo, has_tag, list_views, view_clauses
 
 AssigneeMode = Literal["anyone", "me", "unassigned", "someone"]
@@ -100,17 +110,9 @@ ROW_COLUMNS = (Case.id, Entity.name, Entity.kind, Entity.country, Case.workflow,
                Case.case_status, Case.assignee, Case.created_at, Case.updated_at)
 
 
-def fts_query(search: str, dialect: str) -> str | None:
-    """The search box's words as a prefix query for the full-text index (None: no words)."""
-    words = re.findall(r"\w+", search.lower())[:8]
-    if not words:
-        return None
-    if dialect == "postgresql":
-        return " & ".join(f"{w}:*" for w in words)
-    return " ".join(f'"{w}"*' for w in words)
-
-
 def _search_clause(search: str, dialect: str) -> ColumnElement[bool] | None:
+    """A case id, or words of the entity's name, email or registration number found through
+    the full-text index (the words' query: `core.worklist.search.fts_query`)."""
     search = search.strip()
     if not search:
         return None
@@ -121,9 +123,16 @@ def _search_clause(search: str, dialect: str) -> ColumnElement[bool] | None:
     if query is None:
         return by_id
     if dialect == "postgresql":
-        match = literal_column("entities.search_vector").op("@@")(
+        # The case ids found by id or through the GIN index, as one IN (... UNION ALL ...):
+        # an OR of `cases.id` and `entities.search_vector` in the joined rows could use no
+        # index, and PostgreSQL filtered every case (a scan).
+        hit = Case.__table__.alias("search_hit")
+        found = Entity.__table__.alias("search_found")
+        match = literal_column("search_found.search_vector").op("@@")(
             func.to_tsquery("simple", query))
-        return or_(by_id, match)
+        return Case.id.in_(union_all(
+            select(hit.c.id).where(hit.c.id.in_({search, search.upper()})),
+            select(hit.c.id).join(found, found.c.id == hit.c.entity_id).where(match)))
     matching = select(literal_column("rowid")).select_from(text("entity_search")).where(
         text("entity_search MATCH :fts").bindparams(fts=query))
     return or_(by_id, Case.entity_id.in_(matching.scalar_subquery()))

@@ -19,7 +19,6 @@ from sqlalchemy.orm import selectinload
 from core.cases.state import facts_of
 from core.cases.status import CaseStatus, derive_case_status
 from core.demo import bulk_load
-from core.demo.bulk_load import SQLITE_FTS_TRIGGERS
 from core.demo.files import demo_files
 from core.demo.generate import generate_cases, seed_demo_if_empty
 from core.store.db import Database
@@ -151,7 +150,15 @@ def test_stored_status_equals_status_derived_from_stored_rows(db, bulk_threshold
                     assert b.reupload_reason
 
 
+def _fts_triggers(db: Database) -> dict[str, str]:
+    with db.read() as s:
+        return dict(s.execute(text(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+            "AND name NOT LIKE 'case_counts_%'")).all())
+
+
 def test_search_index_answers_for_generated_names(db, bulk_threshold):
+    migrated = _fts_triggers(db) if db.is_sqlite else {}
     generate_cases(db, N, seed=3)
     with db.read() as s:
         entities = s.execute(select(Entity.id, Entity.name).order_by(Entity.id)).all()
@@ -159,11 +166,9 @@ def test_search_index_answers_for_generated_names(db, bulk_threshold):
         assert entity_id in _search(db, name), name
     if db.is_sqlite:
         with db.read() as s:
-            triggers = dict(s.execute(text(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
-                "AND name NOT LIKE 'case_counts_%'")).all())
             indexed = s.scalar(text("SELECT count(*) FROM entity_search"))
-        assert triggers == SQLITE_FTS_TRIGGERS  # recreated verbatim
+        assert _fts_triggers(db) == migrated  # recreated verbatim
+        assert sorted(migrated) == ["entities_ad", "entities_ai", "entities_au"]
         assert indexed == N
     # the triggers (SQLite) / generated column (PostgreSQL) still index new entities
     with db.unit_of_work() as s:

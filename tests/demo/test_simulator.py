@@ -2,6 +2,8 @@
 intake events, the status and case actions after each, and who may use it when."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from sqlalchemy import select
 
@@ -12,6 +14,7 @@ from core.demo.simulator import CaseTemplate
 from core.errors import ActionNotAllowed, InvalidInput, NotAllowed
 from core.intake.documents import content_type_of, load_file
 from core.store.models import AuditEvent
+from core.workflows.definitions import definition_of
 from tests.factories import row_counts, version_of
 
 
@@ -65,7 +68,8 @@ def test_round_trip_from_collection_flow_to_manual_review(db, sim_on):
         status = simulator.play(db, case_id, _step(db, case_id, kind, target), actor="admin",
                                 vendor_result="face_mismatch")
         seen.append((status.value, frozenset(_allowed(db, case_id))))
-    manual = frozenset({"Approve", "Reject"})  # Ask for all re-uploads needs N > 0
+    # Ask for all re-uploads needs N > 0
+    manual = frozenset({"Approve", "Reject"})
     assert seen == [
         ("pending_process", frozenset({"Reject"})),
         ("pending_process", frozenset({"Reject"})),
@@ -140,3 +144,45 @@ def test_bad_templates(db, sim_on):
         simulator.create_case(db, CaseTemplate(documents=("tax_return",)), actor="admin")
     with pytest.raises(InvalidInput, match="vendor result"):
         simulator.kyc_completed(db, "X", 1, "great", actor="admin")
+
+
+@pytest.mark.parametrize("kind, workflow, expected", [
+    ("person", "onboarding", ("passport", "proof_of_address")),
+    ("person", "ongoing_monitoring", ("passport", "proof_of_address")),
+    ("business", "onboarding", ("certificate_of_incorporation", "proof_of_address")),
+    ("business", "ongoing_monitoring", ("proof_of_address", "bank_statement")),
+])
+def test_each_template_starts_with_its_own_documents(db, sim_on, kind, workflow, expected):
+    """A person (KYC) starts with an identity document and a proof of address, never a
+    company's certificate of incorporation (issue #18.7); a company as before."""
+    with db.read() as s:
+        types = definition_of(s, workflow)["document_types"]
+    assert simulator.default_documents(kind, types) == expected
+    case_id = simulator.create_case(db, CaseTemplate(kind=kind, workflow=workflow),
+                                    actor="admin")
+    assert tuple(d.document_type for d in case_detail(db, case_id).documents) == expected
+
+
+def test_each_world_step_says_whose_document_it_is(db, sim_on):
+    """Three UBOs with a passport each: three re-upload steps, each naming its UBO (they
+    all read "Applicant re-uploads Passport" before, issue #18.7)."""
+    case_id = simulator.create_case(db, CaseTemplate(ubos=3), actor="admin")
+    steps = simulator.world_steps(case_detail(db, case_id))
+    uploads = [s.label for s in steps if s.kind == "document_uploaded"]
+    assert uploads == ["Applicant re-uploads Certificate of incorporation",
+                       "Applicant re-uploads Proof of address",
+                       "Applicant re-uploads Passport of Mei Chen",
+                       "Applicant re-uploads Passport of Lukas Becker",
+                       "Applicant re-uploads Passport of Amara Okafor"]
+    assert len({s.label for s in steps}) == len(steps)
+
+
+def test_two_subjects_of_one_name_still_get_distinct_steps(db, sim_on):
+    case_id = simulator.create_case(db, CaseTemplate(ubos=2), actor="admin")
+    detail = case_detail(db, case_id)
+    twins = replace(detail, kyc_blocks=[replace(k, full_name="Sam Lee")
+                                        for k in detail.kyc_blocks])
+    labels = [s.label for s in simulator.world_steps(twins)]
+    assert "KYC flow sent to Sam Lee" in labels and "KYC flow sent to Sam Lee (2)" in labels
+    assert "Applicant re-uploads Passport of Sam Lee (2)" in labels
+    assert len(set(labels)) == len(labels)
