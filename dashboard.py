@@ -3,18 +3,32 @@
 The server (`streamlit run streamlit_app.py`) runs this script for every browser session.
 
 One exception: an applicant's emailed link (`/?reupload=TOKEN`) opens the public re-upload
-page, and only it, without sign-in; the page itself checks the token."""
+page, and only it, without sign-in; the page itself checks the token.
+
+Tables offer no "Download as CSV" and no clipboard copy (`client.disableDataExport` in
+.streamlit/config.toml): that export skips the formula protection of `core.worklist.export`,
+and every table here can show an applicant's text. "Prepare CSV" on the Cases page is the one export."""
 from __future__ import annotations
 
 import streamlit as st
 
 from ui import auth
 from ui.context import database
+from ui.list_state import remember_page
 from ui.navigation import pages_for, signed_out_pages
 from ui.reupload_form import REUPLOAD_PAGE, REUPLOAD_PARAM
 from ui.text import esc
 
+# The sign-in cookie's component (streamlit-authenticator's CookieManager) is an empty iframe
+# drawn on every page: it took the first Tab stop and a gap at the top. It works hidden.
+HIDDEN_COOKIE_FRAME = """<style>
+.stElementContainer:has(> iframe[title^="extra_streamlit_components.CookieManager"]),
+.stElementContainer:has(> div > iframe[title^="extra_streamlit_components.CookieManager"])
+{ display: none; }
+</style>"""
+
 st.set_page_config(page_title="Docket", page_icon=":material/fact_check:", layout="wide")
+st.html(HIDDEN_COOKIE_FRAME)
 
 db = database()
 
@@ -40,4 +54,5 @@ with st.sidebar:
         auth.sign_out(authenticator)
         st.rerun()
     auth.sync_cookie(authenticator)
+remember_page(f"{page.title}|{page.url_path}")
 page.run()

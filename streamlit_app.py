@@ -8,7 +8,9 @@ dispatcher, so the API answers before anyone opens the dashboard.
 """
 from __future__ import annotations
 
+import os
 import re
+import socket
 from contextlib import asynccontextmanager
 
 import streamlit as st
@@ -22,8 +24,47 @@ from api.ops import ROUTES
 from core.app_setup import start_server
 
 
+def no_delay_on_listening_sockets(port: int) -> int:
+    """Sets TCP_NODELAY on this process's listening TCP sockets on `port` (the server's);
+    the connections they accept inherit it (Linux, macOS). Returns how many it set.
+
+    Streamlit binds the server's socket itself with `socket.socket(family)`, protocol 0, and
+    asyncio sets TCP_NODELAY only on sockets whose protocol is IPPROTO_TCP. Without it, every
+    response after the first on a kept-alive connection stalls about 40 ms: uvicorn writes a
+    response's head and body separately, and Nagle's algorithm holds the body until the
+    client's delayed ACK of the head. The socket is not reachable from the app, so this
+    looks for it among the process's file descriptors (/dev/fd; none on Windows: a no-op)."""
+    try:
+        fds = [int(name) for name in os.listdir("/dev/fd") if name.isdigit()]
+    except OSError:
+        return 0
+    done = 0
+    for fd in fds:
+        try:
+            copy = os.dup(fd)
+        except OSError:  # closed since the listing (the listing's own descriptor)
+            continue
+        try:
+            sock = socket.socket(fileno=copy)  # the same socket: options set on it are shared
+        except OSError:  # not a socket
+            os.close(copy)
+            continue
+        with sock:
+            try:
+                if (sock.family in (socket.AF_INET, socket.AF_INET6)
+                        and sock.type == socket.SOCK_STREAM
+                        and sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
+                        and sock.getsockname()[1] == port):
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    done += 1
+            except OSError:
+                continue
+    return done
+
+
 @asynccontextmanager
 async def lifespan(_app):
+    no_delay_on_listening_sockets(st.get_option("server.port"))
     await run_in_threadpool(start_server)
     yield
 

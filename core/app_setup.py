@@ -5,6 +5,7 @@ from core import config
 from core.demo.generate import seed_demo_if_empty
 from core.notifications.dispatcher import start_background_dispatcher
 from core.store.db import Database, get_database
+from core.store.statistics import planner_statistics
 from core.workflows.definitions import ensure_default_workflows
 from core.worklist.views import ensure_default_views
 
@@ -27,5 +28,6 @@ def start_server(url: str | None = None) -> Database:
     url = url or config.database_url()
     db = get_database(url)
     prepare_database(db, demo=config.demo_mode(url))
+    planner_statistics(db)  # SQLite: before the first list query needs a good plan
     start_background_dispatcher(db)
     return db

@@ -26,13 +26,22 @@ class ActionNotAllowed(DocketError):
 
 
 class CaseChanged(DocketError):
-    """The case changed since the actor saw it (expected version is stale)."""
+    """The case changed since the actor saw it (expected version is stale).
+
+    The message is for people; the versions are in `detail` (for a log) and in the
+    attributes (the API answers `current_version`)."""
+
+    MESSAGE = ("This case changed since you opened it (someone else acted on it). "
+               "Reload to see the change.")
 
     def __init__(self, case_id: str, expected: int | None, actual: int | None):
-        now = f"is at version {actual}" if actual is not None else "changed meanwhile"
-        super().__init__(f"case changed, reload: case {case_id} {now}, "
-                         f"you acted on version {expected}")
+        super().__init__(self.MESSAGE)
         self.case_id, self.expected, self.actual = case_id, expected, actual
+
+    @property
+    def detail(self) -> str:
+        now = f"is at version {self.actual}" if self.actual is not None else "changed meanwhile"
+        return f"case {self.case_id} {now}; the action was taken on version {self.expected}"
 
 
 class InvalidInput(DocketError):

@@ -1,15 +1,18 @@
 """Cases: views and filters in the sidebar, the case list, and the selected case's preview
-to the right (its id in the URL as ?case=ID, so a link reopens it)."""
+to the right. The list's view, filters, sort and page and the open case are in the URL
+(see ui/list_params.py), so a reload, a shared link and the back button restore them."""
 import streamlit as st
 
-from ui.case_list import case_table, sidebar_filters
+from ui import list_state
+from ui.case_list import sidebar_filters
 from ui.case_preview import case_preview
+from ui.case_table import case_table
 from ui.context import current_user, database
 from ui.export_button import export_button
 
 db = database()
 user = current_user()
-case_filter = sidebar_filters(db, user)
+case_filter, default_view = sidebar_filters(db, user)
 
 was_open = bool(st.query_params.get("case"))
 if was_open:
@@ -19,8 +22,9 @@ else:
 
 with list_column:
     st.title("Cases", anchor=False)
-    listing = case_table(db, case_filter)
-    export_button(db, user, case_filter)
+    listing = case_table(db, case_filter, default_view)
+    listed = list_state.params()
+    export_button(db, user, case_filter, sort=listed.sort, descending=listed.descending)
 
 if bool(listing.opened) != was_open:  # a row was selected or cleared: lay the page out again
     st.rerun()

@@ -2,11 +2,12 @@
 decisions per day, reviewer throughput, approval rate) for a chosen period.
 
 A thin page: every number comes from `core.worklist.overview` (SQL aggregates); this file only
-lays them out as st.metric figures and Altair charts. No case data is rendered as HTML.
+lays them out as st.metric figures and the Altair charts of `ui.overview_charts`, each status,
+view and the Manual review queue with a link to the Cases list filtered to it. No case data is
+rendered as HTML.
 """
 from __future__ import annotations
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -14,6 +15,13 @@ from core.access.users import get_user
 from core.cases.status import CaseAction, CaseStatus
 from core.store.db import get_database
 from core.worklist import overview as stats
+from ui.overview_charts import (
+    cases_links,
+    decisions_chart,
+    horizontal_bars,
+    throughput_chart,
+    vertical_bars,
+)
 
 ACTION_LABELS = {a.value: a.label for a in CaseAction}
 
@@ -26,13 +34,6 @@ def _signed_in_user():
         return None
     user = get_user(get_database(), username)
     return None if user is None or user.disabled else user
-
-
-def _bar(data: pd.DataFrame, x: str, y: str, order: list[str], title: str) -> alt.Chart:
-    return (alt.Chart(data, title=title).mark_bar()
-            .encode(x=alt.X(f"{x}:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)),
-                    y=alt.Y(f"{y}:Q", title="Cases"),
-                    tooltip=[alt.Tooltip(f"{x}:N"), alt.Tooltip(f"{y}:Q")]))
 
 
 st.title("Overview")
@@ -69,27 +70,30 @@ with left:
     status_order = [s.label for s in CaseStatus]
     data = pd.DataFrame({"Status": [CaseStatus(s).label for s in counts],
                          "Cases": list(counts.values())})
-    st.altair_chart(_bar(data, "Status", "Cases", status_order, "Cases by status"),
-                    width="stretch")
+    st.altair_chart(horizontal_bars(data, "Status", "Cases", status_order, "Cases by status"),
+                    width="stretch", alt="Cases by status: " + ", ".join(
+                        f"{CaseStatus(s).label} {n:,}" for s, n in counts.items()))
+    cases_links("status_links", [(f"{CaseStatus(s).label} ({n:,})", {"status": s})
+                                 for s, n in counts.items()])
 with right:
     bucket_order = [label for label, _, _ in stats.AGEING_BUCKETS]
     data = pd.DataFrame({"Time in manual review": bucket_order,
                          "Cases": [ageing[b] for b in bucket_order]})
-    st.altair_chart(_bar(data, "Time in manual review", "Cases", bucket_order,
-                         "Manual review ageing"), width="stretch")
+    st.altair_chart(vertical_bars(data, "Time in manual review", "Cases", bucket_order,
+                                  "Manual review ageing"), width="stretch",
+                    alt="Cases in Manual review by time in that status: " + ", ".join(
+                        f"{b} {ageing[b]:,}" for b in bucket_order))
+    in_review = counts[CaseStatus.MANUAL_REVIEW.value]
+    cases_links("ageing_links", [(f"All in Manual review ({in_review:,}), oldest first",
+                                  {"status": CaseStatus.MANUAL_REVIEW.value,
+                                   "sort": "created_at", "order": "asc"})])
 
 st.subheader(f"Decisions, last {days} days (UTC days)")
 data = pd.DataFrame({"Day": [d.day for d in per_day],
                      "Action": [ACTION_LABELS.get(d.action, d.action) for d in per_day],
                      "Decisions": [d.count for d in per_day]})
 data["Day"] = pd.to_datetime(data["Day"])
-chart = (alt.Chart(data).mark_bar()
-         .encode(x=alt.X("yearmonthdate(Day):T", title=None),
-                 y=alt.Y("sum(Decisions):Q", title="Decisions"),
-                 color=alt.Color("Action:N", sort=list(ACTION_LABELS.values())),
-                 tooltip=[alt.Tooltip("yearmonthdate(Day):T", title="Day"),
-                          alt.Tooltip("Action:N"), alt.Tooltip("sum(Decisions):Q")]))
-st.altair_chart(chart, width="stretch")
+st.altair_chart(decisions_chart(data, list(ACTION_LABELS.values())), width="stretch")
 
 left, right = st.columns(2)
 with left:
@@ -101,12 +105,8 @@ with left:
                 for r in throughput
                 for a, n in (("approve", r.approved), ("reject", r.rejected),
                              ("ask_for_reuploads", r.asked_reuploads))]
-        chart = (alt.Chart(pd.DataFrame(rows)).mark_bar()
-                 .encode(y=alt.Y("Reviewer:N", sort=[r.actor for r in throughput], title=None),
-                         x=alt.X("sum(Decisions):Q", title="Decisions"),
-                         color=alt.Color("Action:N", sort=list(ACTION_LABELS.values())),
-                         tooltip=["Reviewer:N", "Action:N", "sum(Decisions):Q"]))
-        st.altair_chart(chart, width="stretch")
+        st.altair_chart(throughput_chart(pd.DataFrame(rows), [r.actor for r in throughput],
+                                         list(ACTION_LABELS.values())), width="stretch")
 with right:
     st.subheader("Cases per view")
     views = stats.view_counts(db)
@@ -116,3 +116,5 @@ with right:
         st.dataframe(pd.DataFrame({"View": [v.name for v in views],
                                    "Cases": [v.cases for v in views]}),
                      hide_index=True, width="stretch")
+        cases_links("view_links", [(v.name, {"view": str(v.view_id)}) for v in views],
+                    caption="Open a view in the Cases list (new tab):")

@@ -1,5 +1,5 @@
 """Two reviewers (or two tabs) deciding the same case at once: exactly one wins, the other is
-told "case changed, reload", and nothing of the loser is written. From threads and processes.
+told "This case changed since you opened it", and nothing of the loser is written. From threads and processes.
 Both sides read the same version and meet at a barrier before acting, so the race always
 happens; no test sleeps hoping for it."""
 from __future__ import annotations
@@ -26,7 +26,7 @@ HANG_S = 120  # only a hung test gets near this
 def _prepare(db, n):
     ids = []
     for i in range(n):
-        case_id = make_case(db, f"R-{i}", assignee="reviewer")
+        case_id = make_case(db, f"R-{i}", assignee="reviewer", reviewed=True)
         ids.append(case_id)
     return ids
 
@@ -35,7 +35,7 @@ def _assert_one_winner(db, case_id, outcomes):
     won = [o for o in outcomes if o[1] == "won"]
     lost = [o for o in outcomes if o[1] != "won"]
     assert len(won) == 1, outcomes
-    assert len(lost) == 1 and "case changed, reload" in lost[0][1], outcomes
+    assert len(lost) == 1 and "This case changed since" in lost[0][1], outcomes
     expected = "approved" if won[0][0] == "approve" else "rejected"
     assert status_of(db, case_id) == expected
     with db.read() as s:
@@ -119,7 +119,7 @@ def test_two_processes_decide_the_same_case(db, database_url, tmp_path):
 
 def test_reassignment_racing_a_decision(db, database_url):
     """An admin reassigns while the assignee approves: one of them is told to reload."""
-    case_id = make_case(db, "R-x", assignee="reviewer")
+    case_id = make_case(db, "R-x", assignee="reviewer", reviewed=True)
     version = version_of(db, case_id)
     barrier = threading.Barrier(2)
     outcomes = {}

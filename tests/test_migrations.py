@@ -85,3 +85,47 @@ def test_upgrading_a_database_made_before_the_move_runs_only_newer_revisions(tmp
         assert MigrationContext.configure(conn).get_current_revision() == head
     assert _diff(db) == []
     db.dispose()
+
+
+def test_0007_backfills_due_times_and_counters_from_status_changed_at(database_url):
+    """Cases written before 0007 get due_at = status_changed_at + the default SLA of their
+    workflow and status (none for other statuses), and the overdue counters count them."""
+    from datetime import datetime, timedelta
+
+    from sqlalchemy import text
+
+    from core.worklist.overdue import count_overdue, real_overdue_count
+    db = Database(database_url)
+    entered = datetime(2026, 11, 2, 9, 30, 15, 123456)
+    with db.write_engine.begin() as conn:
+        cfg = alembic_config(db)
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0006")
+        conn.execute(text("INSERT INTO workflows (name, title, definition) VALUES "
+                          "('onboarding', 'Onboarding', '{}'), "
+                          "('ongoing_monitoring', 'Ongoing monitoring', '{}'), "
+                          "('kyb_eu', 'KYB EU', '{}')"))
+        conn.execute(text("INSERT INTO entities (id, kind, name, email, phone, country, "
+                          "registration_number) VALUES (1, 'business', 'Acme', '', '', 'HK', '')"))
+        for case_id, workflow, status in (("C-1", "onboarding", "manual_review"),
+                                          ("C-2", "ongoing_monitoring", "manual_review"),
+                                          ("C-3", "kyb_eu", "manual_review"),
+                                          ("C-4", "onboarding", "revisions"),
+                                          ("C-5", "onboarding", "approved")):
+            conn.execute(text(
+                "INSERT INTO cases (id, workflow, entity_id, case_status, collection_completed, "
+                "tags, user_data, registry_data, created_at, updated_at, status_changed_at, "
+                "version) VALUES (:id, :wf, 1, :st, true, '[]', '{}', '{}', :at, :at, :at, 1)"),
+                {"id": case_id, "wf": workflow, "st": status, "at": entered})
+        command.upgrade(cfg, "head")
+    with db.read() as s:
+        due = dict(s.execute(text("SELECT id, due_at FROM cases")).all())
+    hours = {"C-1": 24, "C-2": 72, "C-3": 24}
+    for case_id in ("C-1", "C-2", "C-3", "C-4", "C-5"):
+        expected = entered + timedelta(hours=hours[case_id]) if case_id in hours else None
+        got = due[case_id]
+        got = datetime.fromisoformat(got) if isinstance(got, str) else got
+        assert got == expected, case_id
+    assert count_overdue(db) == real_overdue_count(db) == 3
+    assert _diff(db) == []
+    db.dispose()

@@ -183,7 +183,7 @@ def test_webhook_deliveries_use_the_stored_allow_list(db, receiver):
     settings_store.set_setting(db, "outbound.allowlist", "127.0.0.1/32", actor="admin")
     created = ep.create_endpoint(db, receiver.url, actor="admin")
     receiver.secrets.append(created.secret)
-    make_case(db, "C-1", assignee="reviewer")
+    make_case(db, "C-1", assignee="reviewer", reviewed=True)
     ca.approve_case(db, "C-1", actor="reviewer", expected_version=version_of(db, "C-1"),
                     reason="in order")
     drain(db)  # the dispatcher's config has no allow-list of its own: the stored one applies

@@ -38,6 +38,11 @@ _COOKIE_TODO_KEY = "docket_cookie_todo"
 _AUTH_KEYS = ("authentication_status", "username", "name", "email", "roles", "logout")
 _FIELDS = {"Form name": "Sign in", "Username": "Username", "Password": "Password",
            "Login": "Login"}
+# The form's heading is the authenticator's (no `anchor=False` there): its "Link to heading"
+# anchor was a Tab stop before Username.
+_NO_FORM_ANCHOR = """<style>
+[data-testid="stForm"] [data-testid="stHeaderActionElements"] { display: none; }
+</style>"""
 
 
 def authenticator(db: Database) -> tuple[stauth.Authenticate, str]:
@@ -111,8 +116,9 @@ def sync_cookie(auth: stauth.Authenticate) -> None:
 
 def login_page(db: Database, auth: stauth.Authenticate, key_message: str = "") -> None:
     """The only page before sign-in: the form, and the demo accounts in demo mode."""
-    st.title("Docket")
+    st.title("Docket", anchor=False)
     st.caption("KYC/KYB case management")
+    st.html(_NO_FORM_ANCHOR)
     if key_message:
         st.info(key_message, icon=":material/key:")
     try:

@@ -13,12 +13,15 @@ from core.cases.read import CaseDetail
 from core.cases.status import CaseAction
 from core.errors import CaseChanged, DocketError
 from core.store.db import Database
-from ui.actions import OUTCOME_KEY, show_case_changed
+from ui.actions import OUTCOME_KEY, error_text, log, show_case_changed
 from ui.case_list import refresh_counts
+from ui.text import esc
 
 DIALOG_KEY = "docket_dialog"
 DIALOG_ERROR_KEY = "docket_dialog_error"
 REASON_KEY = "dialog_reason"
+REASON_HELP = (f"Up to {case_actions.MAX_REASON:,} characters; a longer one is refused with a "
+               "message, never cut.")
 
 TITLES = {
     CaseAction.APPROVE: "Approve case",
@@ -60,14 +63,24 @@ def _confirm(db: Database, username: str) -> None:
         else:
             case_actions.ask_for_reuploads(db, case_id, actor=username, expected_version=version)
     except CaseChanged as e:
-        st.session_state[DIALOG_ERROR_KEY] = ("changed", str(e))
+        log.info("stale action refused: %s", e.detail)
+        st.session_state[DIALOG_ERROR_KEY] = ("changed", esc(str(e)))
         return
     except DocketError as e:
-        st.session_state[DIALOG_ERROR_KEY] = ("error", str(e))
+        st.session_state[DIALOG_ERROR_KEY] = ("error", error_text(e))
         return
     close_dialog()
     refresh_counts()
-    st.session_state[OUTCOME_KEY] = ("success", DONE[action])
+    st.session_state[OUTCOME_KEY] = {"kind": "success", "message": DONE[action], "where": None}
+
+
+def _unreviewed(detail: CaseDetail) -> None:
+    """The blocks nobody has reviewed yet: approving decides on them unseen."""
+    if detail.unreviewed_blocks:
+        st.warning(f"{len(detail.unreviewed_blocks)} block(s) not reviewed yet — approving "
+                   "decides on them too:\n" + "\n".join(f"- {esc(b)}"
+                                                       for b in detail.unreviewed_blocks),
+                   icon=":material/rule:")
 
 
 def _body(db: Database, user: UserInfo, detail: CaseDetail) -> None:
@@ -78,11 +91,12 @@ def _body(db: Database, user: UserInfo, detail: CaseDetail) -> None:
     if action is CaseAction.APPROVE:
         st.write("Approve this case? This decision is final; the applicant and the configured "
                  "integrations are notified.")
-        st.text_area("Reason (optional)", key=REASON_KEY, max_chars=2000)
+        _unreviewed(detail)
+        st.text_area("Reason (optional)", key=REASON_KEY, help=REASON_HELP)
     elif action is CaseAction.REJECT:
         st.write("Reject this case? This decision is final; the reason is sent with the "
                  "notification.")
-        st.text_area("Reason (required)", key=REASON_KEY, max_chars=2000)
+        st.text_area("Reason (required)", key=REASON_KEY, help=REASON_HELP)
     else:
         count = state.get("count", 0)
         st.write(f"Send the applicant one email asking to re-upload the {count} block(s) "

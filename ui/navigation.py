@@ -1,5 +1,7 @@
 """Which pages each role may open. A page missing from a role's list cannot be reached, by
-URL either: `st.navigation` only knows the pages it is given."""
+URL either: `st.navigation` only knows the pages it is given. Another role's page typed as a
+URL (/admin_users for an analyst) opens Cases with the note "That page needs the admin role",
+keeping the list's state (its URL parameters and the session's)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,6 +12,7 @@ import streamlit as st
 
 from core import config
 from core.access.roles import Role
+from ui import list_state
 
 ALL_ROLES = frozenset(Role)
 ADMIN = frozenset({Role.ADMIN})
@@ -45,6 +48,9 @@ PAGES = (
 )
 
 
+CASES_PAGE = PAGES[0].path
+
+
 def specs_for(role: str) -> list[PageSpec]:
     """The pages this role may open now (files not written yet, and pages switched off,
     are left out)."""
@@ -64,5 +70,25 @@ def signed_out_pages(sign_in: Callable[[], None]) -> list[st.Page]:
 
 
 def pages_for(role: str) -> list[st.Page]:
-    return [st.Page(spec.path, title=spec.title, icon=spec.icon, default=spec.default)
-            for spec in specs_for(role)]
+    """The role's pages, plus, hidden, every other page at its address: opening one says
+    which role it needs and shows Cases instead."""
+    allowed = specs_for(role)
+    pages = [st.Page(spec.path, title=spec.title, icon=spec.icon, default=spec.default)
+             for spec in allowed]
+    for spec in PAGES:
+        if spec not in allowed and (config.PROJECT_ROOT / spec.path).is_file() and spec.enabled():
+            pages.append(st.Page(_needs_role(spec), title=spec.title, url_path=Path(spec.path).stem,
+                                 visibility="hidden"))
+    return pages
+
+
+def _needs_role(spec: PageSpec) -> Callable[[], None]:
+    roles = " or ".join(sorted(r.value for r in spec.roles))
+
+    def page() -> None:
+        list_state.add_note(f"That page needs the {roles} role.")
+        query = [(k, v) for k in st.query_params for v in st.query_params.get_all(k)]
+        st.switch_page(CASES_PAGE, query_params=query)
+
+    page.__name__ = f"needs_role_{Path(spec.path).stem}"
+    return page

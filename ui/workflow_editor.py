@@ -78,9 +78,11 @@ def edit_workflow(db: Database, user: UserInfo, name: str) -> None:
                                 key=f"wf_e_reasons{k}", height=130)
     blocks = st.multiselect("Blocks shown in a case", list(BLOCKS), default=current["blocks"],
                             format_func=BLOCKS.get, key=f"wf_e_blocks{k}")
-    needs_all = st.checkbox("Approve needs every document and KYC block approved first",
-                            value=current["approve_needs_all_blocks_approved"],
-                            key=f"wf_e_needs_all{k}")
+    needs_all = st.checkbox("Approve needs every document and KYC block reviewed (approved) "
+                            "first", value=current["approve_needs_all_blocks_approved"],
+                            key=f"wf_e_needs_all{k}",
+                            help="Until then Approve is off and says which blocks are still "
+                                 "awaiting review.")
     st.markdown("**Notifications** — channels used when a reviewer takes each action")
     columns = st.columns(len(wa.NOTIFICATION_ACTIONS))
     notifications = {}

@@ -3,7 +3,9 @@
 A key acts for one Docket user, whose role decides what the key may do exactly as in the app
 (the service layer checks it); the key's scopes narrow that further. The key is shown once,
 stored only as a SHA-256 hash (a key is 256 random bits, so a fast hash is as safe as a slow
-one), revocable, with its last use kept. Creating and revoking are admin powers, audited.
+one), revocable, with its last use kept to within a minute (`LAST_USED_EVERY`: checking a key
+is a read, and writes its last use only when the stored one is a minute old). Creating and
+revoking are admin powers, audited.
 """
 from __future__ import annotations
 
@@ -14,13 +16,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, or_, select, update
 
 from core.access.actors import SYSTEM_ACTOR, active_user, require_integrations_admin
 from core.errors import InvalidInput, NotAllowed, NotFound, Unauthenticated
 from core.store import audit
 from core.store.db import Database
-from core.store.models import ApiKey, utcnow
+from core.store.models import ApiKey, User, utcnow
 
 SCOPES = {
     "intake": "push cases and their documents",
@@ -132,25 +134,47 @@ def revoke_key(db: Database, name: str, *, actor: str = SYSTEM_ACTOR) -> ApiKeyI
         return _info(key)
 
 
+# The key and its user, by the key's hash: built once (it runs on every request).
+_KEY_AND_USER = (
+    select(ApiKey.id, ApiKey.name, ApiKey.key_hash, ApiKey.scopes, ApiKey.revoked_at,
+           ApiKey.last_used_at, User.username, User.role, User.disabled)
+    .outerjoin(User, User.username == ApiKey.acting_user)
+    .where(ApiKey.key_hash == bindparam("digest")))
+
+
 def authenticate(db: Database, presented: str | None) -> ApiPrincipal:
     """The principal for a presented key, or Unauthenticated (never saying which part was
-    wrong). A disabled acting user disables the key too."""
+    wrong). A disabled acting user disables the key too.
+
+    A read: one query, no write transaction, so requests do not queue behind the database's
+    writers (on SQLite every write transaction holds the one write lock). The key's
+    `last_used_at` is written only when the stored value is LAST_USED_EVERY old or more (or
+    never set): it is never more than a minute behind the key's last successful use."""
     if not presented or not KEY_PATTERN.match(presented):
         raise Unauthenticated("a valid API key is required (Authorization: Bearer dk_...)")
     digest = _hash(presented)
+    with db.read_engine.connect() as conn:  # Core, not a Session: this runs on every request
+        key = conn.execute(_KEY_AND_USER, {"digest": digest}).first()
+    if key is None or not hmac.compare_digest(key.key_hash, digest) or key.revoked_at:
+        raise Unauthenticated("this API key is unknown or revoked")
+    if key.username is None or key.disabled:
+        raise Unauthenticated("this API key's user is disabled")
+    now = utcnow()
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_EVERY:
+        _note_use(db, key.id, now)
+    return ApiPrincipal(key.id, key.name, key.username, key.role, frozenset(key.scopes or ()))
+
+
+def _note_use(db: Database, key_id: int, now: datetime) -> None:
+    """Sets the key's last use to `now` unless another request did within LAST_USED_EVERY
+    (two requests seeing a stale value at once: one writes, the other's update matches
+    nothing)."""
     with db.unit_of_work() as s:
-        key = s.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
-        if key is None or not hmac.compare_digest(key.key_hash, digest) or key.revoked_at:
-            raise Unauthenticated("this API key is unknown or revoked")
-        try:
-            user = active_user(s, key.acting_user)
-        except NotAllowed:
-            raise Unauthenticated("this API key's user is disabled") from None
-        now = utcnow()
-        if key.last_used_at is None or now - key.last_used_at >= LAST_USED_EVERY:
-            key.last_used_at = now
-        return ApiPrincipal(key.id, key.name, user.username, user.role,
-                            frozenset(key.scopes or ()))
+        s.execute(update(ApiKey)
+                  .where(ApiKey.id == key_id,
+                         or_(ApiKey.last_used_at.is_(None),
+                             ApiKey.last_used_at <= now - LAST_USED_EVERY))
+                  .values(last_used_at=now))
 
 
 def require_scope(principal: ApiPrincipal, scope: str) -> None:

@@ -17,7 +17,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from core.access.actors import active_user
 from core.access.roles import Permission, Role, can, require
-from core.cases.state import facts_of, refresh_status, touch
+from core.cases.review_log import review_before_request, review_record
+from core.cases.state import case_action_verdict, refresh_status, touch
 from core.cases.status import (
     EDITABLE_STATUSES,
     FINAL_STATUSES,
@@ -28,7 +29,6 @@ from core.cases.status import (
     CaseStatus,
     block_action_availability,
     block_status_of,
-    case_action_availability,
 )
 from core.errors import ActionNotAllowed, CaseChanged, InvalidInput, NotAllowed, NotFound
 from core.notifications import outbox
@@ -86,29 +86,37 @@ def case_command(db: Database, case_id: str, *, actor: str, expected_version: in
     """Unit of work around one command on one case; recomputes the status at the end."""
     try:
         with db.unit_of_work() as session:
-            user = active_user(session, actor)
-            require(user.username, user.role, permission)
-            case = load_case(session, case_id, for_update=True)
-            if expected_version is None or int(expected_version) != case.version:
-                raise CaseChanged(case_id, expected_version, case.version)
-            if needs_assignee and case.assignee != user.username:
-                who = f"assigned to {case.assignee}" if case.assignee else "unassigned"
-                raise NotAllowed(f"only the case's assignee may do this; case {case_id} is {who}"
-                                 " (take it with Assign to me)")
-            ctx = CommandContext(session, user, case, CaseStatus(case.case_status))
-            touch(case)
-            yield ctx
-            refresh_status(session, case, user.username)
+            with command_in(session, case_id, actor=actor, expected_version=expected_version,
+                            permission=permission, needs_assignee=needs_assignee) as ctx:
+                yield ctx
     except StaleDataError:  # the row lock should make this unreachable; the guard stays
         raise CaseChanged(case_id, expected_version, None) from None
     # leaving the unit of work commits: change + audit + outbox, or nothing
 
 
+@contextmanager
+def command_in(session: Session, case_id: str, *, actor: str, expected_version: int,
+               permission: Permission, needs_assignee: bool = True) -> Iterator[CommandContext]:
+    """One command on one case inside the caller's unit of work (`case_command` opens one;
+    Next case runs its pick and the assignment in one): the checks, the row lock, the
+    version, then the status recomputed at the end."""
+    user = active_user(session, actor)
+    require(user.username, user.role, permission)
+    case = load_case(session, case_id, for_update=True)
+    if expected_version is None or int(expected_version) != case.version:
+        raise CaseChanged(case_id, expected_version, case.version)
+    if needs_assignee and case.assignee != user.username:
+        who = f"assigned to {case.assignee}" if case.assignee else "unassigned"
+        raise NotAllowed(f"only the case's assignee may do this; case {case_id} is {who}"
+                         " (take it with Assign to me)")
+    ctx = CommandContext(session, user, case, CaseStatus(case.case_status))
+    touch(case)
+    yield ctx
+    refresh_status(session, case, user.username)
+
+
 def _check_case_action(ctx: CommandContext, action: CaseAction) -> None:
-    definition = definition_of(ctx.session, ctx.case.workflow)
-    verdict = case_action_availability(
-        ctx.status, action, facts_of(ctx.case),
-        approve_needs_all_blocks_approved=bool(definition.get("approve_needs_all_blocks_approved")))
+    verdict = case_action_verdict(ctx.case, action, definition_of(ctx.session, ctx.case.workflow))
     if not verdict:
         raise ActionNotAllowed(f"cannot {action.label}: {verdict.reason}")
 
@@ -118,7 +126,8 @@ def _clean_reason(reason: str | None, required: bool) -> str | None:
     if required and not reason:
         raise InvalidInput("a reason is required")
     if len(reason) > MAX_REASON:
-        raise InvalidInput(f"the reason is longer than {MAX_REASON} characters")
+        raise InvalidInput(f"a reason is at most {MAX_REASON:,} characters; this one has "
+                           f"{len(reason):,} (shorten it and try again)")
     return reason or None
 
 
@@ -238,6 +247,8 @@ def ask_to_reupload_block(db: Database, case_id: str, block: BlockRef | str, *, 
                       permission=Permission.DECIDE) as ctx:
         target = _block(ctx, ref)
         before = _check_block_action(ctx, ref, target, BlockAction.ASK_TO_REUPLOAD)
+        replaced = review_record(before, target.reviewed_by, target.reviewed_at,
+                                 target.reupload_reason)
         target.reupload_reason = reason
         target.reviewed_by, target.reviewed_at = ctx.user.username, utcnow()
         if ref.kind is BlockKind.DOCUMENT:
@@ -250,25 +261,30 @@ def ask_to_reupload_block(db: Database, case_id: str, block: BlockRef | str, *, 
                              "email": target.email}, "reason": reason})
         audit.record(ctx.session, case_id=case_id, actor=ctx.user.username,
                      kind="block.reupload_requested",
-                     before={"block": str(ref), "status": before.value},
+                     before={"block": str(ref), **replaced},
                      after={"block": str(ref), "status": target.block_status, "reason": reason})
 
 
 def undo_reupload_request(db: Database, case_id: str, block: BlockRef | str, *, actor: str,
                           expected_version: int) -> None:
+    """Puts the block back exactly as it was before "Ask to re-upload" (status, reviewed by,
+    reviewed at), read from the request's audit event."""
     ref = block if isinstance(block, BlockRef) else BlockRef.parse(block)
     with case_command(db, case_id, actor=actor, expected_version=expected_version,
                       permission=Permission.DECIDE) as ctx:
         target = _block(ctx, ref)
         _check_block_action(ctx, ref, target, BlockAction.UNDO_REUPLOAD_REQUEST)
         old_reason = target.reupload_reason
-        target.block_status, target.reupload_reason = None, None
-        target.reviewed_by, target.reviewed_at = ctx.user.username, utcnow()
+        prior = review_before_request(ctx.session, case_id, str(ref))
+        target.block_status, target.reupload_reason = prior.status, prior.reupload_reason
+        target.reviewed_by, target.reviewed_at = prior.reviewed_by, prior.reviewed_at
+        restored = block_status_of(ref.kind, prior.status)
         audit.record(ctx.session, case_id=case_id, actor=ctx.user.username,
                      kind="block.reupload_request_undone",
                      before={"block": str(ref), "status": BlockStatus.REUPLOAD_NEEDED.value,
                              "reason": old_reason},
-                     after={"block": str(ref), "status": BlockStatus.AWAITING_REVIEW.value})
+                     after={"block": str(ref), **review_record(
+                         restored, prior.reviewed_by, prior.reviewed_at, prior.reupload_reason)})
 
 
 # --- edits, assignment, notes -------------------------------------------------------------
@@ -283,7 +299,8 @@ def _clean_changes(changes: dict[str, Any]) -> dict[str, Any]:
         elif not (value is None or isinstance(value, (str, int, float, bool))):
             problems.append(f"{field}: value must be text, a number, true/false or empty")
         elif isinstance(value, str) and len(value) > MAX_FIELD_VALUE:
-            problems.append(f"{field}: value is longer than {MAX_FIELD_VALUE} characters")
+            problems.append(f"{field}: a value is at most {MAX_FIELD_VALUE:,} characters; this "
+                            f"one has {len(value):,}")
     if problems:
         raise InvalidInput("the edit was refused", problems)
     return changes
@@ -337,25 +354,39 @@ def assign_case(db: Database, case_id: str, assignee: str | None, *, actor: str,
     """A reviewer takes an unassigned case for themself; an admin assigns anyone or no one."""
     with case_command(db, case_id, actor=actor, expected_version=expected_version,
                       permission=Permission.ASSIGN_SELF, needs_assignee=False) as ctx:
-        if ctx.status in FINAL_STATUSES:
-            raise ActionNotAllowed(f"the case is {ctx.status.label}, which is final")
-        is_admin = can(ctx.user.role, Permission.REASSIGN)
-        if not is_admin:
-            if assignee != ctx.user.username:
-                raise NotAllowed("a reviewer can only assign a case to themself")
-            if ctx.case.assignee not in (None, ctx.user.username):
-                raise NotAllowed(f"case {case_id} is assigned to {ctx.case.assignee}; "
-                                 "only an admin can reassign it")
-        if assignee is not None:
-            target = active_user(ctx.session, assignee)
-            if target.role == Role.ANALYST:
-                raise InvalidInput(f"{assignee} is an analyst and cannot be assigned cases")
-        old = ctx.case.assignee
-        if old == assignee:
-            return
-        ctx.case.assignee = assignee
-        audit.record(ctx.session, case_id=case_id, actor=ctx.user.username, kind="case.assigned",
-                     before={"assignee": old}, after={"assignee": assignee})
+        _assign(ctx, assignee)
+
+
+def assign_in(session: Session, case_id: str, assignee: str | None, *, actor: str,
+              expected_version: int) -> None:
+    """`assign_case` inside the caller's unit of work (Next case): the same checks, lock,
+    version bump and audit event; the caller's commit writes it."""
+    with command_in(session, case_id, actor=actor, expected_version=expected_version,
+                    permission=Permission.ASSIGN_SELF, needs_assignee=False) as ctx:
+        _assign(ctx, assignee)
+
+
+def _assign(ctx: CommandContext, assignee: str | None) -> None:
+    case_id = ctx.case.id
+    if ctx.status in FINAL_STATUSES:
+        raise ActionNotAllowed(f"the case is {ctx.status.label}, which is final")
+    is_admin = can(ctx.user.role, Permission.REASSIGN)
+    if not is_admin:
+        if assignee != ctx.user.username:
+            raise NotAllowed("a reviewer can only assign a case to themself")
+        if ctx.case.assignee not in (None, ctx.user.username):
+            raise NotAllowed(f"case {case_id} is assigned to {ctx.case.assignee}; "
+                             "only an admin can reassign it")
+    if assignee is not None:
+        target = active_user(ctx.session, assignee)
+        if target.role == Role.ANALYST:
+            raise InvalidInput(f"{assignee} is an analyst and cannot be assigned cases")
+    old = ctx.case.assignee
+    if old == assignee:
+        return
+    ctx.case.assignee = assignee
+    audit.record(ctx.session, case_id=case_id, actor=ctx.user.username, kind="case.assigned",
+                 before={"assignee": old}, after={"assignee": assignee})
 
 
 def add_note(db: Database, case_id: str, body: str, *, actor: str, expected_version: int) -> None:
@@ -363,7 +394,8 @@ def add_note(db: Database, case_id: str, body: str, *, actor: str, expected_vers
     if not body:
         raise InvalidInput("a note cannot be empty")
     if len(body) > MAX_NOTE:
-        raise InvalidInput(f"a note is at most {MAX_NOTE} characters")
+        raise InvalidInput(f"a note is at most {MAX_NOTE:,} characters; this one has "
+                           f"{len(body):,} (shorten it and add it again)")
     with case_command(db, case_id, actor=actor, expected_version=expected_version,
                       permission=Permission.ADD_NOTE, needs_assignee=False) as ctx:
         ctx.session.add(Note(case_id=case_id, author=ctx.user.username, body=body, created_at=utcnow()))

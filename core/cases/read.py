@@ -14,9 +14,16 @@ from typing import Any
 from sqlalchemy import select
 
 from core.access.roles import Permission, can
+from core.cases import review_log
 from core.cases.actions import load_case
-from core.cases.state import facts_of
+from core.cases.state import (
+    case_action_verdict,
+    document_label,
+    facts_of,
+    unreviewed_blocks,
+)
 from core.cases.status import (
+    CASE_ACTIONS_BY_STATUS,
     EDITABLE_STATUSES,
     FINAL_STATUSES,
     Availability,
@@ -26,7 +33,6 @@ from core.cases.status import (
     CaseStatus,
     block_action_availability,
     block_status_of,
-    case_action_availability,
 )
 from core.store.audit import case_timeline
 from core.store.db import Database
@@ -123,6 +129,13 @@ class CaseDetail:
     timeline: list[dict[str, Any]] = field(default_factory=list)
     reupload_reasons: list[str] = field(default_factory=list)
     blocks_shown: list[str] = field(default_factory=list)  # the workflow's choice of blocks
+    # Why the viewer cannot take the case actions, as lines to show under them (not only in a
+    # tooltip): one line for a read-only role; else who must act, then each refusal.
+    action_notes: list[str] = field(default_factory=list)
+    # "Passport (Awaiting review)" for every block not reviewed yet (the Approve dialog lists
+    # them)
+    unreviewed_blocks: list[str] = field(default_factory=list)
+    last_event_id: int = 0  # the newest audit event when read: "what changed since" starts here
 
     def shows(self, block: str) -> bool:
         return block in self.blocks_shown
@@ -151,12 +164,16 @@ def _walk(value, fn):
     return fn(value)
 
 
+def read_only_line(role: str) -> str:
+    return f"Read-only: {role}s can view cases but not act on them"
+
+
 def _viewer_gate(viewer: User | None, assignee: str | None, permission: Permission) -> str:
     """Why this viewer may not take a case/block action on the case ("" when they may)."""
     if viewer is None or viewer.disabled:
         return "sign in to act"
     if not can(viewer.role, permission):
-        return f"{viewer.role}s cannot take actions on cases"
+        return read_only_line(viewer.role)
     if assignee != viewer.username:
         return "assign the case to yourself first" if assignee is None else \
             f"only the assignee ({assignee}) can act on this case"
@@ -171,6 +188,20 @@ def _option(action, verdict: Availability, gate: str) -> ActionOption:
     return ActionOption(action.value, action.label, True)
 
 
+def _action_notes(viewer: User | None, status: CaseStatus, gate: str,
+                  options: list[ActionOption]) -> list[str]:
+    """The lines under the case actions: why each one that is off is off."""
+    if viewer is not None and not viewer.disabled and not can(viewer.role, Permission.DECIDE):
+        return [read_only_line(viewer.role)]
+    if not CASE_ACTIONS_BY_STATUS[status]:
+        return [f"No case action is available while the case is {status.label}."]
+    notes = [gate[0].upper() + gate[1:] + "."] if gate else []
+    for option in options:
+        if not option.allowed and option.reason != gate:
+            notes.append(option.reason[0].upper() + option.reason[1:])
+    return notes
+
+
 def case_detail(db: Database, case_id: str, viewer: str | None = None, *,
                 with_timeline: bool = True) -> CaseDetail:
     with db.read() as s:
@@ -180,11 +211,9 @@ def case_detail(db: Database, case_id: str, viewer: str | None = None, *,
         status = CaseStatus(case.case_status)
         facts = facts_of(case)
         gate = _viewer_gate(user, case.assignee, Permission.DECIDE)
-        needs_all = bool(definition.get("approve_needs_all_blocks_approved"))
-        case_actions = [
-            _option(a, case_action_availability(status, a, facts, needs_all), gate)
-            for a in CaseAction]
-        doc_types = definition.get("document_types", {})
+        case_actions = [_option(a, case_action_verdict(case, a, definition), gate)
+                        for a in CaseAction]
+        doc_types = definition.get("document_types") or {}
 
         files_by_doc: dict[int, list[FileVersion]] = {}
         doc_ids = [d.id for d in case.documents]
@@ -202,7 +231,7 @@ def case_detail(db: Database, case_id: str, viewer: str | None = None, *,
                        for a in BlockAction]
             return DocumentBlock(
                 f"document:{d.id}", d.id, d.document_type,
-                doc_types.get(d.document_type, d.document_type.replace("_", " ").capitalize()),
+                document_label(d.document_type, doc_types),
                 dict(d.properties or {}), bs.value, bs.label, d.reupload_reason, d.reviewed_by,
                 d.reviewed_at, files_by_doc.get(d.id, []), actions, d.ubo_id)
 
@@ -251,4 +280,17 @@ def case_detail(db: Database, case_id: str, viewer: str | None = None, *,
             documents=[document_block(d) for d in case.documents if d.ubo_id is None],
             kyc_blocks=kyc_blocks, notes=notes, timeline=timeline,
             reupload_reasons=list(definition.get("reupload_reasons", [])),
-            blocks_shown=list(definition.get("blocks", BLOCKS)))
+            blocks_shown=list(definition.get("blocks", BLOCKS)),
+            action_notes=_action_notes(user, status, gate, case_actions),
+            unreviewed_blocks=[f"{name} ({bs.label})"
+                               for name, bs in unreviewed_blocks(case, doc_types)],
+            last_event_id=review_log.last_event_id(s, case_id))
+
+
+
+def events_since(db: Database, case_id: str, since_event_id: int) -> list[dict[str, Any]]:
+    """What happened to the case after the audit event `since_event_id` (a `CaseDetail`'s
+    `last_event_id`), oldest first, as timeline events: who did what since a reader saw it
+    (`core.cases.history.describe` says each in words)."""
+    with db.read() as s:
+        return review_log.events_since(s, case_id, since_event_id)

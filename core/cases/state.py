@@ -1,16 +1,21 @@
 """Reads a loaded case's facts and keeps its stored status equal to the derived one."""
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Iterable
 
 from sqlalchemy.orm import Session
 
+from core.cases.sla_clock import restart_clock
 from core.cases.status import (
+    REVIEWED_BLOCK_STATUSES,
+    Availability,
     BlockKind,
     BlockStatus,
+    CaseAction,
     CaseFacts,
     CaseStatus,
     block_status_of,
+    case_action_availability,
     derive_case_status,
 )
 from core.store import audit
@@ -45,6 +50,38 @@ def facts_of(case: Case) -> CaseFacts:
                       process_states=[p.state for p in case.processes])
 
 
+def document_label(document_type: str, document_types: dict[str, str]) -> str:
+    """A document block's name: the workflow's label for its type, else one made from it."""
+    return document_types.get(document_type, document_type.replace("_", " ").capitalize())
+
+
+def unreviewed_blocks(case: Case, document_types: dict[str, str]) -> list[tuple[str, BlockStatus]]:
+    """(name, status) of every document and KYC block nobody has reviewed yet (neither
+    approved nor sent back), in the order the preview shows them."""
+    owners = {u.id: u.full_name for u in case.ubos}
+    found = []
+    for d in sorted(case.documents, key=lambda d: (d.ubo_id is not None, d.id)):
+        status = block_status_of(BlockKind.DOCUMENT, d.block_status)
+        if status not in REVIEWED_BLOCK_STATUSES:
+            name = document_label(d.document_type, document_types)
+            found.append((f"{name} of {owners[d.ubo_id]}" if d.ubo_id in owners else name,
+                          status))
+    for u in case.ubos:
+        status = block_status_of(BlockKind.KYC, u.block_status, u.kyc_state)
+        if status not in REVIEWED_BLOCK_STATUSES:
+            found.append((f"KYC · {u.full_name}", status))
+    return found
+
+
+def case_action_verdict(case: Case, action: CaseAction, definition: dict[str, Any]) -> Availability:
+    """The status rules' answer for `action` on a loaded case, with its workflow's approval
+    rule; a refusal for blocks not yet reviewed names them."""
+    return case_action_availability(
+        CaseStatus(case.case_status), action, facts_of(case),
+        bool(definition.get("approve_needs_all_blocks_approved")),
+        [name for name, _ in unreviewed_blocks(case, definition.get("document_types") or {})])
+
+
 def refresh_status(session: Session, case: Case, actor: str) -> CaseStatus:
     """Recompute the status after a change; record a status change event if it moved."""
     session.flush()
@@ -54,6 +91,7 @@ def refresh_status(session: Session, case: Case, actor: str) -> CaseStatus:
     if old != new.value:
         case.case_status = new.value
         case.status_changed_at = now
+        restart_clock(session, case, old, now)  # due_at of the new status (the SLA)
         audit.record(session, case_id=case.id, actor=actor, kind="case.status_changed",
                      before={"status": old}, after={"status": new.value})
     return new

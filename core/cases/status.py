@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Callable
+from typing import Callable, Sequence
 
 
 class CaseStatus(StrEnum):
@@ -67,6 +67,11 @@ class BlockStatus(StrEnum):
                 "reupload_needed": "Re-upload needed",
                 "pending_id_verification": "Pending ID verification",
                 "pending_reupload": "Pending re-upload"}[self.value]
+
+
+# A block in one of these has been looked at: approved, or sent back to the applicant.
+REVIEWED_BLOCK_STATUSES = frozenset({BlockStatus.APPROVED, BlockStatus.REUPLOAD_NEEDED,
+                                     BlockStatus.PENDING_REUPLOAD})
 
 
 class BlockKind(StrEnum):
@@ -158,7 +163,10 @@ ALLOWED = Availability(True)
 
 
 def case_action_availability(status: CaseStatus, action: CaseAction, facts: CaseFacts,
-                             approve_needs_all_blocks_approved: bool = False) -> Availability:
+                             approve_needs_all_blocks_approved: bool = False,
+                             unreviewed: Sequence[str] = ()) -> Availability:
+    """May `action` be taken now? `approve_needs_all_blocks_approved` is the workflow's rule;
+    `unreviewed` names the blocks not reviewed yet, for the refusal to list them."""
     status = CaseStatus(status)
     if action not in CASE_ACTIONS_BY_STATUS[status]:
         offered = ", ".join(a.label for a in sorted(CASE_ACTIONS_BY_STATUS[status])) or "none"
@@ -166,14 +174,15 @@ def case_action_availability(status: CaseStatus, action: CaseAction, facts: Case
                                    f"{status.label} (actions in {status.label}: {offered})")
     if action is CaseAction.ASK_FOR_REUPLOADS and facts.reupload_needed_blocks == 0:
         return Availability(False, "Ask for all re-uploads needs at least one block marked "
-                                   '"Re-upload needed" (N = 0)')
+                                   '"Re-upload needed" (none is marked yet)')
     if action is CaseAction.APPROVE and facts.reupload_needed_blocks > 0:
         return Availability(False, f"Approve is refused while {facts.reupload_needed_blocks} "
                                    'block(s) are "Re-upload needed"')
     if (action is CaseAction.APPROVE and approve_needs_all_blocks_approved
             and facts.unapproved_blocks > 0):
-        return Availability(False, f"this workflow approves a case only once every document and "
-                                   f"KYC block is approved ({facts.unapproved_blocks} not yet)")
+        which = f": {', '.join(unreviewed)}" if unreviewed else ""
+        return Availability(False, "Approve needs every document and KYC block reviewed first "
+                                   f"({facts.unapproved_blocks} awaiting review{which})")
     return ALLOWED
 
 

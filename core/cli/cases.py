@@ -100,9 +100,15 @@ def _show_status(case_id: str) -> None:
 
 
 def cmd_show(args) -> None:
+    from core.access.actors import active_user
+    from core.cases.history import case_history
     from core.cases.read import case_detail
     from core.cases.status import CASE_ACTIONS_BY_STATUS, CaseAction, CaseStatus
-    d = case_detail(database(), args.case, args.as_user)
+    db = database()
+    if args.as_user is not None:  # an unknown or disabled user is refused, as by every command
+        with db.read() as s:
+            active_user(s, args.as_user)
+    d = case_detail(db, args.case, args.as_user)
     if args.json:
         print_json(d.to_json())
         return
@@ -129,6 +135,9 @@ def cmd_show(args) -> None:
         print(f"    actions: {', '.join(allowed) or 'none'}")
         for sub in getattr(b, "documents", []):
             print(f"    document {sub.ref}: {sub.label} {sub.status_label}")
+    print("timeline (newest first):" if d.timeline else "timeline: no events yet")
+    for entry in case_history(db, d):  # one line each: control characters are spaces
+        print(f"  {entry.at:%Y-%m-%d %H:%M:%S}  {entry.sentence}")
 
 
 def cmd_act(args) -> None:
@@ -159,7 +168,8 @@ def _case_filter(db, args):
     from core.worklist.views import find_view
     view = find_view(db, args.view) if args.view else None
     return CaseFilter(view=view, statuses=tuple(args.status or ()), assignee=args.assignee,
-                      me=args.as_user, search=args.search or "")
+                      me=args.as_user, search=args.search or "",
+                      overdue=bool(getattr(args, "overdue", False)))
 
 
 def cmd_list(args) -> None:
@@ -178,14 +188,16 @@ def cmd_list(args) -> None:
 
 
 def cmd_export(args) -> None:
-    """Every case matching the filters as CSV (columns: see core/worklist/export.py)."""
+    """Every case matching the filters as CSV, in the order of `--sort`/`--order` (the list's
+    sorts; default newest first). Columns: see core/worklist/export.py and docs/EXPORT.md."""
     from core.worklist.export import export_cases
     if not args.as_user:
         raise DocketError("export needs --as USER (a user allowed to export)")
     db = database()
     flt = _case_filter(db, args)
+    order = {"sort": args.sort, "descending": args.order == "desc"}
     if not args.output:
-        for chunk in export_cases(db, flt, actor=args.as_user):
+        for chunk in export_cases(db, flt, actor=args.as_user, **order):
             sys.stdout.buffer.write(chunk.encode("utf-8"))
         sys.stdout.buffer.flush()
         return
@@ -201,7 +213,7 @@ def cmd_export(args) -> None:
             print(f"\rexporting: {done}/{total} cases", end="", file=sys.stderr, flush=True)
 
     partial = path.with_name(path.name + ".part")  # renamed once complete: no half files
-    chunks = export_cases(db, flt, actor=args.as_user, progress=progress)
+    chunks = export_cases(db, flt, actor=args.as_user, progress=progress, **order)
     try:
         with open(partial, "w", encoding="utf-8", newline="") as f:
             for chunk in chunks:

@@ -11,8 +11,9 @@ import argparse
 import sys
 from typing import Callable
 
-from core.cli import admin, cases
+from core.cli import admin, cases, worklist
 from core.errors import DocketError
+from core.worklist.query import SORT_COLUMNS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,22 +78,36 @@ def build_parser() -> argparse.ArgumentParser:
                         choices=["anyone", "me", "unassigned", "someone"])
         sp.add_argument("--as", dest="as_user", help="who 'me' is")
         sp.add_argument("--search", help="name, email, case id or registration number")
+        sp.add_argument("--overdue", action="store_true", help="only cases past their due time")
 
     sp = add("list", "List cases of a view, filtered, sorted and paged", cases.cmd_list)
     filters(sp)
     sp.add_argument("--page", type=int, default=1)
     sp.add_argument("--page-size", type=int, default=50)
-    sp.add_argument("--sort", default="created_at",
-                    choices=["created_at", "updated_at", "id", "status", "name"])
+    sp.add_argument("--sort", default="created_at", choices=list(SORT_COLUMNS))
     sp.add_argument("--ascending", action="store_true")
     sp.add_argument("--json", action="store_true", help="print JSON")
 
     sp = add("export", "Export every case matching the filters as CSV (needs --as USER)",
              cases.cmd_export)
     filters(sp)
+    sp.add_argument("--sort", default="created_at", choices=list(SORT_COLUMNS),
+                    help="the list's sort column (default created_at)")
+    sp.add_argument("--order", default="desc", choices=["asc", "desc"],
+                    help="ascending or descending (default desc: newest first)")
     sp.add_argument("--output", "-o", help="CSV file to write (default: stdout)")
 
     add("views", "List the views with their case counts", cases.cmd_views)
+
+    sp = add("next", "Take the most urgent case of a view (assigned to you) and print its id",
+             worklist.cmd_next)
+    sp.add_argument("--as", dest="as_user", required=True, help="the reviewer taking it")
+    sp.add_argument("--view", help="view name or id (default: every case)")
+    sp.add_argument("--json", action="store_true", help="print JSON")
+
+    sp = add("digest", "Queue today's overdue digest emails (assignees and admins; once a day, "
+                       "for cron)", worklist.cmd_digest)
+    sp.add_argument("--json", action="store_true", help="print JSON")
 
     sp = add("users", "Manage users: add, list, disable, enable, set-password, set-role", admin.cmd_users)
     usub = sp.add_subparsers(dest="users_command", required=True, metavar="USERS_COMMAND")

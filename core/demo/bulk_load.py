@@ -18,12 +18,15 @@ import pickle
 import subprocess
 import sys
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from core.demo.files import DemoFile
 from core.demo.rows import COLUMNS, ID_TABLES, _RowFactory
 from core.store.db import Database
+from core.store.due_counts import due_recount_sql
+from core.store.models import utcnow
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 log = logging.getLogger(__name__)
@@ -51,6 +54,12 @@ CASE_COUNTS_RECOUNT = (
 
 BULK_TABLES = ("entities", "cases", "ubos", "documents", "document_files", "processes",
                "decisions")
+
+
+def fold_hour() -> int:
+    """The due hour before which the recounted overdue counters are folded into hour 0 (as
+    `core.worklist.overdue.compact_due_counts` does; two hours kept for clock skew)."""
+    return int((utcnow() - datetime(1970, 1, 1)).total_seconds() // 3600) - 2
 
 
 class _Writer:
@@ -139,6 +148,8 @@ class _SqliteWriter(_Writer):
             self.cur.execute(sql)
         self.cur.execute("DELETE FROM case_counts")
         self.cur.execute(CASE_COUNTS_RECOUNT)
+        self.cur.execute("DELETE FROM case_due_counts")  # overdue counters (migration 0007)
+        self.cur.execute(due_recount_sql("sqlite", fold_hour()))
         for _, sql in self.count_triggers:  # exactly as migration 0003 created them
             self.cur.execute(sql)
 
@@ -228,6 +239,9 @@ class _PostgresWriter(_Writer):
             self.cur.execute("LOCK TABLE case_counts IN EXCLUSIVE MODE")
             self.cur.execute("DELETE FROM case_counts")
             self.cur.execute(CASE_COUNTS_RECOUNT)
+            self.cur.execute("LOCK TABLE case_due_counts IN EXCLUSIVE MODE")
+            self.cur.execute("DELETE FROM case_due_counts")  # overdue counters (migration 0007)
+            self.cur.execute(due_recount_sql("postgresql", fold_hour()))
             for table, name in self.count_triggers:
                 self.cur.execute(f'ALTER TABLE {table} ENABLE TRIGGER "{name}"')
         for table in ID_TABLES:

@@ -23,7 +23,8 @@ from core.demo.files import _files_by_type, demo_files
 from core.demo.rows import ID_TABLES, TABLE_ORDER
 from core.store.db import Database
 from core.store.models import Case, User, utcnow
-from core.workflows.definitions import ensure_default_workflows
+from core.workflows.definitions import DEFAULT_WORKFLOWS, ensure_default_workflows
+from core.workflows.sla import due_times
 from core.worklist.views import ensure_default_views
 
 Progress = Callable[[int, int], None]
@@ -76,6 +77,12 @@ def seed_demo_if_empty(db: Database, n_cases: int = 300) -> bool:
                      only_if_empty=True) > 0
 
 
+def _slas(db: Database) -> dict:
+    """(workflow, status) -> SLA of the workflows demo cases use, for their due times."""
+    with db.read() as s:
+        return due_times(s, list(DEFAULT_WORKFLOWS))
+
+
 def _generate(db: Database, n_cases: int, *, seed: int = 0, progress: Progress | None = None,
               extra_tags: Sequence[str] = (), with_audit: bool = False,
               only_if_empty: bool = False) -> int:
@@ -84,6 +91,7 @@ def _generate(db: Database, n_cases: int, *, seed: int = 0, progress: Progress |
     with db.unit_of_work() as s:
         ensure_default_workflows(s)
     reviewers = _assignable_users(db)
+    slas = _slas(db)  # read before the writer locks the tables (a bulk load locks workflows)
     files = demo_files()
     writer: _Writer = open_writer(db, n_cases)
     ok = False
@@ -98,7 +106,7 @@ def _generate(db: Database, n_cases: int, *, seed: int = 0, progress: Progress |
         params = {"seed": seed, "n_cases": n_cases, "first_case": first_case,
                   "first_id": first_id, "reviewers": reviewers, "extra_tags": list(extra_tags),
                   "with_audit": with_audit, "now": utcnow().isoformat(),
-                  "files": _files_by_type()}
+                  "files": _files_by_type(), "sla": slas}
         batches = row_batches(params)
         done = 0
         spent = dict.fromkeys(TABLE_ORDER, 0.0)

@@ -30,6 +30,7 @@ from core.demo.world import (
     _country_pools,
     _j,
 )
+from core.workflows.sla import Sla, due_at
 
 FALLBACK_REVIEWER = "demo.reviewer"  # decided_by when the database has no reviewer yet
 HISTORY_DAYS = 180
@@ -39,7 +40,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "cases": ("id", "workflow", "entity_id", "case_status", "collection_completed", "decision",
               "decision_reason", "decided_by", "decided_at", "assignee", "risk_score", "tags",
               "user_data", "registry_data", "enriched_data", "created_at", "updated_at",
-              "status_changed_at", "version"),
+              "status_changed_at", "version", "due_at"),
     "ubos": ("id", "case_id", "full_name", "email", "date_of_birth", "nationality",
              "ownership_percent", "kyc_state", "kyc_result", "block_status", "reupload_reason",
              "reviewed_by", "reviewed_at"),
@@ -90,7 +91,8 @@ class _RowFactory:
 
     def __init__(self, seed: int, n_cases: int, first_case: int, first_id: dict[str, int],
                  reviewers: list[str], extra_tags: Sequence[str], with_audit: bool, now: str,
-                 files: dict[str, list[tuple[str, str, str]]]):
+                 files: dict[str, list[tuple[str, str, str]]],
+                 sla: dict[tuple[str, str], Sla] | None = None):
         self.rng = random.Random(seed)
         self.n = n_cases
         self.first_case = first_case
@@ -101,8 +103,12 @@ class _RowFactory:
         origin = (now - timedelta(days=HISTORY_DAYS + 1)).replace(hour=0, minute=0, second=0,
                                                                   microsecond=0)
         self.now_s = (now - origin).total_seconds()
+        # (workflow, status) -> the SLA's hours (round the clock) or the Sla (business hours)
+        self.sla = {k: v.hours if v.business_hours is None else v for k, v in (sla or {}).items()}
+        self.origin = origin
+        ahead = int(max((v.hours for v in (sla or {}).values()), default=0) // 24) + 1
         self.days = [(origin + timedelta(days=d)).strftime("%Y-%m-%d ")
-                     for d in range(HISTORY_DAYS + 3)]
+                     for d in range(HISTORY_DAYS + 3 + ahead)]
         self.hms = [f"{h:02d}:{m:02d}:{s:02d}." for h in range(24) for m in range(60)
                     for s in range(60)]
         self.mix = []
@@ -190,6 +196,7 @@ class _RowFactory:
         now_s = self.now_s
         t0 = now_s - span
         days, hms = self.days, self.hms
+        slas, origin = self.sla, self.origin
 
         def ts(t: float) -> str:
             d = int(t / 86400.0)
@@ -290,9 +297,12 @@ class _RowFactory:
                 dec_rows.append((decid, case_id, "ask_for_reuploads",
                                  REVISION_REASONS[k % 3], reviewer, ch_s))
                 decid += 1
+            sla = slas.get((workflow, status))  # due_at: the SLA from status_changed_at
+            due = (None if sla is None else ts(changed + sla * 3600.0) if type(sla) is float
+                   else f"{due_at(origin + timedelta(seconds=changed), sla):%Y-%m-%d %H:%M:%S.%f}")
             case_rows.append((case_id, workflow, eid, status, collected, decision, reason,
                               decided_by, decided_at, assignee, risk_lo + k % risk_span, tags,
-                              user_data, registry_data, enriched, c_s, up_s, ch_s, version))
+                              user_data, registry_data, enriched, c_s, up_s, ch_s, version, due))
             eid += 1
 
             for pname, pstate, detail, pending in procs:

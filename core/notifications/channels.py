@@ -129,6 +129,7 @@ def message_context(db: Database, job: Job, *, with_link: bool) -> dict[str, Any
         "entity": case.get("entity") or {}, "decision": data.get("decision") or {},
         "reuploads": reuploads, "ubo": data.get("ubo") or {}, "reason": data.get("reason"),
         "reupload_link": "", "link_expires": "", "payload": job.payload,
+        "recipient": data.get("recipient") or {}, "digest": data.get("digest") or {},
     }
     if with_link:
         blocks = [r["block"] for r in reuploads]
@@ -153,6 +154,8 @@ def send_email(db: Database, job: Job, opts: HttpOptions) -> Outcome:
     if job.event_type == "kyc.reupload_requested":
         person = data.get("ubo") or {}
         to, name = person.get("email"), person.get("full_name", "")
+    elif data.get("recipient"):  # an email to staff (outbox.enqueue_staff_email)
+        to, name = data["recipient"].get("email"), data["recipient"].get("name", "")
     else:
         entity = (data.get("case") or {}).get("entity") or {}
         to, name = entity.get("email"), entity.get("name", "")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.notifications.event_types import API_VERSION, EVENT_TYPES, case_summary
@@ -39,3 +40,22 @@ def enqueue(session: Session, *, case: Case, decision: Decision | None, action: 
         rows.append(row)
     expand(session, rows)  # deliveries per endpoint/channel, in this same transaction
     return rows
+
+
+def enqueue_staff_email(session: Session, *, message_id: str, event_type: str,
+                        recipient: dict[str, Any], data: dict[str, Any]) -> OutboxMessage | None:
+    """One email to a member of staff (the overdue digest), not about one case (`case_id`
+    is ""): the email channel sends it to `recipient["email"]` with the templates
+    `email.<event_type>.*`. `message_id` makes it idempotent: None when a message with that
+    id was enqueued already (a concurrent twin fails the unique index instead)."""
+    if session.scalar(select(OutboxMessage.id).where(OutboxMessage.message_id == message_id)):
+        return None
+    now = utcnow()
+    payload = {"type": event_type, "api_version": API_VERSION, "timestamp": now.isoformat() + "Z",
+               "data": {"recipient": recipient, **data}}
+    row = OutboxMessage(message_id=message_id, case_id="", decision_id=None, channel="email",
+                        event_type=event_type, payload=payload, next_attempt_at=now,
+                        created_at=now)
+    session.add(row)
+    expand(session, [row])
+    return row

@@ -65,6 +65,30 @@ DEFAULTS: dict[str, str] = {
         "{% if reason %}<p>Reason: {{ reason }}</p>\n{% endif %}<p><a href=\"{{ reupload_link }}"
         "\">Start the verification</a> (the link works once, until {{ link_expires }}).</p>\n"
         + _HTML_SIGN_OFF),
+    # --- the daily overdue digest to staff (core/worklist/digest.py) ---
+    "email.sla.overdue_digest.subject": (
+        "{{ digest.total }} overdue case{{ '' if digest.total == 1 else 's' }}"
+        "{{ ' in the team' if digest.role == 'lead' else ' assigned to you' }} ({{ digest.day }})"),
+    "email.sla.overdue_digest.text": (
+        "Hello {{ recipient.name }},\n\n{{ digest.total }} case{{ '' if digest.total == 1 "
+        "else 's' }} {{ 'in the team' if digest.role == 'lead' else 'assigned to you' }} "
+        "{{ 'is' if digest.total == 1 else 'are' }} past their due time:\n\n{% for c in digest.cases %}- {{ c.id }} {{ c.entity }} "
+        "({{ c.status }}, due {{ c.due_at }}, overdue {{ c.overdue }}{% if digest.role == 'lead'"
+        " %}, {{ c.assignee or 'unassigned' }}{% endif %})\n{% endfor %}"
+        "{% if digest.more %}... and {{ digest.more }} more.\n{% endif %}"
+        "{% if digest.by_assignee %}\nPer assignee:\n{% for a in digest.by_assignee %}- "
+        "{{ a.assignee or 'unassigned' }}: {{ a.count }}\n{% endfor %}{% endif %}\n"
+        "Docket\n"),
+    "email.sla.overdue_digest.html": (
+        "<p>Hello {{ recipient.name }},</p>\n<p>{{ digest.total }} case{{ '' if digest.total"
+        " == 1 else 's' }} {{ 'in the team' if digest.role == 'lead' else 'assigned to you' }} "
+        "{{ 'is' if digest.total == 1 else 'are' }} past their due time:</p>\n<ul>\n{% for c in digest.cases %}<li><b>{{ c.id }}"
+        "</b> {{ c.entity }} ({{ c.status }}, due {{ c.due_at }}, overdue {{ c.overdue }}"
+        "{% if digest.role == 'lead' %}, {{ c.assignee or 'unassigned' }}{% endif %})</li>\n"
+        "{% endfor %}</ul>\n{% if digest.more %}<p>... and {{ digest.more }} more.</p>\n"
+        "{% endif %}{% if digest.by_assignee %}<p>Per assignee:</p>\n<ul>\n"
+        "{% for a in digest.by_assignee %}<li>{{ a.assignee or 'unassigned' }}: {{ a.count }}"
+        "</li>\n{% endfor %}</ul>\n{% endif %}<p>Docket</p>\n"),
     # --- SMS texts, and the JSON sent to the SMS gateway ---
     "sms.case.approved": "Your application {{ case.id }} has been approved.",
     "sms.case.rejected": "Your application {{ case.id }} could not be approved. See your email.",
@@ -96,6 +120,13 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "reupload_link": "https://docket.example/?reupload=TOKEN", "link_expires": "2 December 2026",
     "ubo": {"id": 1, "full_name": "Jane Owner", "email": "jane@acme.example"},
     "reason": "Photo unreadable", "to": "+44 20 7946 0000", "text": "Hello",
+    "recipient": {"username": "alice", "name": "Alice Reviewer", "email": "alice@docket.example"},
+    "digest": {"day": "2026-12-06", "role": "lead", "total": 2, "more": 1,
+               "cases": [{"id": "C-1", "entity": "Acme Ltd", "workflow": "onboarding",
+                          "status": "Manual review", "due_at": "2026-12-05 10:00 UTC",
+                          "overdue": "1 d", "assignee": "alice"}],
+               "by_assignee": [{"assignee": "alice", "count": 1},
+                               {"assignee": None, "count": 1}]},
 }
 
 _text_env = SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)

@@ -87,6 +87,9 @@ class Case(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     status_changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # When the case is due to leave its status (the workflow's SLA, core/workflows/sla.py);
+    # None: no SLA for the status. Set with the status (migration 0007).
+    due_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
     entity: Mapped[Entity] = relationship(lazy="joined")
     documents: Mapped[list["Document"]] = relationship(
@@ -108,6 +111,11 @@ class Case(Base):
         Index("ix_cases_created", "created_at", "id"),
         Index("ix_cases_entity", "entity_id"),
         Index("ix_cases_updated", "updated_at"),
+        # overdue filters and counts, the due-time sort (migration 0007)
+        Index("ix_cases_due", "due_at"),
+        # Next case (core/worklist/next_case.py): one assignee's (or nobody's) cases of a
+        # status, most urgent first, read in index order and stopped at the first match
+        Index("ix_cases_next", "assignee", "case_status", "due_at", "created_at", "id"),
     )
 
 
@@ -128,6 +136,42 @@ class CaseCount(Base):
     n: Mapped[int] = mapped_column(Integer)
     __table_args__ = (Index("ix_case_counts_key", "workflow", "case_status", "country", "kind",
                             "assigned"),)
+
+
+class CaseDueCount(Base):
+    """Cases with a due time per (the `case_counts` key, due hour): overdue counts are SUMs
+    over the hours before the current one plus an index range over cases due within it
+    (core/worklist/overdue.py), not COUNT(*) over every overdue case. `due_hour` is hours
+    since 1970-01-01 UTC; 0 holds every hour long past, folded together. Kept by database
+    triggers (migration 0007) like `case_counts`: SQLite one row per key, PostgreSQL
+    appended +1/-1 rows; `core.worklist.overdue.compact_due_counts` folds both."""
+    __tablename__ = "case_due_counts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workflow: Mapped[str] = mapped_column(String(64))
+    case_status: Mapped[str] = mapped_column(String(32))
+    country: Mapped[str] = mapped_column(String(2))
+    kind: Mapped[str] = mapped_column(String(16))
+    assigned: Mapped[bool] = mapped_column(Boolean)
+    due_hour: Mapped[int] = mapped_column(Integer)
+    n: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (Index("ix_case_due_counts_key", "workflow", "case_status", "country",
+                            "kind", "assigned", "due_hour"),
+                      Index("ix_case_due_counts_hour", "due_hour"))
+
+
+class SlaBreach(Base):
+    """A case that left a status after its due time (written with the status change,
+    core/cases/sla_clock.py): the Overview's breaches over time and per reviewer. Cases still
+    overdue are read from `cases` itself."""
+    __tablename__ = "sla_breaches"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(64))
+    workflow: Mapped[str] = mapped_column(String(64))
+    case_status: Mapped[str] = mapped_column(String(32))  # the status it overstayed
+    assignee: Mapped[str | None] = mapped_column(String(64), nullable=True)  # then
+    due_at: Mapped[datetime] = mapped_column(DateTime)
+    left_at: Mapped[datetime] = mapped_column(DateTime)
+    __table_args__ = (Index("ix_sla_breaches_due", "due_at"),)
 
 
 class FileBlob(Base):

@@ -8,12 +8,16 @@ A definition (docs/ADMIN.md shows the YAML):
     document_types: {passport: Passport, ...}   # type -> label shown on the block
     reupload_reasons: [Bad image quality, ...]  # offered by "Ask to re-upload"
     blocks: [user_data, registry_data, enriched_data, documents, kyc]  # shown in a case
-    approve_needs_all_blocks_approved: false    # Approve only once every block is approved
+    approve_needs_all_blocks_approved: true     # Approve only once every block is reviewed
     notifications:                              # action -> channels
       approve: [webhook, email]
       reject: [webhook, email]
       ask_for_reuploads: [webhook, email]
       kyc_reupload: [email]
+    sla:                                    # due times (core/workflows/sla.py); absent: the
+      hours: {manual_review: 24}            # workflow's default, {} for none
+      business_hours: null                  # or {days: [mon, ...], start: 9, end: 17,
+                                            #     time_zone: Europe/London}
 
 Changing a workflow never corrupts its cases: the name cannot change; a document type
 removed from the list keeps its existing documents (they show the type's key as a label and
@@ -41,12 +45,13 @@ from core.workflows.definitions import (
     DOCUMENT_REUPLOAD_REASONS,
     definition_of,
 )
+from core.workflows.sla import default_sla, normalized_sla, validate_sla
 
 FORMAT_VERSION = 1
 NAME = re.compile(r"^[a-z0-9_]{1,64}$")
 DOCUMENT_TYPE = re.compile(r"^[a-z0-9_]{1,64}$")
 FIELDS = ("name", "title", "document_types", "reupload_reasons", "blocks",
-          "approve_needs_all_blocks_approved", "notifications")
+          "approve_needs_all_blocks_approved", "notifications", "sla")
 NOTIFICATION_ACTIONS = ("approve", "reject", "ask_for_reuploads", "kyc_reupload")
 CHANNELS = ("webhook", "email", "sms", "crm")
 MAX_TITLE = 200
@@ -128,6 +133,7 @@ def validate_definition(d: Any, where: str = "workflow") -> list[str]:
                                 f"{', '.join(CHANNELS)}")
             elif len(set(channels)) != len(channels):
                 problems.append(f"{where}.notifications.{action}: a channel appears twice")
+    problems.extend(validate_sla(d.get("sla"), f"{where}.sla"))
     return problems
 
 
@@ -143,6 +149,7 @@ def normalized(d: dict[str, Any]) -> dict[str, Any]:
                                                         False)),
         "notifications": {a: list((d.get("notifications") or {}).get(a, []))
                           for a in NOTIFICATION_ACTIONS},
+        "sla": normalized_sla(d["sla"] if "sla" in d else default_sla(d["name"])),
     }
 
 
@@ -195,7 +202,11 @@ def change_notes(db: Database, new: dict[str, Any]) -> list[str]:
                          "and stay reviewable; new cases will not ask for this type")
     if (bool(new.get("approve_needs_all_blocks_approved"))
             and not old["approve_needs_all_blocks_approved"]):
-        notes.append("open cases can be approved only once every block is approved")
+        notes.append("open cases can be approved only once every document and KYC block is "
+                     "reviewed (approved)")
+    if "sla" in new and normalized_sla(new.get("sla")) != old["sla"]:
+        notes.append("cases keep the due time they have; a case gets the new service level "
+                     "when it next enters a status")
     return notes
 
 
@@ -375,4 +386,15 @@ def new_definition(name: str, title: str) -> dict[str, Any]:
             "reupload_reasons": list(DOCUMENT_REUPLOAD_REASONS),
             "blocks": list(BLOCKS),
             "approve_needs_all_blocks_approved": False,
-            "notifications": copy.deepcopy(DEFAULT_NOTIFICATIONS)}
+            "notifications": copy.deepcopy(DEFAULT_NOTIFICATIONS),
+            "sla": default_sla(name)}
+
+
+def set_sla(db: Database, workflow: str, sla: dict[str, Any] | None, *,
+            actor: str = "system") -> dict[str, Any]:
+    """Replaces a workflow's service levels (`{"hours": {status: hours}, "business_hours":
+    ...}`; None or {} for none), checked like the rest of the definition: on a problem
+    InvalidInput lists them and nothing is written. Returns the saved workflow."""
+    definition = get_workflow(db, workflow)
+    definition["sla"] = sla if sla else {"hours": {}, "business_hours": None}
+    return save_workflow(db, definition, actor=actor, create=False)

@@ -1,4 +1,5 @@
-"""Workflow definitions as data: document types, re-upload reasons, approval rule, notifications.
+"""Workflow definitions as data: document types, re-upload reasons, approval rule, notifications,
+service levels (due times per status, `core/workflows/sla.py`).
 
 The admin issue adds editing and YAML export; the defaults below are what a new database gets.
 """
@@ -42,9 +43,14 @@ DEFAULT_WORKFLOWS: dict[str, dict[str, Any]] = {
             "identity_card": "Identity card",
         },
         "reupload_reasons": list(DOCUMENT_REUPLOAD_REASONS),
-        "approve_needs_all_blocks_approved": False,
+        # Approve only once every document and KYC block is reviewed (approved: a block
+        # marked "Re-upload needed" refuses Approve anyway). On for onboarding: a first
+        # decision on a customer waits until every document has been looked at.
+        "approve_needs_all_blocks_approved": True,
         "notifications": DEFAULT_NOTIFICATIONS,
         "blocks": list(BLOCKS),
+        # Due times (core/workflows/sla.py): a case is due 24 h after entering Manual review.
+        "sla": {"hours": {"manual_review": 24}, "business_hours": None},
     },
     "ongoing_monitoring": {
         "title": "Ongoing monitoring",
@@ -58,6 +64,8 @@ DEFAULT_WORKFLOWS: dict[str, dict[str, Any]] = {
         "approve_needs_all_blocks_approved": False,
         "notifications": DEFAULT_NOTIFICATIONS,
         "blocks": list(BLOCKS),
+        # A periodic review is less pressing than a new customer waiting: three days.
+        "sla": {"hours": {"manual_review": 72}, "business_hours": None},
     },
 }
 

@@ -55,6 +55,7 @@ SORT_COLUMNS = {
     "id": Case.id,
     "status": Case.case_status,
     "name": Entity.name,
+    "due_at": Case.due_at,  # cases without a due time after every due one (NULLS LAST)
 }
 
 
@@ -69,6 +70,7 @@ class CaseFilter:
     created_to: date | None = None
     workflows: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()  # the case carries every one of them
+    overdue: bool = False  # only cases past their due time (core/worklist/overdue.py)
 
     def without_statuses(self) -> "CaseFilter":
         return replace(self, statuses=())
@@ -85,6 +87,7 @@ class CaseRow:
     assignee: str | None
     created_at: datetime
     updated_at: datetime
+    due_at: datetime | None = None  # the SLA's due time; None: no SLA in this status
 
     @property
     def status_label(self) -> str:
@@ -107,7 +110,7 @@ class CasePage:
 
 
 ROW_COLUMNS = (Case.id, Entity.name, Entity.kind, Entity.country, Case.workflow,
-               Case.case_status, Case.assignee, Case.created_at, Case.updated_at)
+               Case.case_status, Case.assignee, Case.created_at, Case.updated_at, Case.due_at)
 
 
 def _search_clause(search: str, dialect: str) -> ColumnElement[bool] | None:
@@ -174,6 +177,8 @@ def filter_clauses(flt: CaseFilter, dialect: str) -> tuple[list[ColumnElement[bo
     if flt.created_to:
         clauses.append(Case.created_at < datetime.combine(flt.created_to + timedelta(days=1),
                                                           datetime.min.time()))
+    if flt.overdue:
+        clauses.append(Case.due_at < utcnow())
     search = _search_clause(flt.search, dialect)
     if search is not None:
         clauses.append(search)
@@ -218,6 +223,9 @@ def sort_columns(sort: str, descending: bool):
     if sort not in SORT_COLUMNS:
         raise InvalidInput(f"cannot sort by {sort!r}; sort by one of {', '.join(SORT_COLUMNS)}")
     column = SORT_COLUMNS[sort]
+    if sort == "due_at":  # the same place for "no due time" on SQLite and PostgreSQL
+        return ((column.desc().nulls_first(), Case.id.desc()) if descending
+                else (column.asc().nulls_last(), Case.id.asc()))
     if descending:
         return (column.desc(), Case.id.desc())
     return (column.asc(), Case.id.asc())
@@ -255,7 +263,7 @@ class KeysetPage:
 
 def _cursor_value(sort: str, row: CaseRow) -> str:
     value = {"created_at": row.created_at, "updated_at": row.updated_at, "id": row.id,
-             "status": row.status, "name": row.entity_name}[sort]
+             "status": row.status, "name": row.entity_name, "due_at": row.due_at}[sort]
     return value.isoformat() if isinstance(value, datetime) else value
 
 
@@ -272,9 +280,10 @@ def decode_cursor(token: str, sort: str, descending: bool) -> tuple[object, str]
     try:
         raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         made_for, value, case_id = (raw["s"], raw["d"]), raw["v"], raw["i"]
-        if not isinstance(value, str) or not isinstance(case_id, str):
+        if not isinstance(case_id, str) or not (
+                isinstance(value, str) or (value is None and raw["s"] == "due_at")):
             raise ValueError
-        if SORT_COLUMNS[raw["s"]].type.python_type is datetime:
+        if value is not None and SORT_COLUMNS[raw["s"]].type.python_type is datetime:
             value = datetime.fromisoformat(value)
     except (ValueError, KeyError, TypeError, UnicodeDecodeError, NotImplementedError):
         raise InvalidInput("the cursor is not valid: use next_cursor exactly as a list "
@@ -296,11 +305,7 @@ def list_cases_after(db: Database, flt: CaseFilter, *, sort: str = "created_at",
     clauses, _ = filter_clauses(flt, db.dialect)
     if cursor is not None:
         value, case_id = decode_cursor(cursor, sort, descending)
-        column = SORT_COLUMNS[sort]
-        if descending:
-            clauses.append(or_(column < value, and_(column == value, Case.id < case_id)))
-        else:
-            clauses.append(or_(column > value, and_(column == value, Case.id > case_id)))
+        clauses.append(keyset_after(SORT_COLUMNS[sort], value, case_id, descending))
     total = count_cases(db, flt)
     stmt = (select(*ROW_COLUMNS).join(Entity, Entity.id == Case.entity_id).where(*clauses)
             .order_by(*order).limit(page_size + 1))
@@ -312,26 +317,40 @@ def list_cases_after(db: Database, flt: CaseFilter, *, sort: str = "created_at",
                       encode_cursor(sort, descending, rows[-1]) if more else None)
 
 
+def keyset_after(column, value, case_id: str, descending: bool) -> ColumnElement[bool]:
+    """The rows after (value, case_id) in the sort; a NULL due time sorts after every other
+    ascending (before, descending), as `sort_columns` orders them."""
+    if value is None:  # only due_at is nullable
+        nulls = and_(column.is_(None), Case.id < case_id if descending else Case.id > case_id)
+        return or_(nulls, column.is_not(None)) if descending else nulls
+    if descending:
+        return or_(column < value, and_(column == value, Case.id < case_id))
+    return or_(column > value, and_(column == value, Case.id > case_id),
+               column.is_(None) if column is Case.due_at else False)
+
+
 # --- counts ---------------------------------------------------------------------------------
 
 COUNTER_FIELDS = {"country": CaseCount.country, "entity_type": CaseCount.kind}
 
 
-def counter_clauses(flt: CaseFilter) -> list[ColumnElement[bool]] | None:
-    """The filter as conditions on `case_counts`, or None when that table's grain cannot
-    answer it (search, dates, "me", any other predicate). Validate with `filter_clauses`."""
+def counter_clauses(flt: CaseFilter, counts=CaseCount) -> list[ColumnElement[bool]] | None:
+    """The filter as conditions on `case_counts` (or `counts`, a table of the same key: the
+    due-hour counters), or None when that grain cannot answer it (search, dates, "me",
+    overdue, any other predicate). Validate with `filter_clauses`."""
     if (flt.search.strip() or flt.created_from or flt.created_to or flt.assignee == "me"
-            or flt.tags):
+            or flt.tags or flt.overdue):
         return None
     clauses: list[ColumnElement[bool]] = []
     view = flt.view
     if view is not None:
         if view.workflows:
-            clauses.append(CaseCount.workflow.in_(view.workflows))
+            clauses.append(counts.workflow.in_(view.workflows))
         if view.statuses:
-            clauses.append(CaseCount.case_status.in_(view.statuses))
+            clauses.append(counts.case_status.in_(view.statuses))
         for p in view.predicates:
             column = COUNTER_FIELDS.get(p.get("field"))
+            column = None if column is None else getattr(counts, column.key)
             op, value = p.get("op"), p.get("value")
             values = [value] if op == "equals" else value if op == "in" else None
             if (column is None or not isinstance(values, list) or not values
@@ -339,13 +358,13 @@ def counter_clauses(flt: CaseFilter) -> list[ColumnElement[bool]] | None:
                 return None
             clauses.append(column.in_(values))
     if flt.statuses:
-        clauses.append(CaseCount.case_status.in_(flt.statuses))
+        clauses.append(counts.case_status.in_(flt.statuses))
     if flt.workflows:
-        clauses.append(CaseCount.workflow.in_(flt.workflows))
+        clauses.append(counts.workflow.in_(flt.workflows))
     if flt.assignee == "unassigned":
-        clauses.append(CaseCount.assigned.is_(False))
+        clauses.append(counts.assigned.is_(False))
     elif flt.assignee == "someone":
-        clauses.append(CaseCount.assigned.is_(True))
+        clauses.append(counts.assigned.is_(True))
     return clauses
 
 

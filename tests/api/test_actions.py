@@ -38,7 +38,7 @@ def test_a_stale_version_is_409_with_the_current_one_and_changes_nothing(api):
         r = c.post(f"/cases/{case_id}/actions/note", json={"expected_version": 1,
                                                              "text": "second"})
         assert r.status_code == 409
-        assert r.json()["current_version"] == 2 and "reload" in r.json()["detail"]
+        assert r.json()["current_version"] == 2 and "Reload" in r.json()["detail"]
         assert _version(c, case_id) == 2
     with api.db.read() as s:
         assert list(s.scalars(select(Note.body).where(Note.case_id == case_id))) == ["first"]

@@ -3,8 +3,9 @@ do, and intake (one case or a batch, validated whole, idempotent by id)."""
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from core.store.models import AuditEvent, Case
 from core.worklist.query import CaseFilter, list_cases
@@ -193,3 +194,22 @@ def test_a_nul_character_in_a_filter_is_bad_input_not_a_crash(api):
         assert r.headers["content-type"] == "application/problem+json"
         assert "NUL character" in r.json()["detail"]
     assert fine.status_code == 200
+
+
+def test_the_list_of_overdue_cases_sorted_by_due_time(api):
+    tag = new_id("DUE").lower()
+    ids = [push(api, a_case(new_id("DUE"), tags=[tag])) for _ in range(3)]
+    late, later = datetime(2020, 1, 2), datetime(2020, 1, 1)
+    with api.db.unit_of_work() as s:  # two of them past their due time, the oldest due first
+        s.execute(update(Case).where(Case.id == ids[0]).values(due_at=late))
+        s.execute(update(Case).where(Case.id == ids[2]).values(due_at=later))
+        s.execute(update(Case).where(Case.id == ids[1]).values(due_at=datetime(2999, 1, 1)))
+    with api.client("read-analyst") as c:
+        overdue = c.get("/cases", params={"tag": tag, "overdue": "true", "sort": "due_at",
+                                          "order": "asc"}).json()
+        every = c.get("/cases", params={"tag": tag, "sort": "due_at", "order": "asc"}).json()
+        bad = c.get("/cases", params={"tag": tag, "overdue": "maybe"})
+    assert [r["id"] for r in overdue["cases"]] == [ids[2], ids[0]] and overdue["total"] == 2
+    assert [r["id"] for r in every["cases"]] == [ids[2], ids[0], ids[1]]
+    assert every["cases"][0]["due_at"].startswith("2020-01-01T00:00:00")
+    assert bad.status_code == 422

@@ -322,7 +322,10 @@ def test_simulator_round_trip_from_collection_flow_to_manual_review(db, database
     assert seen == ["Collection flow", "Pending process", "Pending process", "Manual review",
                     "Pending ID verification", "Manual review"]
     shown = "\n".join(texts(at))
-    assert ":material/check_circle: Approve" in shown
+    # onboarding approves only once every block is reviewed: the reason names what is left
+    assert (":material/block: Approve — Approve needs every document and KYC block reviewed "
+            "first") in shown
+    assert ":material/check_circle: Reject" in shown
     assert ":material/block: Ask for all re\\-uploads \\(0\\) — Ask for all re" in shown
     click("sim_document_uploaded")
     assert status() == "Manual review"

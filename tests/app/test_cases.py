@@ -101,7 +101,7 @@ def test_analyst_sees_no_enabled_action(db, database_url, monkeypatch):
 
 
 def test_manual_review_buttons_for_the_assignee(db, database_url, monkeypatch):
-    make_case(db, "C-1", assignee="reviewer")
+    make_case(db, "C-1", assignee="reviewer", reviewed=True)
     at = _app(monkeypatch, database_url)
     open_case(at, "C-1")
     assert buttons(at) == {"Approve": True, "Reject": True, "Ask for all re-uploads (0)": False}
@@ -145,7 +145,7 @@ def test_collection_flow_allows_nothing(db, database_url, monkeypatch):
 
 
 def test_approving_through_the_dialog_changes_the_status(db, database_url, monkeypatch):
-    make_case(db, "C-1", assignee="reviewer")
+    make_case(db, "C-1", assignee="reviewer", reviewed=True)
     at = _app(monkeypatch, database_url)
     open_case(at, "C-1")
     _click(at, "case_action_approve")
@@ -177,7 +177,7 @@ def test_reject_without_a_reason_shows_an_error_and_writes_nothing(db, database_
 
 
 def test_a_case_changed_behind_the_page_shows_reload_and_writes_nothing(db, database_url, monkeypatch):
-    make_case(db, "C-1", assignee="reviewer")
+    make_case(db, "C-1", assignee="reviewer", reviewed=True)
     at = _app(monkeypatch, database_url)
     open_case(at, "C-1")
     # another reviewer adds a note meanwhile: the case version moves on
@@ -186,7 +186,7 @@ def test_a_case_changed_behind_the_page_shows_reload_and_writes_nothing(db, data
     _click(at, "case_action_approve")
     _click(at, "dialog_confirm")
     assert not at.exception
-    assert any("case changed, reload" in e for e in errors(at))
+    assert any("This case changed since you opened it" in e for e in errors(at))
     assert status_of(db, "C-1") == "manual_review"
     _click(at, "dialog_reload")
     assert not at.exception
@@ -195,7 +195,7 @@ def test_a_case_changed_behind_the_page_shows_reload_and_writes_nothing(db, data
 
 
 def test_assign_to_me_then_act(db, database_url, monkeypatch):
-    make_case(db, "C-1")
+    make_case(db, "C-1", reviewed=True)
     at = _app(monkeypatch, database_url)
     open_case(at, "C-1")
     assert buttons(at)["Approve"] is False

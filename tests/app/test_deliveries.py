@@ -32,7 +32,7 @@ def failing_receiver(db):
     receiver = Receiver(behaviour=lambda rec: (answer["status"], {}, b"nope")).start()
     created = ep.create_endpoint(db, receiver.url, actor="admin", description="CRM bridge")
     receiver.secrets.append(created.secret)
-    make_case(db, "C-1", assignee="reviewer")
+    make_case(db, "C-1", assignee="reviewer", reviewed=True)
     ca.approve_case(db, "C-1", actor="reviewer", expected_version=version_of(db, "C-1"))
     drain(db, fast_config(schedule=(0.01,) * 7))
     receiver.answer = answer

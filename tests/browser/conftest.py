@@ -33,6 +33,8 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 TIMEOUT_MS = 60_000  # only a hung page fails: a loaded machine may take a while
 PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAQAAAAECAIAAAAmkwkpAAAAEUlEQVR42mM4cecDHDEQxwEALnApQXFCNDEAAAAA"
        "SUVORK5CYII=")
+PREVIEW_ASSIGNED = ("BR-UNDO", "BR-UNREVIEWED", "BR-MONITOR", "BR-CONFLICT", "BR-LIMITS",
+                    "BR-ESCAPE", "BR-ESC", "BR-BLOCKMSG")
 HK_FILLERS = 55   # more Hong Kong companies than fit on one page: the export must have them all
 
 core.access.users.BCRYPT_ROUNDS = 4  # real bcrypt, fast enough for tests
@@ -69,6 +71,21 @@ CASES = [
     _case("BR-APPROVED", "Oakhollow Decided Ltd"),                    # -> Approved (seeded)
     _case("BR-REJECTED", "Fernbrook Refused Ltd"),                    # -> Rejected (seeded)
     _case("BR-PERSON", "Ivy Kowalski", kind="person", country="HK", workflow="ongoing_monitoring"),
+    _case("BR-TIMELINE", "Wrenfield Chronicle Ltd"),                  # Manual review (timeline)
+    # test_browser_preview.py: one case per test (PREVIEW_ASSIGNED are the reviewer's)
+    _case("BR-UNDO", "Cobblestone Undo Ltd"),
+    _case("BR-UNREVIEWED", "Gorsebrook Unreviewed Ltd"),
+    _case("BR-MONITOR", "Heronsgate Monitoring Ltd", workflow="ongoing_monitoring"),
+    _case("BR-READONLY", "Nettlecombe Readonly Ltd"),
+    _case("BR-CONFLICT", "Pebblecroft Conflict Ltd"),
+    _case("BR-LIMITS", "Rushmere Limits Ltd"),
+    _case("BR-ESCAPE", "Sedgemoor Escaping Ltd"),
+    _case("BR-RACE", "Tamarisk Race Ltd"),
+    _case("BR-ESC", "Umberleigh Dialog Ltd"),
+    _case("BR-NOTEKEY", "Verbena Notes Ltd"),
+    _case("BR-BACK-1", "Wychwood Previous Ltd"),
+    _case("BR-BACK-2", "Yarrowdale Next Ltd"),
+    _case("BR-BLOCKMSG", "Alderbank Messages Ltd"),
 ] + [_case(f"BR-HK-{i:02d}", f"Harbourview Filler {i} Ltd", country="HK", documents=False)
      for i in range(HK_FILLERS)]
 
@@ -78,11 +95,20 @@ def _version(db: Database, case_id: str) -> int:
         return s.get(Case, case_id).version
 
 
+def _review_documents(db: Database, case_id: str) -> None:
+    """Approves the case's document blocks (onboarding approves a case only once every block
+    is reviewed)."""
+    for doc in case_detail(db, case_id, "reviewer").documents:
+        case_actions.approve_block(db, case_id, doc.ref, actor="reviewer",
+                                   expected_version=_version(db, case_id))
+
+
 def _seed(db: Database) -> None:
     prepare_database(db, demo=False)
     ensure_demo_users(db)
     import_cases(db, {"format_version": 1, "cases": CASES}, actor="browser-tests")
-    for case_id in ("BR-REUPLOAD", "BR-REVISIONS", "BR-ANALYST", "BR-APPROVED", "BR-REJECTED"):
+    for case_id in ("BR-REUPLOAD", "BR-REVISIONS", "BR-ANALYST", "BR-APPROVED", "BR-REJECTED",
+                    *PREVIEW_ASSIGNED):
         case_actions.assign_case(db, case_id, "reviewer", actor="reviewer",
                                  expected_version=_version(db, case_id))
     ref = case_detail(db, "BR-REVISIONS", "reviewer").documents[0].ref
@@ -91,8 +117,15 @@ def _seed(db: Database) -> None:
                                        reason="Missing page")
     case_actions.ask_for_reuploads(db, "BR-REVISIONS", actor="reviewer",
                                    expected_version=_version(db, "BR-REVISIONS"))
+    _review_documents(db, "BR-APPROVED")
     case_actions.approve_case(db, "BR-APPROVED", actor="reviewer",
                               expected_version=_version(db, "BR-APPROVED"), reason="in order")
+    # BR-APPROVE's document is reviewed, the case left unassigned for a test to take it
+    case_actions.assign_case(db, "BR-APPROVE", "reviewer", actor="reviewer",
+                             expected_version=_version(db, "BR-APPROVE"))
+    _review_documents(db, "BR-APPROVE")
+    case_actions.assign_case(db, "BR-APPROVE", None, actor="admin",
+                             expected_version=_version(db, "BR-APPROVE"))
     case_actions.reject_case(db, "BR-REJECTED", actor="reviewer",
                              expected_version=_version(db, "BR-REJECTED"), reason="sanctions hit")
 

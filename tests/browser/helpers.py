@@ -67,7 +67,8 @@ def search(page: Page, text: str, expect_total: int | None = 1) -> None:
     box.fill(text)
     box.press("Enter")
     if expect_total is not None:
-        expect(page.get_by_text(re.compile(rf"^{expect_total:,} cases · showing"))).to_be_visible()
+        word = "case" if expect_total == 1 else "cases"
+        expect(page.get_by_text(re.compile(rf"^{expect_total:,} {word} · showing"))).to_be_visible()
     wait_idle(page)
 
 

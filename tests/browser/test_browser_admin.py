@@ -308,15 +308,16 @@ def test_simulator_round_trip_from_collection_flow_to_manual_review(page: Page, 
         .to_have_count(0)  # it happened: no longer offered
     play("Process registry_lookup completes", "Pending process")
     play("Process sanctions_screening completes", "Manual review")
-    expect(_action_line(page, "Approve")).to_contain_text("check_circle")
+    # onboarding: Approve waits until every document and KYC block is reviewed
+    expect(_action_line(page, "Approve")).to_contain_text("block")
+    expect(_action_line(page, "Approve")).to_contain_text("reviewed first")
     play("KYC flow sent to Mei Chen", "Pending ID verification")
     expect(_action_line(page, "Approve")).to_contain_text("block")
     expect(_action_line(page, "Approve")).to_contain_text("Pending ID verification")
     expect(keyed(page, "sim_vendor").get_by_role("combobox")).to_have_value("clear")
     play("Mei Chen completes KYC", "Manual review")
 
-    expect(_action_line(page, "Approve")).to_contain_text("check_circle")
-    expect(_action_line(page, "Approve")).not_to_contain_text("—")
+    expect(_action_line(page, "Approve")).to_contain_text("reviewed first")
     expect(_action_line(page, "Reject")).to_contain_text("check_circle")
     expect(_action_line(page, "Ask for all re-uploads (0)")).to_contain_text("block")
     assert db_status(admin_db, case_id) == "manual_review"

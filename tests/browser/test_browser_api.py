@@ -128,6 +128,11 @@ def test_a_pushed_case_is_approved_in_the_browser_and_read_back_through_the_api(
     page.get_by_role("button", name="Assign to me").click()
     expect(page.get_by_text("Case assigned to you.")).to_be_visible()
     wait_idle(page)
+    document = page.get_by_test_id("stExpander").filter(has_text="Certificate of incorporation")
+    document.locator("summary").click()  # onboarding: every block reviewed before Approve
+    document.get_by_role("button", name="Approve", exact=True).click()
+    expect(page.get_by_text("Block approved.")).to_be_visible()
+    wait_idle(page)
     case_button(page, "approve").click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_role("textbox", name="Reason (optional)").fill("registry and documents match")
@@ -146,7 +151,7 @@ def test_a_pushed_case_is_approved_in_the_browser_and_read_back_through_the_api(
     assert (got["status"], got["decision"], got["decided_by"], got["assignee"],
             got["decision_reason"]) == ("approved", "approved", "reviewer", "reviewer",
                                         "registry and documents match")
-    assert got["version"] == before["version"] + 2 == stored_version  # assigned, approved
+    assert got["version"] == before["version"] + 3 == stored_version  # taken, block, approved
     assert got["decided_at"] is not None
     assert not next(a for a in got["case_actions"] if a["action"] == "approve")["allowed"]
 

@@ -15,7 +15,9 @@ from core.worklist.export import COLUMNS
 from tests.browser.helpers import keyed_button, pick_view, sign_in
 
 pytestmark = pytest.mark.browser
-HEADER = "case_id,entity_name,entity_type,country,workflow,status,assignee,created_at,updated_at,age_days"
+HEADER = ("case_id,entity_name,entity_type,country,workflow,status,assignee,created_at,updated_at,"
+          "age_days,decision,decided_by,decided_at,decision_reason,email,registration_number,"
+          "tags,days_in_status")
 
 
 def _hong_kong_companies(db) -> set[str]:

@@ -52,7 +52,7 @@ def endpoint_row(db, endpoint_id: int) -> tuple:
 
 
 def approve(db, cli, case_id: str) -> None:
-    make_case(db, case_id, assignee="reviewer")
+    make_case(db, case_id, assignee="reviewer", reviewed=True)
     assert cli("act", case_id, "approve", "--as", "reviewer")[0] == 0
 
 

@@ -120,7 +120,7 @@ def test_demo_refuses_a_bad_count_before_touching_the_database(tmp_path, monkeyp
 # --- act: every action, and what it changed -----------------------------------------------
 
 def test_act_approve(cli_db, cli):
-    make_case(cli_db, "A-1", assignee="reviewer")
+    make_case(cli_db, "A-1", assignee="reviewer", reviewed=True)
     code, out, err = cli("act", "A-1", "approve", "--as", "reviewer", "--reason", "all good")
     assert code == 0, err
     assert out == status_line(cli_db, "A-1", "Approved")
@@ -240,7 +240,7 @@ REFUSED = [  # (argv after CASE, the one error line)
      "error: only the case's assignee may do this; case R-1 is assigned to reviewer "
      "(take it with Assign to me)\n"),
     (["reject", "--as", "reviewer"], "reason is required"),
-    (["approve", "--as", "reviewer", "--version", "99"], "case changed, reload"),
+    (["approve", "--as", "reviewer", "--version", "99"], "This case changed since you opened it"),
     (["approve-block", "--as", "reviewer"],
      "error: approve-block needs --block document:ID or kyc:ID\n"),
     (["edit", "--as", "reviewer", "--set", "industry"],
@@ -378,7 +378,7 @@ def test_each_event_type_changes_the_case(cli_db, cli, tmp_path, event):
 
 
 def test_an_event_on_a_final_case_is_refused_and_changes_nothing(cli_db, cli):
-    make_case(cli_db, "E-1", assignee="reviewer")
+    make_case(cli_db, "E-1", assignee="reviewer", reviewed=True)
     assert cli("act", "E-1", "approve", "--as", "reviewer")[0] == 0
     before_case, before_rows = case_row(cli_db, "E-1"), row_counts(cli_db)
     code, out, err = cli("event", "E-1", "process_started", "--process", "late")

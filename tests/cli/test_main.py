@@ -51,7 +51,7 @@ def _case_in(db, status: str) -> str:
     elif status == "pending_id_verification":
         make_case(db, case_id, ubos=1, kyc_state="sent", kyc_result=False)
     else:
-        make_case(db, case_id)
+        make_case(db, case_id, reviewed=status == "approved")
     if status in ("revisions", "approved", "rejected"):
         ca.assign_case(db, case_id, "reviewer", actor="reviewer", expected_version=1)
         if status == "revisions":
@@ -96,14 +96,14 @@ def test_show_reports_the_spec_actions_per_status(cli_db, capsys, status, label,
 
 
 def test_act_goes_through_the_service_layer(cli_db, capsys):
-    make_case(cli_db, "A-1")
+    make_case(cli_db, "A-1", reviewed=True)
     code, out, err = run(capsys, "act", "A-1", "approve", "--as", "reviewer")
     assert code == 1 and "assignee" in err and err.count("\n") == 1
     assert run(capsys, "act", "A-1", "assign", "--as", "reviewer")[0] == 0
     code, out, err = run(capsys, "act", "A-1", "reject", "--as", "reviewer")
     assert code == 1 and "reason is required" in err
     code, out, err = run(capsys, "act", "A-1", "approve", "--as", "reviewer", "--version", "1")
-    assert code == 1 and "case changed, reload" in err
+    assert code == 1 and "This case changed since you opened it" in err
     code, out, _ = run(capsys, "act", "A-1", "approve", "--as", "reviewer", "--reason", "ok")
     assert code == 0 and "Approved" in out
     assert status_of(cli_db, "A-1") == "approved"

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from core.cases.actions import approve_case, ask_for_reuploads, ask_to_reupload_block, assign_case
+from core.cases.actions import (
+    approve_block,
+    approve_case,
+    ask_for_reuploads,
+    ask_to_reupload_block,
+    assign_case,
+)
 from core.cases.state import facts_of
 from core.cases.status import CaseStatus, derive_case_status
 from core.errors import ActionNotAllowed, InvalidInput, NotFound
@@ -158,12 +164,16 @@ def test_the_document_uploaded_event_reads_a_file_path_for_the_cli(db, tmp_path)
 
 
 def test_events_on_a_final_case_are_refused_and_write_nothing(db):
-    case_id = import_one(db, ubos=[NEW_UBO], processes=[{"name": "s", "state": "completed"}],
+    done_ubo = {**NEW_UBO, "kyc": {"state": "completed", "result": {"decision": "clear"}}}
+    case_id = import_one(db, ubos=[done_ubo], processes=[{"name": "s", "state": "completed"}],
                          documents=[a_document()])
     assign_case(db, case_id, "reviewer", actor="reviewer", expected_version=1)
-    approve_case(db, case_id, actor="reviewer", expected_version=2)
     case = case_of(db, case_id)
     document_id, ubo_id = case.documents[0].id, case.ubos[0].id
+    # onboarding approves only a case whose every block is reviewed
+    approve_block(db, case_id, f"document:{document_id}", actor="reviewer", expected_version=2)
+    approve_block(db, case_id, f"kyc:{ubo_id}", actor="reviewer", expected_version=3)
+    approve_case(db, case_id, actor="reviewer", expected_version=4)
     before = row_counts(db)
     for event, params in [("collection_completed", {}), ("process_started", {"name": "s"}),
                           ("kyc_sent", {"ubo_id": ubo_id}),
@@ -174,7 +184,7 @@ def test_events_on_a_final_case_are_refused_and_write_nothing(db):
                            match=f"event {event} refused: case {case_id} is Approved, which is final"):
             apply_event(db, case_id, event, **params)
     assert row_counts(db) == before
-    assert version_of(db, case_id) == 3
+    assert version_of(db, case_id) == 5
 
 
 @pytest.mark.parametrize("fields, event, params, error, message", [

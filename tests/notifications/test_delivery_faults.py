@@ -50,7 +50,7 @@ def allow_loopback(monkeypatch):
 
 
 def approve(db, case_id):
-    make_case(db, case_id, assignee="reviewer")
+    make_case(db, case_id, assignee="reviewer", reviewed=True)
     ca.approve_case(db, case_id, actor="reviewer", expected_version=version_of(db, case_id))
 
 
@@ -328,7 +328,7 @@ def test_many_decisions_with_a_flaky_receiver(db):
     try:
         hook(db, receiver)
         for i in range(N_DECISIONS):
-            make_case(db, f"C-{i}", assignee="reviewer")
+            make_case(db, f"C-{i}", assignee="reviewer", reviewed=True)
             ca.approve_case(db, f"C-{i}", actor="reviewer", expected_version=version_of(db, f"C-{i}"))
         from core.store.db import Database
         stop = threading.Event()
@@ -389,7 +389,7 @@ def test_two_worker_processes_never_send_the_same_delivery_at_once(db, database_
         hook(db, receiver)
         n = 80
         for i in range(n):
-            make_case(db, f"C-{i}", assignee="reviewer")
+            make_case(db, f"C-{i}", assignee="reviewer", reviewed=True)
             ca.approve_case(db, f"C-{i}", actor="reviewer", expected_version=version_of(db, f"C-{i}"))
         # leases and read timeouts far longer than the test: a held request is never re-claimed
         env = worker_env(database_url, DOCKET_WORKER_LEASE_SECONDS="600",

@@ -44,7 +44,7 @@ def endpoint(db, receiver, **kw):
 
 def decide(db, case_id, action, **kw):
     make_case(db, case_id, documents=kw.pop("documents", 1), ubos=kw.pop("ubos", 0),
-              assignee="reviewer", email=kw.pop("email", "owner@acme.example"))
+              assignee="reviewer", reviewed=action == "approve", email=kw.pop("email", "owner@acme.example"))
     v = version_of(db, case_id)
     if action == "approve":
         ca.approve_case(db, case_id, actor="reviewer", expected_version=v, reason="all good")

@@ -60,16 +60,18 @@ def test_invalid_definitions_are_refused_with_the_field_named(db, change, proble
 
 
 def test_save_changes_the_rules_cases_follow_and_is_audited(db):
-    make_case(db, "C-1", assignee="reviewer", documents=1)
-    d = _onboarding(db)
+    # ongoing monitoring: the rule is off by default (onboarding has it on)
+    make_case(db, "C-1", assignee="reviewer", documents=1, workflow="ongoing_monitoring")
+    d = wa.get_workflow(db, "ongoing_monitoring")
     d["approve_needs_all_blocks_approved"] = True
     d["document_types"]["utility_bill"] = "Utility bill"
     wa.save_workflow(db, d, actor="admin", create=False)
-    assert _onboarding(db)["document_types"]["utility_bill"] == "Utility bill"
+    assert wa.get_workflow(db, "ongoing_monitoring")["document_types"]["utility_bill"] == \
+        "Utility bill"
     # core.cases.actions reads the rule from the definition
     detail = case_detail(db, "C-1", "reviewer")
     assert not detail.action("approve").allowed
-    assert "every document and KYC block is approved" in detail.action("approve").reason
+    assert "every document and KYC block reviewed first" in detail.action("approve").reason
     with db.read() as s:
         event = s.scalars(select(AuditEvent).where(AuditEvent.kind == "workflow.changed")).one()
         assert event.actor == "admin"

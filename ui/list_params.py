@@ -1,0 +1,223 @@
+"""The case list's state as URL query parameters: what a link, a reload and the back button
+carry. Plain Python (no Streamlit), so the scheme can be read and tested on its own.
+
+The scheme (README.md, "Links to the case list"; the Overview page builds its drill-down
+links with it):
+
+    view=<view id>           a sidebar view (absent: the first view, "All cases")
+    status=<status value>    repeated for several: ?status=manual_review&status=rejected
+    assignee=me|unassigned|someone   (absent: anyone)
+    workflow=<workflow name> repeated for several
+    q=<search>               at most core's MAX_SEARCH characters
+    from=YYYY-MM-DD, to=YYYY-MM-DD   created between (either may be absent)
+    sort=<SORT_COLUMNS key>, order=asc|desc   (absent: created_at, desc)
+    page=N                   (absent: 1)
+    case=<case id>           the open case (kept by the case table, not here)
+
+A bad value is left out and described in a note (Markdown for the page to show, the value
+escaped and shortened); it never raises. Values that depend on the database (does view 7 exist? which workflows?) are checked
+by the caller, which knows them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Iterable, Mapping
+
+from core.cases.status import CaseStatus
+from core.worklist.query import ASSIGNEE_MODES, MAX_SEARCH, SORT_COLUMNS
+from ui.text import esc
+
+DEFAULT_SORT = "created_at"
+DEFAULT_ORDER = "desc"
+ORDERS = ("asc", "desc")
+LIST_KEYS = ("view", "status", "assignee", "workflow", "q", "from", "to", "sort", "order",
+             "page")
+CASE_KEY = "case"
+EARLIEST_DATE = date(2000, 1, 1)   # the date pickers' lower bound
+
+# The Sort box: each (column, order) the core can sort by, in this order, with its label.
+SORT_LABELS = {
+    ("created_at", "desc"): "Newest first",
+    ("created_at", "asc"): "Oldest first",
+    ("updated_at", "desc"): "Recently updated",
+    ("updated_at", "asc"): "Least recently updated",
+    ("name", "asc"): "Entity name A–Z",
+    ("name", "desc"): "Entity name Z–A",
+    ("status", "asc"): "Status A–Z",
+    ("status", "desc"): "Status Z–A",
+    ("id", "asc"): "Case ID A–Z",
+    ("id", "desc"): "Case ID Z–A",
+}
+
+
+def sort_options() -> list[tuple[str, str]]:
+    """Every (column, order) of core's SORT_COLUMNS, the labelled ones first."""
+    known = [k for k in SORT_LABELS if k[0] in SORT_COLUMNS]
+    extra = [(c, o) for c in SORT_COLUMNS for o in ("asc", "desc") if (c, o) not in SORT_LABELS]
+    return known + extra
+
+
+def sort_label(option: tuple[str, str]) -> str:
+    column, order = option
+    return SORT_LABELS.get(option, f"{column.replace('_', ' ').capitalize()} ({order})")
+
+
+@dataclass(frozen=True)
+class ListParams:
+    """What the reviewer asked the list for. `view` None: the first view."""
+    view: int | None = None
+    statuses: tuple[str, ...] = ()
+    assignee: str = "anyone"
+    workflows: tuple[str, ...] = ()
+    search: str = ""
+    created_from: date | None = None
+    created_to: date | None = None
+    sort: str = DEFAULT_SORT
+    order: str = DEFAULT_ORDER
+    page: int = 1
+
+    @property
+    def descending(self) -> bool:
+        return self.order == "desc"
+
+    def list_part(self) -> "ListParams":
+        """The same list, on page 1 (what a filter change keeps)."""
+        return replace(self, page=1)
+
+
+def cases_count(n: int) -> str:
+    """'1 case', '2 cases' (the list screen's count wording)."""
+    return f"{n:,} case" if n == 1 else f"{n:,} cases"
+
+
+def cut_search(text: str) -> tuple[str, str | None]:
+    """The search text at most MAX_SEARCH characters long, and a note when it was cut."""
+    if len(text) <= MAX_SEARCH:
+        return text, None
+    return text[:MAX_SEARCH], (f"Search is limited to {MAX_SEARCH} characters: the text was "
+                               f"cut to its first {MAX_SEARCH}.")
+
+
+def _shown(value: str) -> str:
+    """A value from the URL, for a note: short and escaped (the URL is anyone's text)."""
+    return esc(value if len(value) <= 40 else value[:40] + "…")
+
+
+def _one(query: Mapping[str, list[str]], key: str) -> str | None:
+    values = query.get(key) or []
+    return values[-1] if values else None
+
+
+def _date(text: str | None, name: str, notes: list[str], today: date) -> date | None:
+    if not text:
+        return None
+    try:
+        value = date.fromisoformat(text)
+    except ValueError:
+        notes.append(f"The link's {name} date is not a date (YYYY-MM-DD); it was ignored.")
+        return None
+    if not EARLIEST_DATE <= value <= today:
+        notes.append(f"The link's {name} date must be between {EARLIEST_DATE:%Y-%m-%d} and "
+                     f"today; it was ignored.")
+        return None
+    return value
+
+
+def parse_query(query: Mapping[str, list[str]], *, views: Mapping[int, str],
+                workflows: Iterable[str], today: date) -> tuple[ListParams, list[str]]:
+    """The list the URL asks for (query: every key's values; views: id -> name, the first
+    is the default), and a note per value left out."""
+    notes: list[str] = []
+    params = ListParams()
+
+    view_text = _one(query, "view")
+    if view_text:
+        view_id = int(view_text) if view_text.isdigit() else None
+        if view_id in views:
+            params = replace(params, view=view_id)
+        else:
+            first = esc(next(iter(views.values()), "the first view"))
+            notes.append(f"The link's view {_shown(view_text)} does not exist; showing {first}.")
+
+    known_statuses = [s.value for s in CaseStatus]
+    statuses = []
+    for value in query.get("status") or []:
+        if value in known_statuses:
+            if value not in statuses:
+                statuses.append(value)
+        else:
+            notes.append(f"The link's status {_shown(value)} is not a case status; it was "
+                         f"ignored.")
+    params = replace(params, statuses=tuple(statuses))
+
+    assignee = _one(query, "assignee")
+    if assignee in ASSIGNEE_MODES:
+        params = replace(params, assignee=assignee)
+    elif assignee:
+        notes.append(f"The link's assignee {_shown(assignee)} is not one of me, unassigned, "
+                     f"someone; showing anyone's cases.")
+
+    known_workflows = set(workflows)
+    chosen = []
+    for value in query.get("workflow") or []:
+        if value in known_workflows:
+            if value not in chosen:
+                chosen.append(value)
+        else:
+            notes.append(f"The link's workflow {_shown(value)} does not exist; it was ignored.")
+    params = replace(params, workflows=tuple(chosen))
+
+    search, cut = cut_search(_one(query, "q") or "")
+    if cut:
+        notes.append(cut)
+    params = replace(params, search=search)
+
+    created_from = _date(_one(query, "from"), "from", notes, today)
+    created_to = _date(_one(query, "to"), "to", notes, today)
+    if created_from and created_to and created_from > created_to:
+        notes.append("The link's date range ends before it starts; its end was ignored.")
+        created_to = None
+    params = replace(params, created_from=created_from, created_to=created_to)
+
+    sort, order = _one(query, "sort"), _one(query, "order")
+    if sort is not None and sort not in SORT_COLUMNS:
+        notes.append(f"The list cannot be sorted by {_shown(sort)}; sorted newest first.")
+        sort = None
+    if order is not None and order not in ORDERS:
+        notes.append(f"The link's order {_shown(order)} is not asc or desc; it was ignored.")
+        order = None
+    params = replace(params, sort=sort or DEFAULT_SORT, order=order or DEFAULT_ORDER)
+
+    page_text = _one(query, "page")
+    if page_text:
+        if page_text.isdigit() and int(page_text) >= 1:
+            params = replace(params, page=int(page_text))
+        else:
+            notes.append(f"The link's page {_shown(page_text)} is not a page number; showing "
+                         f"page 1.")
+    return params, notes
+
+
+def to_query(params: ListParams, *, default_view: int | None) -> dict[str, list[str]]:
+    """The URL's list parameters for `params` (defaults left out, so a plain list has none)."""
+    query: dict[str, list[str]] = {}
+    if params.view is not None and params.view != default_view:
+        query["view"] = [str(params.view)]
+    if params.statuses:
+        query["status"] = list(params.statuses)
+    if params.assignee != "anyone":
+        query["assignee"] = [params.assignee]
+    if params.workflows:
+        query["workflow"] = list(params.workflows)
+    if params.search:
+        query["q"] = [params.search]
+    if params.created_from:
+        query["from"] = [params.created_from.isoformat()]
+    if params.created_to:
+        query["to"] = [params.created_to.isoformat()]
+    if (params.sort, params.order) != (DEFAULT_SORT, DEFAULT_ORDER):
+        query["sort"], query["order"] = [params.sort], [params.order]
+    if params.page > 1:
+        query["page"] = [str(params.page)]
+    return query
