@@ -1,5 +1,6 @@
 """Overview: the team lead's figures (cases by status and view, Manual review ageing,
-decisions per day, reviewer throughput, approval rate) for a chosen period.
+decisions per day, reviewer throughput, approval rate, SLA breaches per day and per reviewer)
+for a chosen period.
 
 A thin page: every number comes from `core.worklist.overview` (SQL aggregates); this file only
 lays them out as st.metric figures and the Altair charts of `ui.overview_charts`, each status,
@@ -15,7 +16,13 @@ from core.access.users import get_user
 from core.cases.status import CaseAction, CaseStatus
 from core.store.db import get_database
 from core.worklist import overview as stats
+from core.worklist.breaches import breaches_per_day, breaches_per_reviewer
+from core.worklist.overdue import count_overdue
+from core.worklist.query import CaseFilter
 from ui.overview_charts import (
+    BREACH_KINDS,
+    breaches_per_day_chart,
+    breaches_per_reviewer_chart,
     cases_links,
     decisions_chart,
     horizontal_bars,
@@ -55,7 +62,8 @@ throughput = stats.reviewer_throughput(db, days)
 
 over_7 = sum(n for label, n in ageing.items() if label in ("7-14d", "14-30d", ">30d"))
 decided = sum(d.count for d in per_day)
-cols = st.columns(5)
+overdue_now = count_overdue(db)
+cols = st.columns(6)
 cols[0].metric("Open cases", f"{stats.open_cases(counts):,}")
 cols[1].metric("In manual review", f"{counts[CaseStatus.MANUAL_REVIEW.value]:,}")
 cols[2].metric("Manual review > 7 days", f"{over_7:,}")
@@ -64,6 +72,8 @@ cols[4].metric(f"Approval rate, last {days} days",
                "–" if rate.rate is None else f"{rate.rate:.0%}",
                help=f"{rate.approved} approved / {rate.approved + rate.rejected} approved or "
                     "rejected")
+cols[5].metric("Overdue now", f"{overdue_now:,}",
+               help="Open cases past the due time of their status's SLA")
 
 left, right = st.columns(2)
 with left:
@@ -118,3 +128,35 @@ with right:
                      hide_index=True, width="stretch")
         cases_links("view_links", [(v.name, {"view": str(v.view_id)}) for v in views],
                     caption="Open a view in the Cases list (new tab):")
+
+st.subheader(f"SLA breaches, last {days} days (UTC days)")
+st.caption("A breach counts on the day its due time passed: still overdue (the case is still "
+           "in that status), or left late (it moved on after its due time).")
+per_day_breaches = breaches_per_day(db, days)
+per_reviewer = breaches_per_reviewer(db, days)
+left, right = st.columns(2)
+with left:
+    data = pd.DataFrame([{"Day": b.day, "Kind": kind, "Breaches": n} for b in per_day_breaches
+                         for kind, n in zip(BREACH_KINDS, (b.open, b.late))])
+    data["Day"] = pd.to_datetime(data["Day"])
+    total = sum(b.total for b in per_day_breaches)
+    st.altair_chart(breaches_per_day_chart(data), width="stretch",
+                    alt=f"SLA breaches per day, last {days} days: {total:,} in all")
+with right:
+    if not per_reviewer:
+        st.caption("No SLA breach in this period.")
+    else:
+        names = [r.assignee or "Unassigned" for r in per_reviewer]
+        rows = [{"Reviewer": name, "Kind": kind, "Breaches": n}
+                for name, r in zip(names, per_reviewer)
+                for kind, n in zip(BREACH_KINDS, (r.open, r.late))]
+        st.altair_chart(breaches_per_reviewer_chart(pd.DataFrame(rows), names),
+                        width="stretch", alt="SLA breaches per reviewer: " + ", ".join(
+                            f"{name} {r.total:,}" for name, r in zip(names, per_reviewer)))
+overdue = {"overdue": "1", "sort": "due_at", "order": "asc"}
+links = [(f"Overdue now ({overdue_now:,}), most overdue first", overdue)]
+for label, assignee in (("Unassigned", "unassigned"), ("Mine", "me")):
+    n = count_overdue(db, CaseFilter(assignee=assignee, me=user.username))
+    if n:
+        links.append((f"{label}, overdue ({n:,})", {**overdue, "assignee": assignee}))
+cases_links("breach_links", links)

@@ -1,6 +1,7 @@
 """The case list's sidebar: views with their counts, then the filters.
 
-The widgets draw the list state of ui/list_state.py and change it through their callbacks;
+Each view shows its overdue cases under its count, and "Overdue only" keeps the cases past
+their SLA due time (core/worklist/overdue.py's counters). The widgets draw the list state of ui/list_state.py and change it through their callbacks;
 they never keep the choice themselves (their labels carry live counts, see there). Counts are
 cached for a few seconds and cleared after every action. The table is ui/case_table.py.
 """
@@ -16,6 +17,7 @@ from core.cases.status import CASE_STATUS_LABELS, CaseStatus
 from core.errors import DocketError
 from core.store.db import Database, get_database
 from core.store.models import Workflow, utcnow
+from core.worklist.overdue import count_overdue, overdue_counts_by_view
 from core.worklist.query import CaseFilter, counts_by_status, counts_by_view
 from core.worklist.views import ViewInfo, list_views
 from ui import list_state
@@ -36,6 +38,16 @@ def _view_counts(url: str) -> dict[int, int]:
 
 
 @st.cache_data(ttl=COUNTS_TTL_SECONDS, show_spinner=False)
+def _view_overdue(url: str) -> dict[int, int]:
+    return overdue_counts_by_view(get_database(url))
+
+
+@st.cache_data(ttl=COUNTS_TTL_SECONDS, show_spinner=False)
+def _overdue_count(url: str, flt: CaseFilter) -> int:
+    return count_overdue(get_database(url), flt)
+
+
+@st.cache_data(ttl=COUNTS_TTL_SECONDS, show_spinner=False)
 def _status_counts(url: str, flt: CaseFilter) -> dict[str, int]:
     return counts_by_status(get_database(url), flt)
 
@@ -49,6 +61,8 @@ def _workflows(url: str) -> dict[str, str]:
 def refresh_counts() -> None:
     """After an action: the next run recounts."""
     _view_counts.clear()
+    _view_overdue.clear()
+    _overdue_count.clear()
     _status_counts.clear()
 
 
@@ -71,7 +85,8 @@ def list_filter(state: ListParams, views: list[ViewInfo], user: UserInfo) -> Cas
     view = by_id.get(state.view) if state.view is not None else (views[0] if views else None)
     return CaseFilter(view=view, statuses=state.statuses, assignee=state.assignee,
                       me=user.username, search=state.search, created_from=state.created_from,
-                      created_to=state.created_to, workflows=state.workflows)
+                      created_to=state.created_to, workflows=state.workflows,
+                      overdue=state.overdue)
 
 
 def sidebar_filters(db: Database, user: UserInfo) -> tuple[CaseFilter, int | None]:
@@ -82,9 +97,14 @@ def sidebar_filters(db: Database, user: UserInfo) -> tuple[CaseFilter, int | Non
     state = list_state.current(views, workflows)
     by_id = {v.id: v for v in views}
     view_counts = _view_counts(db.url)
+    view_overdue = _view_overdue(db.url)
 
     def view_label(view_id: int) -> str:
         return f"{esc(by_id[view_id].name)} ({view_counts.get(view_id, 0):,})"
+
+    def view_caption(view_id: int) -> str:  # under the label, so the radio's name stays
+        late = view_overdue.get(view_id, 0)
+        return f":red[{late:,} overdue]" if late else ""
 
     with st.sidebar:
         st.subheader("Views", anchor=False)
@@ -92,7 +112,7 @@ def sidebar_filters(db: Database, user: UserInfo) -> tuple[CaseFilter, int | Non
             chosen = state.view if state.view is not None else views[0].id
             list_state.bind("f_view", chosen, view_label(chosen))
             st.radio("View", list(by_id), key="f_view", label_visibility="collapsed",
-                     format_func=view_label,
+                     format_func=view_label, captions=[view_caption(v) for v in by_id],
                      on_change=list_state.on_change(
                          "view", "f_view", lambda v: None if v == views[0].id else v))
 
@@ -108,6 +128,16 @@ def sidebar_filters(db: Database, user: UserInfo) -> tuple[CaseFilter, int | Non
         st.multiselect("Workflow", list(workflows), key="f_workflow",
                        format_func=lambda w: workflows.get(w, w),
                        on_change=list_state.on_change("workflows", "f_workflow", tuple))
+        try:  # the list's overdue cases, whether or not it shows only them
+            late = _overdue_count(db.url, replace(list_filter(state, views, user),
+                                                  overdue=False))
+        except DocketError:
+            late = 0
+        overdue_label = f"Overdue only ({late:,})"
+        list_state.bind("f_overdue", state.overdue, overdue_label)
+        st.toggle(overdue_label, key="f_overdue",
+                  help="Cases past their SLA due time (the workflow's service level).",
+                  on_change=list_state.on_change("overdue", "f_overdue", bool))
         today = utcnow().date()
         list_state.bind("f_from", state.created_from)
         st.date_input("Created from", key="f_from", min_value=EARLIEST_DATE, max_value=today,

@@ -10,6 +10,9 @@ focused row, opens a case; when the open case moves on the page or leaves it (it
 assigned or decided and no longer matches the filters), the selection is moved or cleared, so
 the highlighted row and the preview never disagree. Clicks are read against the rows the
 reviewer saw (kept from the run that drew them), not against a page reloaded since.
+
+"Due" is the SLA's time left ("5 h left", "overdue 2 d", core's `time_left`), overdue ones in
+red; its header sorts by the due time, soonest first (cases without one last).
 """
 from __future__ import annotations
 
@@ -22,27 +25,31 @@ import streamlit as st
 from core.errors import DocketError
 from core.store.db import Database
 from core.store.models import utcnow
+from core.worklist.overdue import time_left
 from core.worklist.query import SORT_COLUMNS, CaseFilter, CasePage, list_cases
 from ui import list_state
 from ui.case_list import CASE_PARAM
 from ui.list_params import ListParams, cases_count, sort_label, sort_options
-from ui.table_keys import table_keys
+from ui.table_keys import reveal_row, table_keys
 
 PAGE_SIZE = 50
 TABLE_KEY_PREFIX = "case_table_"
 TABLE_KEY_STATE = "case_table_key"   # the current table's widget key (tests read it)
 SEEN_KEY = "case_table_seen"         # what the last drawn table showed: key, selection, ids
-COLUMNS = ["ID", "Entity name", "Type", "Country", "Workflow", "Status", "Assignee", "Created",
-           "Last update", "Age (days)"]
+COLUMNS = ["ID", "Entity name", "Type", "Country", "Workflow", "Status", "Due", "Assignee",
+           "Created", "Last update", "Age (days)"]
 # A header click sorts by: column -> (core sort column, first order); a second click reverses.
 HEADER_SORTS = {
     "ID": ("id", "asc"), "Entity name": ("name", "asc"), "Status": ("status", "asc"),
     "Created": ("created_at", "desc"), "Last update": ("updated_at", "desc"),
-    "Age (days)": ("created_at", "desc"),
+    "Age (days)": ("created_at", "desc"), "Due": ("due_at", "asc"),
 }
 ID_WIDTH = 150  # px; fixed, so the header row's layout does not move with the page's ids
+ROW_HEIGHT, HEADER_HEIGHT = 35, 38  # px: the grid's rows, its header (and borders)
+DUE_WIDTH = 105  # px: "overdue 12 d" whole
 SORTED_HEADER = {"id": "ID", "name": "Entity name", "status": "Status", "created_at": "Created",
-                 "updated_at": "Last update"}
+                 "updated_at": "Last update", "due_at": "Due"}
+OVERDUE_STYLE = "color: #d62728; font-weight: 600"  # red, bold
 
 
 @dataclass(frozen=True)
@@ -104,14 +111,23 @@ def _frame(page: CasePage) -> pd.DataFrame:
     now = utcnow()
     return pd.DataFrame([{
         "ID": r.id, "Entity name": r.entity_name, "Type": r.entity_type, "Country": r.country,
-        "Workflow": r.workflow, "Status": r.status_label, "Assignee": r.assignee or "",
+        "Workflow": r.workflow, "Status": r.status_label, "Due": time_left(r.due_at, now),
+        "Assignee": r.assignee or "",
         "Created": r.created_at, "Last update": r.updated_at, "Age (days)": r.age_days(now),
     } for r in page.rows], columns=COLUMNS)
+
+
+def _styled(frame: pd.DataFrame):
+    """The overdue ones' "Due" in red."""
+    return frame.style.map(lambda v: OVERDUE_STYLE if str(v).startswith("overdue") else "",
+                           subset=["Due"])
 
 
 def _column_config(state: ListParams) -> dict:
     config = {
         "ID": st.column_config.TextColumn(width=ID_WIDTH),
+        "Due": st.column_config.TextColumn(help="Time left under the SLA of the case's status",
+                                           width=DUE_WIDTH),
         "Created": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
         "Last update": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
         "Age (days)": st.column_config.NumberColumn(format="%d"),
@@ -171,9 +187,9 @@ def case_table(db: Database, flt: CaseFilter, default_view: int | None) -> ListS
     if tuple(drawn.get("rows") or ()) != rows or tuple(drawn.get("columns") or ()):
         st.session_state[key] = {"selection": {"rows": list(rows), "columns": [], "cells": []}}
     st.dataframe(
-        _frame(page), key=key, on_select=list_state.acted,
+        _styled(_frame(page)), key=key, on_select=list_state.acted,
         selection_mode=["single-row", "single-column"],
-        hide_index=True, width="stretch", height=min(38 + 35 * max(len(page.rows), 1), 600),
+        hide_index=True, width="stretch", height=min(HEADER_HEIGHT + ROW_HEIGHT * max(len(page.rows), 1), 600),
         column_config=_column_config(state))
     st.session_state[SEEN_KEY] = {"key": key, "rows": rows, "columns": (), "ids": ids}
     if page.total == 0:
@@ -189,6 +205,8 @@ def case_table(db: Database, flt: CaseFilter, default_view: int | None) -> ListS
                   key="page_next", disabled=page.page >= page.pages, on_click=_step_page,
                   args=(1,))
         st.caption(f"Page {page.page:,} of {page.pages:,}")
+        reveal_row(key, rows[0] if rows else None, opened, row_height=ROW_HEIGHT,
+                   header=HEADER_HEIGHT)  # of no size, last in the row
 
     list_state.write_url(state, default_view, opened)
     with notes:

@@ -10,6 +10,7 @@ links with it):
     workflow=<workflow name> repeated for several
     q=<search>               at most core's MAX_SEARCH characters
     from=YYYY-MM-DD, to=YYYY-MM-DD   created between (either may be absent)
+    overdue=1                only cases past their SLA due time (absent: every case)
     sort=<SORT_COLUMNS key>, order=asc|desc   (absent: created_at, desc)
     page=N                   (absent: 1)
     case=<case id>           the open case (kept by the case table, not here)
@@ -31,8 +32,8 @@ from ui.text import esc
 DEFAULT_SORT = "created_at"
 DEFAULT_ORDER = "desc"
 ORDERS = ("asc", "desc")
-LIST_KEYS = ("view", "status", "assignee", "workflow", "q", "from", "to", "sort", "order",
-             "page")
+LIST_KEYS = ("view", "status", "assignee", "workflow", "q", "from", "to", "overdue", "sort",
+             "order", "page")
 CASE_KEY = "case"
 EARLIEST_DATE = date(2000, 1, 1)   # the date pickers' lower bound
 
@@ -40,6 +41,8 @@ EARLIEST_DATE = date(2000, 1, 1)   # the date pickers' lower bound
 SORT_LABELS = {
     ("created_at", "desc"): "Newest first",
     ("created_at", "asc"): "Oldest first",
+    ("due_at", "asc"): "Due soonest first",
+    ("due_at", "desc"): "Due latest first",
     ("updated_at", "desc"): "Recently updated",
     ("updated_at", "asc"): "Least recently updated",
     ("name", "asc"): "Entity name A–Z",
@@ -73,6 +76,7 @@ class ListParams:
     search: str = ""
     created_from: date | None = None
     created_to: date | None = None
+    overdue: bool = False
     sort: str = DEFAULT_SORT
     order: str = DEFAULT_ORDER
     page: int = 1
@@ -180,6 +184,12 @@ def parse_query(query: Mapping[str, list[str]], *, views: Mapping[int, str],
         created_to = None
     params = replace(params, created_from=created_from, created_to=created_to)
 
+    overdue = _one(query, "overdue")
+    if overdue in ("1", "0"):
+        params = replace(params, overdue=overdue == "1")
+    elif overdue is not None:
+        notes.append(f"The link's overdue {_shown(overdue)} is not 1 or 0; showing every case.")
+
     sort, order = _one(query, "sort"), _one(query, "order")
     if sort is not None and sort not in SORT_COLUMNS:
         notes.append(f"The list cannot be sorted by {_shown(sort)}; sorted newest first.")
@@ -216,6 +226,8 @@ def to_query(params: ListParams, *, default_view: int | None) -> dict[str, list[
         query["from"] = [params.created_from.isoformat()]
     if params.created_to:
         query["to"] = [params.created_to.isoformat()]
+    if params.overdue:
+        query["overdue"] = ["1"]
     if (params.sort, params.order) != (DEFAULT_SORT, DEFAULT_ORDER):
         query["sort"], query["order"] = [params.sort], [params.order]
     if params.page > 1:

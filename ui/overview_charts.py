@@ -97,3 +97,43 @@ def cases_links(key: str, links: list[tuple[str, Mapping[str, str | Iterable[str
                 st.link_button(esc(label), url)
             else:
                 st.page_link(url, label=esc(label), icon=":material/open_in_new:")
+
+
+# --- SLA breaches -------------------------------------------------------------------------------
+
+BREACH_KINDS = ("Still overdue", "Left late")  # open, late (core/worklist/breaches.py)
+BREACH_COLORS = ("#d62728", "#ff9896")
+
+
+def _breach_color() -> alt.Color:
+    return alt.Color("Kind:N", sort=list(BREACH_KINDS), title=None,
+                     scale=alt.Scale(domain=list(BREACH_KINDS), range=list(BREACH_COLORS)),
+                     legend=alt.Legend(orient="top"))
+
+
+def breaches_per_day_chart(data: pd.DataFrame) -> alt.Chart:
+    """Breaches per UTC day (Day, Kind, Breaches), stacked: still overdue, left late."""
+    return (alt.Chart(data, title="Breaches per day").mark_bar()
+            .encode(x=alt.X("yearmonthdate(Day):T", title=None,
+                            axis=alt.Axis(format="%b %d", labelAngle=0)),
+                    y=alt.Y("sum(Breaches):Q", axis=count_axis("Breaches")),
+                    color=_breach_color(), order=alt.Order("Kind:N", sort="descending"),
+                    tooltip=[alt.Tooltip("yearmonthdate(Day):T", title="Day"),
+                             alt.Tooltip("Kind:N"), alt.Tooltip("sum(Breaches):Q", format=",d")])
+            .properties(usermeta=SVG))
+
+
+def breaches_per_reviewer_chart(data: pd.DataFrame, reviewers: list[str]) -> alt.LayerChart:
+    """One horizontal bar per reviewer (Reviewer, Kind, Breaches), whole labels on the left,
+    the reviewer's total at the end of the bar."""
+    y = alt.Y("Reviewer:N", sort=reviewers, title=None, axis=alt.Axis(labelLimit=0))
+    bars = (alt.Chart(data).mark_bar()
+            .encode(y=y, x=alt.X("sum(Breaches):Q", axis=count_axis("Breaches"),
+                                 scale=alt.Scale(nice=True)),
+                    color=_breach_color(), order=alt.Order("Kind:N", sort="descending"),
+                    tooltip=["Reviewer:N", "Kind:N", alt.Tooltip("sum(Breaches):Q", format=",d")]))
+    totals = (alt.Chart(data).mark_text(align="left", dx=4)
+              .encode(y=y, x=alt.X("sum(Breaches):Q"),
+                      text=alt.Text("sum(Breaches):Q", format=",d")))
+    return (bars + totals).properties(title="Breaches per reviewer (assignee then)",
+                                      height=alt.Step(BAR_SIZE), usermeta=SVG)

@@ -9,6 +9,11 @@
   reorder only the page on screen; the list sorts in the database instead (a header click, or
   the Sort box). Streamlit has no switch for these two menu items, so the script hides them
   in a menu opened from the case table.
+
+And a third, `reveal_row`: the open case's row is scrolled into the grid's view when a case
+is opened other than by a click on its row (Next case, the J/K keys, a link, Work the queue),
+so its highlighted row is seen; once per table and case, so the reviewer's own scrolling is
+left alone.
 """
 from __future__ import annotations
 
@@ -77,3 +82,43 @@ def table_keys(scope: str) -> int | None:
                         height=0, width="content", on_open_change=list_state.acted)
     row = getattr(result, "open", None)
     return row if isinstance(row, int) and row >= 0 else None
+
+
+_REVEAL_JS = r"""
+export default function (component) {
+  const { data } = component;
+  if (!data || data.row === null || data.row === undefined) return;
+  const token = `${data.table}|${data.case}`;
+  if (window.__docketRevealed === token) return;
+  let tries = 0;
+  let timer = null;
+  const reveal = () => {
+    const scroller = document.querySelector(
+      `.st-key-${data.table}:not([data-stale=true]) .dvn-scroller`);
+    const needed = data.header + (data.row + 1) * data.rowHeight;
+    if (!scroller || scroller.scrollHeight < needed) {
+      if (++tries < 50) timer = setTimeout(reveal, 100);
+      return;
+    }
+    window.__docketRevealed = token;
+    const top = data.row * data.rowHeight;
+    const seen = scroller.clientHeight - data.header;
+    if (top < scroller.scrollTop || top + data.rowHeight > scroller.scrollTop + seen) {
+      scroller.scrollTop = Math.max(0, top - Math.floor(seen / 2));
+    }
+  };
+  reveal();
+  return () => { if (timer) clearTimeout(timer); };
+}
+"""
+
+_reveal = st.components.v2.component("docket_case_table_reveal", js=_REVEAL_JS)
+
+
+def reveal_row(table_key: str, row: int | None, case_id: str | None, *, row_height: int,
+               header: int) -> None:
+    """Scrolls the table `table_key` so its row `row` (the open case's) is in view, once
+    per table and case (None: nothing to show)."""
+    _reveal(key="case_table_reveal", height=0, width="content",
+            data={"table": table_key, "row": row, "case": case_id, "rowHeight": row_height,
+                  "header": header})

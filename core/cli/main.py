@@ -13,7 +13,7 @@ from typing import Callable
 
 from core.cli import admin, cases, worklist
 from core.errors import DocketError
-from core.worklist.query import SORT_COLUMNS
+from core.worklist.sort_keys import SORT_KEYS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,14 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
     filters(sp)
     sp.add_argument("--page", type=int, default=1)
     sp.add_argument("--page-size", type=int, default=50)
-    sp.add_argument("--sort", default="created_at", choices=list(SORT_COLUMNS))
+    sp.add_argument("--sort", default="created_at", choices=list(SORT_KEYS))
     sp.add_argument("--ascending", action="store_true")
     sp.add_argument("--json", action="store_true", help="print JSON")
 
     sp = add("export", "Export every case matching the filters as CSV (needs --as USER)",
              cases.cmd_export)
     filters(sp)
-    sp.add_argument("--sort", default="created_at", choices=list(SORT_COLUMNS),
+    sp.add_argument("--sort", default="created_at", choices=list(SORT_KEYS),
                     help="the list's sort column (default created_at)")
     sp.add_argument("--order", default="desc", choices=["asc", "desc"],
                     help="ascending or descending (default desc: newest first)")

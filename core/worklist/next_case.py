@@ -22,7 +22,7 @@ Assign to me.
 """
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from core.access.actors import active_user
@@ -32,7 +32,7 @@ from core.cases.status import CASE_ACTIONS_BY_STATUS, FINAL_STATUSES, CaseAction
 from core.errors import CaseChanged
 from core.store.db import Database
 from core.store.models import Case, Entity
-from core.worklist.query import CaseFilter, filter_clauses
+from core.worklist.query import SORT_COLUMNS, CaseFilter, filter_clauses, keyset_after, sort_columns
 from core.worklist.views import ViewInfo
 
 NEXT_CASE_STATUSES = tuple(s.value for s in CaseStatus if s not in FINAL_STATUSES
@@ -105,3 +105,24 @@ def _take(db: Database, username: str, flt: CaseFilter) -> str | None:
                           expected_version=row.version)
                 return row.id
     return None
+
+
+def page_of_case(db: Database, flt: CaseFilter, case_id: str, *, sort: str, descending: bool,
+                 page_size: int) -> int | None:
+    """The page of the list (this filter, sort and page size) that shows `case_id`, so the
+    case Next case opened can be shown highlighted in its list; None when the list does not
+    hold it (an "Unassigned" list, once it is taken). One COUNT of the rows before it."""
+    sort_columns(sort, descending)  # a bad sort is InvalidInput
+    column = SORT_COLUMNS[sort]
+    clauses, _ = filter_clauses(flt, db.dialect)
+    with db.read() as s:
+        found = s.execute(select(column).select_from(Case)
+                          .join(Entity, Entity.id == Case.entity_id)
+                          .where(Case.id == case_id, *clauses)).first()
+        if found is None:
+            return None
+        before = s.scalar(select(func.count()).select_from(Case)
+                          .join(Entity, Entity.id == Case.entity_id)
+                          .where(*clauses, keyset_after(column, found[0], case_id,
+                                                        not descending)))
+    return int(before or 0) // page_size + 1

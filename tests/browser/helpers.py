@@ -73,9 +73,20 @@ def search(page: Page, text: str, expect_total: int | None = 1) -> None:
 
 
 def click_row(page: Page, index: int) -> None:
-    """Selects row `index` of the case list by its row marker (the table is a canvas)."""
+    """Selects (or, when selected, clears) row `index` of the case list by its row marker (the
+    table is a canvas). On a busy machine the grid can drop a click that comes before it
+    takes clicks: the click is repeated, at most twice, until the row's state has flipped."""
     table = page.get_by_test_id("stDataFrameResizable").first
-    table.click(position={"x": 16, "y": 36 + 35 * index + 17})
+    row = table.locator(f"tr[aria-selected=true] td#glide-cell-1-{index}")
+    was_selected = row.count() > 0
+    for attempt in range(3):
+        table.click(position={"x": 16, "y": 36 + 35 * index + 17})
+        try:
+            expect(row).to_have_count(0 if was_selected else 1, timeout=15_000)
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
     wait_idle(page)
 
 

@@ -29,13 +29,14 @@ def parse(query: dict[str, list[str]]):
 def test_a_full_link_round_trips():
     query = {"view": ["7"], "status": ["manual_review", "rejected"], "assignee": ["me"],
              "workflow": ["onboarding"], "q": ["GmbH"], "from": ["2025-01-01"],
-             "to": ["2025-02-01"], "sort": ["name"], "order": ["asc"], "page": ["3"]}
+             "to": ["2025-02-01"], "overdue": ["1"], "sort": ["name"], "order": ["asc"],
+             "page": ["3"]}
     params, notes = parse(query)
     assert notes == []
     assert params == ListParams(view=7, statuses=("manual_review", "rejected"), assignee="me",
                                 workflows=("onboarding",), search="GmbH",
                                 created_from=date(2025, 1, 1), created_to=date(2025, 2, 1),
-                                sort="name", order="asc", page=3)
+                                overdue=True, sort="name", order="asc", page=3)
     assert to_query(params, default_view=1) == query
 
 
@@ -60,6 +61,7 @@ def test_defaults_are_left_out_of_the_url():
     ({"sort": ["password_hash"]}, "cannot be sorted by password\\_hash"),
     ({"order": ["up"]}, "order up is not asc or desc"),
     ({"page": ["0"]}, "page 0 is not a page number"),
+    ({"overdue": ["yes"]}, "overdue yes is not 1 or 0"),
     ({"page": ["-2"]}, "page \\-2 is not a page number"),
     ({"q": ["x" * (MAX_SEARCH + 1)]}, f"Search is limited to {MAX_SEARCH} characters"),
 ])
@@ -69,6 +71,13 @@ def test_a_bad_value_is_left_out_with_a_note(query, note):
     assert params.search == ("x" * MAX_SEARCH if "q" in query else "")
     if "from" in query and "to" in query:
         assert params.created_from == date(2025, 3, 1) and params.created_to is None
+
+
+def test_overdue_is_one_or_left_out():
+    assert parse({"overdue": ["1"]}) == (ListParams(overdue=True), [])
+    assert parse({"overdue": ["0"]}) == (ListParams(), [])
+    assert to_query(ListParams(overdue=True), default_view=1) == {"overdue": ["1"]}
+    assert "overdue" not in to_query(ListParams(overdue=False), default_view=1)
 
 
 def test_good_values_beside_bad_ones_are_kept():
@@ -94,6 +103,7 @@ def test_the_sort_box_offers_every_core_sort_both_ways():
     assert {c for c, _ in options} == set(SORT_COLUMNS)
     assert len(options) == 2 * len(SORT_COLUMNS) == len(set(options))
     assert sort_label(("created_at", "desc")) == "Newest first"
+    assert sort_label(("due_at", "asc")) == "Due soonest first"
 
 
 def test_count_wording():

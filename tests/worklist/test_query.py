@@ -227,3 +227,9 @@ def test_unsaved_view_info_can_be_previewed(cases):
     draft = ViewInfo(id=0, name="draft", position=0, workflows=("onboarding",),
                      predicates=({"field": "country", "op": "equals", "value": "HK"},))
     assert count_cases(cases, CaseFilter(view=draft)) == 1
+
+
+def test_the_light_list_of_sort_keys_names_every_sort_column():
+    from core.worklist.query import SORT_COLUMNS
+    from core.worklist.sort_keys import SORT_KEYS
+    assert SORT_KEYS == tuple(SORT_COLUMNS)
