@@ -40,5 +40,6 @@ if bool(listing.opened) != was_open:  # a row was selected or cleared: lay the p
 if preview_column is not None and listing.opened:
     with preview_column, st.container(border=True):
         case_preview(db, user, listing.opened)
+    shortcuts.bind(*shortcuts.OPEN_CASE)
 with help_place:  # last: it lists the shortcuts of every button drawn, the open case's too
     shortcuts.help_popover()

@@ -16,6 +16,7 @@ from core.cases.read import CaseDetail, case_detail
 from core.cases.status import CaseAction
 from core.errors import NotFound
 from core.store.db import Database
+from ui import shortcuts
 from ui.actions import attempt, changes_since, show_outcome
 from ui.badges import case_status_badge
 from ui.case_blocks import blocks
@@ -51,17 +52,28 @@ def case_preview(db: Database, user: UserInfo, case_id: str) -> None:
 
 # --- header: title, status badge, case actions ---------------------------------------------
 
+SHORTCUTS = {CaseAction.APPROVE: shortcuts.APPROVE, CaseAction.REJECT: shortcuts.REJECT,
+             CaseAction.ASK_FOR_REUPLOADS: shortcuts.ASK_FOR_REUPLOADS}
+
+
+def _action_label(detail: CaseDetail, action: str, label: str) -> str:
+    if action == CaseAction.ASK_FOR_REUPLOADS:
+        return f"{label} ({detail.reupload_needed_count})"
+    if action == CaseAction.APPROVE and detail.approvals_needed > 1 and not detail.decision:
+        return f"{label} ({detail.next_approval} of {detail.approvals_needed})"
+    return label
+
+
 def _header(detail: CaseDetail) -> None:
     """The case actions in the top right corner; the title with its status right under it."""
     with st.container(horizontal=True, horizontal_alignment="right"):
         for option in detail.case_actions:
-            label = option.label
-            if option.action == CaseAction.ASK_FOR_REUPLOADS:
-                label = f"{option.label} ({detail.reupload_needed_count})"
-            st.button(label, key=f"case_action_{option.action}", disabled=not option.allowed,
+            shortcut = SHORTCUTS[CaseAction(option.action)]
+            st.button(_action_label(detail, option.action, option.label),
+                      key=f"case_action_{option.action}", disabled=not option.allowed,
                       help=option.reason or None,
                       type="primary" if option.action == CaseAction.APPROVE else "secondary",
-                      on_click=open_dialog,
+                      shortcut=shortcut.key, on_click=open_dialog,
                       args=(option.action, detail.id, detail.version,
                             detail.reupload_needed_count))
     if detail.action_notes:  # why an action is off, in words (the tooltip says it too)
@@ -70,8 +82,30 @@ def _header(detail: CaseDetail) -> None:
                 st.caption(esc(line))
     st.subheader(esc(detail.entity.get("name")), anchor=False)
     case_status_badge(detail.status, detail.status_label)
+    _approvals(detail)
     st.caption(f"{esc(detail.id)} · {esc(detail.workflow)} · "
                f"{esc(detail.entity.get('type'))} · created {when(detail.created_at)}")
+
+
+def _approvals(detail: CaseDetail) -> None:
+    """Four-eyes approval: the approvals given ("Approval 1 of 2 by X on T") and, while the
+    case waits, for whom."""
+    if detail.approvals_needed < 2 and not detail.approvals:
+        return
+    lines = [f"**Approval {a['step']} of {a['of']}** by {esc(a['approver'])} on {when(a['at'])}"
+             + (f" — {esc(a['reason'])}" if a.get("reason") else "")
+             for a in detail.approvals]
+    rule = f"Four-eyes rule: {esc(detail.four_eyes_rule)}." if detail.four_eyes_rule else ""
+    with st.container(key="case_approvals"):
+        if detail.awaiting_second_approver:
+            st.info("  \n".join([*lines, "Waiting for a second approver: another reviewer, a "
+                                 "lead or an admin gives the final approval (the first "
+                                 "approver cannot).", rule]),
+                    icon=":material/group:")
+        elif lines:
+            st.caption("  \n".join([*lines, rule]))
+        elif detail.decision is None:
+            st.caption(f"Needs two approvers. {rule}")
 
 
 # --- assignee ------------------------------------------------------------------------------
@@ -94,6 +128,7 @@ def _assignee(db: Database, user: UserInfo, detail: CaseDetail) -> None:
     row.markdown(f"**Assignee:** {esc(detail.assignee) if detail.assignee else 'Unassigned'}")
     if detail.can_assign_to_self:
         row.button("Assign to me", key="assign_me", icon=":material/person_add:",
+                   shortcut=shortcuts.ASSIGN_TO_ME.key,
                    on_click=_assign, args=(db, user.username, detail, user.username))
     if detail.can_reassign:
         candidates = [u for u in list_users(db) if not u.disabled and u.role != Role.ANALYST]

@@ -15,7 +15,7 @@ from core.errors import CaseChanged, DocketError
 from core.store.db import Database
 from ui.actions import OUTCOME_KEY, error_text, log, show_case_changed
 from ui.case_list import refresh_counts
-from ui.text import esc
+from ui.text import esc, when
 
 DIALOG_KEY = "docket_dialog"
 DIALOG_ERROR_KEY = "docket_dialog_error"
@@ -53,10 +53,16 @@ def _confirm(db: Database, username: str) -> None:
         return
     action, case_id, version = CaseAction(state["action"]), state["case_id"], state["version"]
     reason = st.session_state.get(REASON_KEY, "")
+    done = DONE[action]
     try:
         if action is CaseAction.APPROVE:
-            case_actions.approve_case(db, case_id, actor=username, expected_version=version,
-                                      reason=reason)
+            step = case_actions.approve_case(db, case_id, actor=username,
+                                             expected_version=version, reason=reason)
+            if not step.final:
+                done = (f"Approval {step.step} of {step.of} recorded. The case stays in Manual "
+                        "review until a second approver gives the final approval.")
+            elif step.of > 1:
+                done = f"Case approved (approval {step.step} of {step.of})."
         elif action is CaseAction.REJECT:
             case_actions.reject_case(db, case_id, actor=username, expected_version=version,
                                      reason=reason)
@@ -71,7 +77,7 @@ def _confirm(db: Database, username: str) -> None:
         return
     close_dialog()
     refresh_counts()
-    st.session_state[OUTCOME_KEY] = {"kind": "success", "message": DONE[action], "where": None}
+    st.session_state[OUTCOME_KEY] = {"kind": "success", "message": done, "where": None}
 
 
 def _unreviewed(detail: CaseDetail) -> None:
@@ -83,14 +89,30 @@ def _unreviewed(detail: CaseDetail) -> None:
                    icon=":material/rule:")
 
 
+def _approve_text(detail: CaseDetail) -> None:
+    """What this Approve does: the decision, or (four-eyes) the first or the final approval."""
+    final = ("This decision is final; the applicant and the configured integrations are "
+             "notified.")
+    if detail.approvals_needed < 2:
+        st.write(f"Approve this case? {final}")
+    elif detail.next_approval == 1:
+        st.write("This case needs two approvers (four-eyes rule: "
+                 f"{esc(detail.four_eyes_rule)}). **This is approval 1 of 2**: the case stays "
+                 "in Manual review and nobody is notified until a different reviewer, lead or "
+                 "admin gives the final approval.")
+    else:
+        first = detail.approvals[0] if detail.approvals else {}
+        st.write(f"**This is the final approval (2 of 2)**; approval 1 was given by "
+                 f"{esc(first.get('approver'))} on {when(first.get('at'))}. {final}")
+
+
 def _body(db: Database, user: UserInfo, detail: CaseDetail) -> None:
     state = st.session_state.get(DIALOG_KEY)
     if state is None:  # confirmed or cancelled: redraw the whole page, dialog closed
         st.rerun()
     action = CaseAction(state["action"])
     if action is CaseAction.APPROVE:
-        st.write("Approve this case? This decision is final; the applicant and the configured "
-                 "integrations are notified.")
+        _approve_text(detail)
         _unreviewed(detail)
         st.text_area("Reason (optional)", key=REASON_KEY, help=REASON_HELP)
     elif action is CaseAction.REJECT:

@@ -16,6 +16,7 @@ from ui import list_state
 
 ALL_ROLES = frozenset(Role)
 ADMIN = frozenset({Role.ADMIN})
+LEADS = frozenset({Role.LEAD, Role.ADMIN})
 
 
 def _always() -> bool:
@@ -35,6 +36,7 @@ class PageSpec:
 PAGES = (
     PageSpec("pages/cases.py", "Cases", ":material/folder_open:", ALL_ROLES, default=True),
     PageSpec("pages/overview.py", "Overview", ":material/monitoring:", ALL_ROLES),
+    PageSpec("pages/workload.py", "Workload", ":material/groups:", LEADS),
     PageSpec("pages/admin_views.py", "Views", ":material/filter_list:", ADMIN),
     PageSpec("pages/admin_workflows.py", "Workflows", ":material/account_tree:", ADMIN),
     PageSpec("pages/admin_users.py", "Users", ":material/group:", ADMIN),

@@ -14,8 +14,9 @@ from ui.admin import flash, show_error
 
 ROLES = [r.value for r in Role]
 ROLE_HELP = ("analyst: reads cases and dashboards, exports CSV · reviewer: + takes cases and "
-             "decides on their own · admin: + reassigns, manages users, views, workflows, "
-             "integrations")
+             "decides on their own, can be a case's second approver (four-eyes) · lead: + "
+             "assigns and reassigns cases, sees the Workload page · admin: + manages users, "
+             "views, workflows, integrations")
 MANAGE_KEY = "ua_user"
 NEW_USER_FIELDS = ("ua_new_username", "ua_new_name", "ua_new_email", "ua_new_password")
 EMPTY_NEXT_RUN = "ua_empty_next_run"  # the form was sent: empty its fields before drawing it

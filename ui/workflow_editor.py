@@ -11,6 +11,7 @@ from core.errors import DocketError
 from core.store.db import Database
 from core.workflows import admin as wa
 from core.workflows.definitions import BLOCKS
+from core.workflows.four_eyes import ENTITY_TYPES
 from ui.admin import flash, show_error
 from ui.text import esc
 
@@ -83,6 +84,7 @@ def edit_workflow(db: Database, user: UserInfo, name: str) -> None:
                             key=f"wf_e_needs_all{k}",
                             help="Until then Approve is off and says which blocks are still "
                                  "awaiting review.")
+    four_eyes = _four_eyes_inputs(current["four_eyes"], k)
     st.markdown("**Notifications** — channels used when a reviewer takes each action")
     columns = st.columns(len(wa.NOTIFICATION_ACTIONS))
     notifications = {}
@@ -95,8 +97,9 @@ def edit_workflow(db: Database, user: UserInfo, name: str) -> None:
     draft = {"name": name, "title": title, "document_types": types,
              "reupload_reasons": [r.strip() for r in reasons_text.splitlines() if r.strip()],
              "blocks": blocks, "approve_needs_all_blocks_approved": needs_all,
-             "notifications": notifications}
-    problems += wa.validate_definition(draft)
+             "notifications": notifications, "four_eyes": four_eyes[0],
+             "sla": current["sla"]}  # no fields here: kept as stored (docs/WORKLIST.md)
+    problems += four_eyes[1] + wa.validate_definition(draft)
     if problems:
         st.warning("Not saved yet:\n" + "\n".join(f"- {esc(p)}" for p in problems),
                    icon=":material/rule:")
@@ -128,6 +131,32 @@ def edit_workflow(db: Database, user: UserInfo, name: str) -> None:
             st.session_state[NEXT_PICK_KEY] = NEW
             flash(f"Workflow {name!r} deleted.")
             st.rerun()
+
+
+def _four_eyes_inputs(rule: dict, k: str) -> tuple[dict, list[str]]:
+    """The four-eyes rule's inputs: (the rule as typed, problems of the typed text)."""
+    st.markdown("**Four-eyes approval** — a case matching any condition needs a second "
+                "approver (another reviewer, a lead or an admin) after the first Approve")
+    score_col, countries_col, types_col = st.columns(3)
+    use_score = score_col.checkbox("Risk score at least…", key=f"wf_e_4e_use_score{k}",
+                                   value=rule["risk_score_at_least"] is not None)
+    score = score_col.number_input(
+        "Risk score threshold (0–100)", min_value=0, max_value=100, step=1,
+        value=rule["risk_score_at_least"] if rule["risk_score_at_least"] is not None else 70,
+        key=f"wf_e_4e_score{k}", disabled=not use_score)
+    countries_text = countries_col.text_input(
+        "Countries (two-letter codes, comma separated)", value=", ".join(rule["countries"]),
+        key=f"wf_e_4e_countries{k}", placeholder="e.g. IR, RU, KP")
+    types = types_col.multiselect("Entity types", list(ENTITY_TYPES),
+                                  default=rule["entity_types"], key=f"wf_e_4e_types{k}")
+    countries = [c.strip().upper() for c in countries_text.replace(";", ",").split(",")
+                 if c.strip()]
+    problems = []
+    typed = {"risk_score_at_least": int(score) if use_score else None,
+             "countries": countries, "entity_types": types}
+    if countries_text.strip() and not countries:
+        problems.append("four-eyes countries: write two-letter codes separated by commas")
+    return typed, problems
 
 
 def yaml_exchange(db: Database, user: UserInfo, name: str) -> None:

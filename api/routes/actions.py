@@ -28,12 +28,22 @@ class ActionRequest(BaseModel):
     changes: dict[str, Any] | None = Field(None, description="edit: {field: new value}")
 
 
+class ApprovalState(BaseModel):
+    """approve only: the approvals given and needed. Under a workflow's four-eyes rule the
+    first approve answers `{"given": 1, "needed": 2, "final": false}` and the case stays in
+    manual_review; a different user's approve then decides (`final`: true)."""
+    given: int
+    needed: int
+    final: bool
+
+
 class ActionResult(BaseModel):
     case_id: str
     action: str
     status: str
     version: int
     reuploads_requested: int | None = None
+    approval: ApprovalState | None = None
 
 
 @router.post("/cases/{case_id}/actions/{action}", response_model=ActionResult,
@@ -45,5 +55,10 @@ def post_action(case_id: str, action: ActionName, body: ActionRequest, p: Actor,
                         expected_version=body.expected_version, reason=body.reason,
                         block=body.block, to=body.to, text=body.text, changes=body.changes)
     after = case_detail(db, case_id, with_timeline=False)
+    approval = None
+    if action == "approve":
+        given = len(after.approvals) or 1
+        approval = ApprovalState(given=given, needed=max(given, after.approvals_needed),
+                                 final=after.decision == "approved")
     return ActionResult(case_id=case_id, action=action, status=after.status,
-                        version=after.version, reuploads_requested=asked)
+                        version=after.version, reuploads_requested=asked, approval=approval)

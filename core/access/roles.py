@@ -9,6 +9,7 @@ from core.errors import NotAllowed
 class Role(StrEnum):
     ANALYST = "analyst"
     REVIEWER = "reviewer"
+    LEAD = "lead"          # team lead: a reviewer who also assigns, sees the workload
     ADMIN = "admin"
 
 
@@ -25,18 +26,23 @@ class Permission(StrEnum):
     MANAGE_WORKFLOWS = "manage_workflows"
     MANAGE_INTEGRATIONS = "manage_integrations"
     IMPORT_CASES = "import_cases"
+    VIEW_WORKLOAD = "view_workload"  # the Workload page: cases per reviewer
 
 
 _ANALYST = {Permission.READ, Permission.EXPORT}
 _REVIEWER = _ANALYST | {Permission.ASSIGN_SELF, Permission.DECIDE, Permission.EDIT_CASE,
                         Permission.ADD_NOTE}
-_ADMIN = _REVIEWER | {Permission.REASSIGN, Permission.MANAGE_USERS, Permission.MANAGE_VIEWS,
-                      Permission.MANAGE_WORKFLOWS, Permission.MANAGE_INTEGRATIONS,
-                      Permission.IMPORT_CASES}
+# A team lead: a reviewer who also assigns and reassigns cases and sees the team's workload;
+# like any reviewer, a lead may be a case's second approver (core/cases/approvals.py).
+_LEAD = _REVIEWER | {Permission.REASSIGN, Permission.VIEW_WORKLOAD}
+_ADMIN = _LEAD | {Permission.MANAGE_USERS, Permission.MANAGE_VIEWS,
+                  Permission.MANAGE_WORKFLOWS, Permission.MANAGE_INTEGRATIONS,
+                  Permission.IMPORT_CASES}
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ANALYST: frozenset(_ANALYST),
     Role.REVIEWER: frozenset(_REVIEWER),
+    Role.LEAD: frozenset(_LEAD),
     Role.ADMIN: frozenset(_ADMIN),
 }
 

@@ -26,6 +26,7 @@ DEMO_USERS = (  # demo mode only: their passwords are shown on the login page
     ("admin", "Ada Admin", Role.ADMIN, "demo-admin-pass"),
     ("reviewer", "Rui Reviewer", Role.REVIEWER, "demo-reviewer-pass"),
     ("reviewer2", "Rita Reviewer", Role.REVIEWER, "demo-reviewer2-pass"),
+    ("lead", "Lena Lead", Role.LEAD, "demo-lead-pass"),
     ("analyst", "Ana Analyst", Role.ANALYST, "demo-analyst-pass"),
 )
 

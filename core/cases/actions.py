@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from core.access.actors import active_user
 from core.access.roles import Permission, Role, can, require
+from core.cases import approvals
 from core.cases.review_log import review_before_request, review_record
 from core.cases.state import case_action_verdict, refresh_status, touch
 from core.cases.status import (
@@ -29,6 +30,7 @@ from core.cases.status import (
     CaseStatus,
     block_action_availability,
     block_status_of,
+    second_approval_availability,
 )
 from core.errors import ActionNotAllowed, CaseChanged, InvalidInput, NotAllowed, NotFound
 from core.notifications import outbox
@@ -105,14 +107,19 @@ def command_in(session: Session, case_id: str, *, actor: str, expected_version: 
     case = load_case(session, case_id, for_update=True)
     if expected_version is None or int(expected_version) != case.version:
         raise CaseChanged(case_id, expected_version, case.version)
-    if needs_assignee and case.assignee != user.username:
-        who = f"assigned to {case.assignee}" if case.assignee else "unassigned"
-        raise NotAllowed(f"only the case's assignee may do this; case {case_id} is {who}"
-                         " (take it with Assign to me)")
     ctx = CommandContext(session, user, case, CaseStatus(case.case_status))
+    if needs_assignee:
+        require_assignee(ctx)
     touch(case)
     yield ctx
     refresh_status(session, case, user.username)
+
+
+def require_assignee(ctx: CommandContext) -> None:
+    if ctx.case.assignee != ctx.user.username:
+        who = f"assigned to {ctx.case.assignee}" if ctx.case.assignee else "unassigned"
+        raise NotAllowed(f"only the case's assignee may do this; case {ctx.case.id} is {who}"
+                         " (take it with Assign to me)")
 
 
 def _check_case_action(ctx: CommandContext, action: CaseAction) -> None:
@@ -158,25 +165,70 @@ def _notify(ctx: CommandContext, decision: Decision | None, action: str,
 
 # --- case actions -------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class ApprovalStep:
+    """What an Approve did: approval `step` of `of`; final (the case is approved) when equal."""
+    step: int
+    of: int
+
+    @property
+    def final(self) -> bool:
+        return self.step == self.of
+
+
+def _four_eyes(ctx: CommandContext, action: CaseAction) -> approvals.FourEyes:
+    """The case's four-eyes state; refuses who may not take `action` now: while approval 1 of
+    2 waits, any user who may decide may Approve (not the first approver) or Reject, without
+    being the assignee; otherwise only the assignee."""
+    state = approvals.four_eyes_of(ctx.session, ctx.case, definition_of(ctx.session,
+                                                                        ctx.case.workflow))
+    if not state.awaiting_second:
+        require_assignee(ctx)
+    elif action is CaseAction.APPROVE:
+        verdict = second_approval_availability(state.first.approver, ctx.user.username)
+        if not verdict:
+            raise ActionNotAllowed(f"cannot {action.label}: {verdict.reason}")
+    return state
+
+
 def approve_case(db: Database, case_id: str, *, actor: str, expected_version: int,
-                 reason: str | None = None) -> None:
+                 reason: str | None = None) -> ApprovalStep:
+    """Approves the case, or, under the workflow's four-eyes rule, gives approval 1 of 2
+    (core/cases/approvals.py): the case then stays in Manual review, nothing is notified."""
     reason = _clean_reason(reason, required=False)
     with case_command(db, case_id, actor=actor, expected_version=expected_version,
-                      permission=Permission.DECIDE) as ctx:
+                      permission=Permission.DECIDE, needs_assignee=False) as ctx:
+        state = _four_eyes(ctx, CaseAction.APPROVE)
         _check_case_action(ctx, CaseAction.APPROVE)
+        if state.needed == approvals.APPROVALS_NEEDED and not state.awaiting_second:
+            approvals.record_first(ctx.session, ctx.case, ctx.user.username, reason, state.rule)
+            return ApprovalStep(1, state.needed)
+        given = []
+        if state.awaiting_second:
+            given = approvals.record_final(ctx.session, ctx.case, ctx.user.username, reason,
+                                           state.first)
+        elif state.first is not None:  # the rule no longer asks for two: this one decides
+            approvals.withdraw(ctx.session, ctx.case, ctx.user.username,
+                               "the four-eyes rule no longer applies to the case")
         ctx.case.decision, ctx.case.decision_reason = "approved", reason
         ctx.case.decided_by, ctx.case.decided_at = ctx.user.username, utcnow()
-        decision = _decide(ctx, CaseAction.APPROVE, reason)
+        extra = {"approvals": given} if given else None
+        decision = _decide(ctx, CaseAction.APPROVE, reason, extra)
         refresh_status(ctx.session, ctx.case, ctx.user.username)  # the payload carries it
-        _notify(ctx, decision, "approve")
+        _notify(ctx, decision, "approve", extra)
+        return ApprovalStep(len(given) or 1, len(given) or 1)
 
 
 def reject_case(db: Database, case_id: str, *, actor: str, expected_version: int,
                 reason: str | None) -> None:
+    """Rejects the case: final, also while approval 1 of 2 waits (which it withdraws)."""
     reason = _clean_reason(reason, required=True)
     with case_command(db, case_id, actor=actor, expected_version=expected_version,
-                      permission=Permission.DECIDE) as ctx:
+                      permission=Permission.DECIDE, needs_assignee=False) as ctx:
+        _four_eyes(ctx, CaseAction.REJECT)
         _check_case_action(ctx, CaseAction.REJECT)
+        approvals.withdraw(ctx.session, ctx.case, ctx.user.username,
+                           f"the case was rejected by {ctx.user.username}")
         ctx.case.decision, ctx.case.decision_reason = "rejected", reason
         ctx.case.decided_by, ctx.case.decided_at = ctx.user.username, utcnow()
         decision = _decide(ctx, CaseAction.REJECT, reason)

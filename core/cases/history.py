@@ -138,8 +138,24 @@ def _status_changed(actor, before, after, names):
 
 
 def _decided(verb: str) -> Writer:
-    return lambda actor, before, after, names: (
-        f"{_who(actor)} {verb} the case{_reason(after.get('reason'))}")
+    def write(actor, before, after, names):
+        given = [a for a in after.get("approvals") or [] if isinstance(a, dict)]
+        first = next((a for a in given if a.get("step") == 1), None)
+        second = (f" (approval 2 of 2; approval 1 by {_line(first.get('approver'))})"
+                  if first else "")
+        return f"{_who(actor)} {verb} the case{second}{_reason(after.get('reason'))}"
+    return write
+
+
+def _approval_given(actor, before, after, names):
+    rule = f" — four-eyes rule: {_text(after['rule'])}" if after.get("rule") else ""
+    return (f"{_who(actor)} gave approval {after.get('step', 1)} of {after.get('of', 2)}; "
+            f"waiting for a second approver{rule}{_reason(after.get('reason'))}")
+
+
+def _approval_withdrawn(actor, before, after, names):
+    return (f"Approval 1 of 2 by {_line(before.get('approver'))} withdrawn: "
+            f"{_text(after.get('because'))}")
 
 
 def _revision_requested(actor, before, after, names):
@@ -288,6 +304,8 @@ WRITERS: dict[str, Writer] = {
     "case.status_changed": _status_changed,
     "case.approved": _decided("approved"),
     "case.rejected": _decided("rejected"),
+    "case.approval_given": _approval_given,
+    "case.approval_withdrawn": _approval_withdrawn,
     "case.revision_requested": _revision_requested,
     "case.assigned": _assigned,
     "note.added": _note,

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from core.access.roles import Permission, can
 from core.cases import review_log
 from core.cases.actions import load_case
+from core.cases.approvals import FourEyes, four_eyes_of
 from core.cases.state import (
     case_action_verdict,
     document_label,
@@ -33,6 +34,7 @@ from core.cases.status import (
     CaseStatus,
     block_action_availability,
     block_status_of,
+    second_approval_availability,
 )
 from core.store.audit import case_timeline
 from core.store.db import Database
@@ -136,6 +138,15 @@ class CaseDetail:
     # them)
     unreviewed_blocks: list[str] = field(default_factory=list)
     last_event_id: int = 0  # the newest audit event when read: "what changed since" starts here
+    # Four-eyes approval (core/cases/approvals.py): approvals the case needs now (2 under its
+    # workflow's rule) and why; the approvals that count ({step, of, approver, at, reason});
+    # the first approver while the case waits for its second; which approval the viewer's
+    # Approve would be (1 or 2 of `approvals_needed`).
+    approvals_needed: int = 1
+    four_eyes_rule: str = ""
+    approvals: list[dict[str, Any]] = field(default_factory=list)
+    awaiting_second_approver: str | None = None
+    next_approval: int = 1
 
     def shows(self, block: str) -> bool:
         return block in self.blocks_shown
@@ -188,13 +199,32 @@ def _option(action, verdict: Availability, gate: str) -> ActionOption:
     return ActionOption(action.value, action.label, True)
 
 
+def _case_actions(case, definition: dict[str, Any], user: User | None, gate: str,
+                  four_eyes: FourEyes) -> list[ActionOption]:
+    """Each case action for the viewer. While approval 1 of 2 waits, Approve and Reject are
+    open to anyone who may decide (not only the assignee), Approve not to the first approver."""
+    options = []
+    for action in CaseAction:
+        verdict, action_gate = case_action_verdict(case, action, definition), gate
+        if (four_eyes.awaiting_second and action in (CaseAction.APPROVE, CaseAction.REJECT)
+                and user is not None and not user.disabled and can(user.role, Permission.DECIDE)):
+            action_gate = ""
+            if action is CaseAction.APPROVE and verdict:
+                verdict = second_approval_availability(four_eyes.first.approver, user.username)
+        options.append(_option(action, verdict, action_gate))
+    return options
+
+
 def _action_notes(viewer: User | None, status: CaseStatus, gate: str,
-                  options: list[ActionOption]) -> list[str]:
+                  options: list[ActionOption], four_eyes: FourEyes) -> list[str]:
     """The lines under the case actions: why each one that is off is off."""
     if viewer is not None and not viewer.disabled and not can(viewer.role, Permission.DECIDE):
         return [read_only_line(viewer.role)]
     if not CASE_ACTIONS_BY_STATUS[status]:
         return [f"No case action is available while the case is {status.label}."]
+    if gate and four_eyes.awaiting_second and viewer is not None and not viewer.disabled:
+        gate = ("as the second approver you may Approve or Reject; the other case actions "
+                "are the assignee's")
     notes = [gate[0].upper() + gate[1:] + "."] if gate else []
     for option in options:
         if not option.allowed and option.reason != gate:
@@ -211,8 +241,8 @@ def case_detail(db: Database, case_id: str, viewer: str | None = None, *,
         status = CaseStatus(case.case_status)
         facts = facts_of(case)
         gate = _viewer_gate(user, case.assignee, Permission.DECIDE)
-        case_actions = [_option(a, case_action_verdict(case, a, definition), gate)
-                        for a in CaseAction]
+        four_eyes = four_eyes_of(s, case, definition)
+        case_actions = _case_actions(case, definition, user, gate, four_eyes)
         doc_types = definition.get("document_types") or {}
 
         files_by_doc: dict[int, list[FileVersion]] = {}
@@ -281,10 +311,14 @@ def case_detail(db: Database, case_id: str, viewer: str | None = None, *,
             kyc_blocks=kyc_blocks, notes=notes, timeline=timeline,
             reupload_reasons=list(definition.get("reupload_reasons", [])),
             blocks_shown=list(definition.get("blocks", BLOCKS)),
-            action_notes=_action_notes(user, status, gate, case_actions),
+            action_notes=_action_notes(user, status, gate, case_actions, four_eyes),
             unreviewed_blocks=[f"{name} ({bs.label})"
                                for name, bs in unreviewed_blocks(case, doc_types)],
-            last_event_id=review_log.last_event_id(s, case_id))
+            last_event_id=review_log.last_event_id(s, case_id),
+            approvals_needed=four_eyes.needed, four_eyes_rule=four_eyes.rule,
+            approvals=[asdict(a) for a in four_eyes.approvals],
+            awaiting_second_approver=four_eyes.first_approver,
+            next_approval=2 if four_eyes.awaiting_second else 1)
 
 
 

@@ -5,6 +5,7 @@ from typing import Any, Iterable
 
 from sqlalchemy.orm import Session
 
+from core.cases.approvals import withdraw_if_changed
 from core.cases.sla_clock import restart_clock
 from core.cases.status import (
     REVIEWED_BLOCK_STATUSES,
@@ -83,8 +84,10 @@ def case_action_verdict(case: Case, action: CaseAction, definition: dict[str, An
 
 
 def refresh_status(session: Session, case: Case, actor: str) -> CaseStatus:
-    """Recompute the status after a change; record a status change event if it moved."""
+    """Recompute the status after a change; record a status change event if it moved. A
+    first approval given on facts the change altered is withdrawn (core/cases/approvals.py)."""
     session.flush()
+    withdraw_if_changed(session, case, actor)
     new = derive_case_status(facts_of(case))
     old = case.case_status
     now = utcnow()

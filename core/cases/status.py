@@ -186,6 +186,18 @@ def case_action_availability(status: CaseStatus, action: CaseAction, facts: Case
     return ALLOWED
 
 
+SECOND_APPROVERS = "another reviewer, a lead or an admin"
+
+
+def second_approval_availability(first_approver: str, viewer: str) -> Availability:
+    """Under the four-eyes rule, with approval 1 of 2 given by `first_approver`: may `viewer`
+    (who may decide) give the final one? Anyone but the first approver."""
+    if viewer == first_approver:
+        return Availability(False, "you gave approval 1 of 2; waiting for a second approver "
+                                   f"({SECOND_APPROVERS}) to give the final one")
+    return ALLOWED
+
+
 def block_status_of(kind: BlockKind, stored_status: str | None, kyc_state: str = "") -> BlockStatus:
     """A block's shown status: the stored one, else (KYC) Pending ID verification while sent."""
     if stored_status:

@@ -11,6 +11,7 @@ import argparse
 import sys
 from typing import Callable
 
+from core.access.roles import Role
 from core.cli import admin, cases, worklist
 from core.errors import DocketError
 from core.worklist.sort_keys import SORT_KEYS
@@ -114,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     u = usub.add_parser("list", help="list users")
     u = usub.add_parser("add", help="add a user (password asked, or --password-stdin)")
     u.add_argument("username")
-    u.add_argument("--role", required=True, choices=["analyst", "reviewer", "admin"])
+    u.add_argument("--role", required=True, choices=[r.value for r in Role])
     u.add_argument("--name")
     u.add_argument("--email")
     u.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
@@ -126,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     u = usub.add_parser("set-role", help="change a user's role")
     u.add_argument("username")
-    u.add_argument("role", choices=["analyst", "reviewer", "admin"])
+    u.add_argument("role", choices=[r.value for r in Role])
     for parser in usub.choices.values():
         parser.add_argument("--actor", default="system", help="admin making the change")
 

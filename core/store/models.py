@@ -6,7 +6,7 @@ the Alembic migrations in `core/store/migrations/` (these classes must match the
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -21,15 +21,12 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
-class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+# Base and utcnow live in core.store.base so table modules beside this one can share them;
+# those tables are imported here, so importing this module registers every table.
+from core.store.approval_models import CaseApproval  # noqa: F401  (four-eyes approvals)
+from core.store.base import Base, utcnow  # noqa: F401  (re-exported: `from core.store.models`)
 
 
 class User(Base):

@@ -18,6 +18,10 @@ A definition (docs/ADMIN.md shows the YAML):
       hours: {manual_review: 24}            # workflow's default, {} for none
       business_hours: null                  # or {days: [mon, ...], start: 9, end: 17,
                                             #     time_zone: Europe/London}
+    four_eyes:                              # two approvers when ANY condition matches
+      risk_score_at_least: 70               # (core/workflows/four_eyes.py); all empty: one
+      countries: [IR, RU]                   # approver
+      entity_types: [business]
 
 Changing a workflow never corrupts its cases: the name cannot change; a document type
 removed from the list keeps its existing documents (they show the type's key as a label and
@@ -45,13 +49,19 @@ from core.workflows.definitions import (
     DOCUMENT_REUPLOAD_REASONS,
     definition_of,
 )
+from core.workflows.four_eyes import (
+    OFF,
+    describe_four_eyes,
+    normalized_four_eyes,
+    validate_four_eyes,
+)
 from core.workflows.sla import default_sla, normalized_sla, validate_sla
 
 FORMAT_VERSION = 1
 NAME = re.compile(r"^[a-z0-9_]{1,64}$")
 DOCUMENT_TYPE = re.compile(r"^[a-z0-9_]{1,64}$")
 FIELDS = ("name", "title", "document_types", "reupload_reasons", "blocks",
-          "approve_needs_all_blocks_approved", "notifications", "sla")
+          "approve_needs_all_blocks_approved", "notifications", "sla", "four_eyes")
 NOTIFICATION_ACTIONS = ("approve", "reject", "ask_for_reuploads", "kyc_reupload")
 CHANNELS = ("webhook", "email", "sms", "crm")
 MAX_TITLE = 200
@@ -134,6 +144,7 @@ def validate_definition(d: Any, where: str = "workflow") -> list[str]:
             elif len(set(channels)) != len(channels):
                 problems.append(f"{where}.notifications.{action}: a channel appears twice")
     problems.extend(validate_sla(d.get("sla"), f"{where}.sla"))
+    problems.extend(validate_four_eyes(d.get("four_eyes"), f"{where}.four_eyes"))
     return problems
 
 
@@ -150,6 +161,7 @@ def normalized(d: dict[str, Any]) -> dict[str, Any]:
         "notifications": {a: list((d.get("notifications") or {}).get(a, []))
                           for a in NOTIFICATION_ACTIONS},
         "sla": normalized_sla(d["sla"] if "sla" in d else default_sla(d["name"])),
+        "four_eyes": normalized_four_eyes(d.get("four_eyes")),
     }
 
 
@@ -207,6 +219,14 @@ def change_notes(db: Database, new: dict[str, Any]) -> list[str]:
     if "sla" in new and normalized_sla(new.get("sla")) != old["sla"]:
         notes.append("cases keep the due time they have; a case gets the new service level "
                      "when it next enters a status")
+    rule = normalized_four_eyes(new.get("four_eyes"))
+    if "four_eyes" in new and rule != old["four_eyes"]:
+        said = describe_four_eyes(rule)
+        notes.append(f"from now on an Approve of a case with {said} is approval 1 of 2: a "
+                     "second person gives the final one (a first approval already given "
+                     "stays pending)" if said else
+                     "four-eyes approval is switched off: the next Approve of any case is "
+                     "final (also one waiting for its second approver)")
     return notes
 
 
@@ -387,7 +407,7 @@ def new_definition(name: str, title: str) -> dict[str, Any]:
             "blocks": list(BLOCKS),
             "approve_needs_all_blocks_approved": False,
             "notifications": copy.deepcopy(DEFAULT_NOTIFICATIONS),
-            "sla": default_sla(name)}
+            "sla": default_sla(name), "four_eyes": copy.deepcopy(OFF)}
 
 
 def set_sla(db: Database, workflow: str, sla: dict[str, Any] | None, *,

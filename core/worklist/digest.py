@@ -6,8 +6,7 @@ Idempotent per UTC day: each email's message id is made of the day and the recip
 second run the same day (cron retried, two hosts) enqueues nothing new. Run it from cron
 with `python -m core digest` (docs/WORKLIST.md).
 
-Leads: the lead role does not exist yet, so the team's digest goes to admins
-(`LEAD_ROLES`; change it there, or `lead_usernames`, when a lead role comes).
+Leads: the team's digest goes to team leads and admins (`LEAD_ROLES`, `lead_usernames`).
 """
 from __future__ import annotations
 
@@ -28,7 +27,7 @@ from core.store.models import Case, Entity, User, utcnow
 from core.worklist.overdue import time_left
 
 EVENT_TYPE = "sla.overdue_digest"
-LEAD_ROLES = (Role.ADMIN,)  # the hook: who gets the team's digest
+LEAD_ROLES = (Role.LEAD, Role.ADMIN)  # the hook: who gets the team's digest
 MAX_LISTED = 50  # cases listed in one email; the rest are counted
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from core.store.models import AuditEvent, Decision, Note
+from core.store.models import AuditEvent, Decision, Note, OutboxMessage
+from core.workflows import admin as wa
 from tests.api.conftest import a_case, new_id, push
 
 
@@ -17,7 +18,7 @@ def test_take_then_approve_as_the_keys_user(api):
         took = c.post(f"/cases/{case_id}/actions/assign", json={"expected_version": 1})
         assert took.json() == {"case_id": case_id, "action": "assign",
                                "status": "manual_review", "version": 2,
-                               "reuploads_requested": None}
+                               "reuploads_requested": None, "approval": None}
         done = c.post(f"/cases/{case_id}/actions/approve",
                       json={"expected_version": 2, "reason": "all documents verified"})
         assert done.status_code == 200 and done.json()["status"] == "approved"
@@ -99,3 +100,46 @@ def test_a_nul_character_in_an_action_is_refused_and_writes_nothing(api):
     with api.db.read() as s:
         assert list(s.scalars(select(Note.body).where(Note.case_id == case_id))) == []
         assert s.scalars(select(Decision).where(Decision.case_id == case_id)).first() is None
+
+
+def _four_eyes_workflow(api) -> str:
+    """A workflow of its own whose four-eyes rule asks two approvers for Iranian entities."""
+    name = f"four_eyes_{new_id().lower().replace('-', '_')}"
+    definition = wa.new_definition(name, "Four eyes")
+    definition["four_eyes"] = {"countries": ["IR"]}
+    wa.save_workflow(api.db, definition, actor="boss", create=True)
+    return name
+
+
+def test_four_eyes_approve_twice_with_two_keys(api):
+    """The first approve answers 200 with approval 1 of 2 and the case still in manual
+    review, nothing notified; the same key again is 409; a second user's key decides."""
+    case = a_case(new_id("4EYES"), workflow=_four_eyes_workflow(api))
+    case["entity"]["country"] = "IR"
+    case_id = push(api, case)
+    with api.client("act-reviewer") as c:
+        c.post(f"/cases/{case_id}/actions/assign", json={"expected_version": 1})
+        first = c.post(f"/cases/{case_id}/actions/approve",
+                       json={"expected_version": 2, "reason": "documents verified"})
+        assert first.status_code == 200, first.text
+        assert first.json() == {"case_id": case_id, "action": "approve",
+                                "status": "manual_review", "version": 3,
+                                "reuploads_requested": None,
+                                "approval": {"given": 1, "needed": 2, "final": False}}
+        again = c.post(f"/cases/{case_id}/actions/approve", json={"expected_version": 3})
+        assert again.status_code == 409 and "you gave approval 1 of 2" in again.json()["detail"]
+        shown = c.get(f"/cases/{case_id}").json()
+    assert shown["approvals_needed"] == 2 and shown["awaiting_second_approver"] == "rev"
+    assert [(a["step"], a["approver"]) for a in shown["approvals"]] == [(1, "rev")]
+    assert "country IR" in shown["four_eyes_rule"]
+    with api.db.read() as s:
+        assert s.scalars(select(OutboxMessage).where(OutboxMessage.case_id == case_id)).all() == []
+    with api.client("act-reviewer2") as c:  # not the assignee: a second approver need not be
+        final = c.post(f"/cases/{case_id}/actions/approve", json={"expected_version": 3})
+    assert final.status_code == 200, final.text
+    assert final.json()["status"] == "approved"
+    assert final.json()["approval"] == {"given": 2, "needed": 2, "final": True}
+    with api.db.read() as s:
+        rows = s.scalars(select(OutboxMessage).where(OutboxMessage.case_id == case_id)).all()
+        assert {r.event_type for r in rows} == {"case.approved"} and len(rows) == 2
+        assert s.scalars(select(Decision).where(Decision.case_id == case_id)).one().actor == "rev2"

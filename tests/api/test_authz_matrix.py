@@ -21,7 +21,7 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from core.access import api_keys
+from core.access import api_keys, users
 from core.cases import actions as ca
 from core.intake import hooks
 from core.intake.events import report_event
@@ -33,8 +33,9 @@ from tests.intake.hook_payloads import SUMSUB_MAPPING, body_of, signed
 
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAQAAAAECAIAAAAmkwkpAAAAEUlEQVR42mM4cecDHDEQxwEA"
                        "LnApQXFCNDEAAAAASUVORK5CYII=")
-EVERYONE = frozenset({"analyst", "reviewer", "admin"})
-DECIDERS = frozenset({"reviewer", "admin"})
+EVERYONE = frozenset({"analyst", "reviewer", "lead", "admin"})
+DECIDERS = frozenset({"reviewer", "lead", "admin"})
+ASSIGNERS = frozenset({"lead", "admin"})  # a team lead reassigns like an admin
 ADMIN = frozenset({"admin"})
 SIGNATURE = "signature"  # no API key: the vendor's Standard Webhooks signature authenticates
 
@@ -63,7 +64,7 @@ RULES: dict[str, Rule] = {
     "POST /cases/{case_id}/actions/ask-to-reupload": Rule("act", DECIDERS, 200),
     "POST /cases/{case_id}/actions/undo-reupload": Rule("act", DECIDERS, 200),
     "POST /cases/{case_id}/actions/assign": Rule("act", DECIDERS, 200),  # a reviewer: to self
-    "POST /cases/{case_id}/actions/unassign": Rule("act", ADMIN, 200),
+    "POST /cases/{case_id}/actions/unassign": Rule("act", ASSIGNERS, 200),
     "POST /cases/{case_id}/actions/note": Rule("act", DECIDERS, 200),
     "POST /cases/{case_id}/actions/edit": Rule("act", DECIDERS, 200),
 }
@@ -85,6 +86,7 @@ class Credential:
 
 
 ALL_SCOPES = frozenset({"intake", "events", "read", "act"})
+LEAD = "authz-lead"  # a team lead, added by `keys` (the conftest has no lead)
 CREDENTIALS: dict[str, Credential] = {
     "no key": Credential(None, None, None, frozenset(), valid=False),
     "revoked key": Credential("revoked", "svc", "admin", ALL_SCOPES, valid=False),
@@ -97,11 +99,13 @@ CREDENTIALS: dict[str, Credential] = {
     # every scope: only the role can refuse
     "analyst": Credential("authz-all-analyst", "ana", "analyst", ALL_SCOPES),
     "reviewer": Credential("authz-all-reviewer", "rev", "reviewer", ALL_SCOPES),
+    "lead": Credential("authz-all-lead", LEAD, "lead", ALL_SCOPES),
     "admin": Credential("all-admin", "svc", "admin", ALL_SCOPES),
 }
 MADE_HERE = {"authz-act-admin": ("act", "svc"),  # name -> (scopes, acting user)
              "authz-all-analyst": (",".join(ALL_SCOPES), "ana"),
-             "authz-all-reviewer": (",".join(ALL_SCOPES), "rev")}
+             "authz-all-reviewer": (",".join(ALL_SCOPES), "rev"),
+             "authz-all-lead": (",".join(ALL_SCOPES), LEAD)}
 
 
 def expected_status(rule: Rule, cred: Credential) -> int:
@@ -115,6 +119,8 @@ def expected_status(rule: Rule, cred: Credential) -> int:
 @pytest.fixture(scope="module")
 def keys(api: Api) -> dict[str, str]:
     """The conftest's keys and the ones this matrix adds (names unique to this session)."""
+    if users.get_user(api.db, LEAD) is None:
+        users.add_user(api.db, LEAD, "Lee Lead", "lead", "a-long-password")
     made = {}
     for name, (scopes, user) in MADE_HERE.items():
         unique = f"{name}-{new_id().lower()}"
@@ -320,6 +326,10 @@ ON_A_COLLEAGUES_CASE = {("reviewer", name): (200 if name == "note" else 403)
                         for name in ACTION_CASES}
 ON_A_COLLEAGUES_CASE |= {("admin", "assign"): 200, ("admin", "unassign"): 200,
                          ("admin", "note"): 200}
+# A team lead reassigns (takes or unassigns) a colleague's case and notes on it; deciding
+# on it stays the assignee's (a lead may be the second approver: tests/api/test_actions.py).
+ON_A_COLLEAGUES_CASE |= {("lead", name): (200 if name in ("note", "assign", "unassign") else 403)
+                         for name in ACTION_CASES}
 
 
 @pytest.mark.parametrize("role, action", ON_A_COLLEAGUES_CASE)

@@ -102,7 +102,7 @@ def note_round(api: Api) -> Round:
     return Round(f"/cases/{case_id}/actions/note",
                  {"json": {"expected_version": 1, "text": text}},
                  {"case_id": case_id, "action": "note", "status": "manual_review",
-                  "version": 2, "reuploads_requested": None}, written_once)
+                  "version": 2, "reuploads_requested": None, "approval": None}, written_once)
 
 
 def upload_round(api: Api) -> Round:

@@ -15,7 +15,8 @@ import ui.auth
 APP = Path(__file__).resolve().parents[2] / "dashboard.py"
 COOKIE_KEY = "t" * 64
 PASSWORDS = {"admin": "demo-admin-pass", "reviewer": "demo-reviewer-pass",
-             "reviewer2": "demo-reviewer2-pass", "analyst": "demo-analyst-pass"}
+             "reviewer2": "demo-reviewer2-pass", "analyst": "demo-analyst-pass",
+             "lead": "demo-lead-pass"}
 
 
 def _steady_state_navigation(monkeypatch) -> None:

@@ -24,7 +24,7 @@ from ui.navigation import specs_for
 # Written out here, not taken from ui.navigation (the code under test).
 ADMIN_PAGES = ("pages/admin_views.py", "pages/admin_workflows.py", "pages/admin_users.py",
                "pages/import_cases.py", "pages/settings.py", "pages/deliveries.py")
-ADMIN_TITLES = ["Cases", "Overview", "Views", "Workflows", "Users", "Import", "Simulator",
+ADMIN_TITLES = ["Cases", "Overview", "Workload", "Views", "Workflows", "Users", "Import", "Simulator",
                 "Settings", "Deliveries"]  # the order of the sidebar, simulator on
 
 

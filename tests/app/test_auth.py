@@ -47,7 +47,7 @@ def test_demo_accounts_show_only_in_demo_mode(db, database_url, monkeypatch):
     assert not at.exception
     assert any("Demo mode" in t for t in texts(at))
     shown = at.table[0].value
-    assert set(shown["Username"]) == {"admin", "reviewer", "reviewer2", "analyst"}
+    assert set(shown["Username"]) == {"admin", "reviewer", "reviewer2", "lead", "analyst"}
     assert "demo-reviewer-pass" in set(shown["Password"])
 
 

@@ -13,13 +13,14 @@ from core.store.models import Case, Document
 from tests.app.harness import new_app, open_case, sign_in
 from tests.factories import make_case, version_of
 
-ROLES = ("analyst", "reviewer", "admin")
+ROLES = ("analyst", "reviewer", "lead", "admin")
 # Written out here, not taken from ui.navigation (the code under test); the simulator is on.
 EVERYONE = ("pages/cases.py", "pages/overview.py")
 PAGES_BY_ROLE = {
     "analyst": EVERYONE,
     "reviewer": (*EVERYONE, "pages/simulator.py"),
-    "admin": (*EVERYONE, "pages/admin_views.py", "pages/admin_workflows.py",
+    "lead": (*EVERYONE, "pages/workload.py"),
+    "admin": (*EVERYONE, "pages/workload.py", "pages/admin_views.py", "pages/admin_workflows.py",
               "pages/admin_users.py", "pages/import_cases.py", "pages/simulator.py",
               "pages/settings.py", "pages/deliveries.py"),
 }

@@ -20,7 +20,7 @@ from core.access.users import add_user
 from core.app_setup import prepare_database
 from core.intake.importer import import_cases
 from core.store.db import Database
-from core.workflows.definitions import definition_of
+from core.workflows import admin as wa
 from core.worklist.query import CaseFilter, count_cases
 from core.worklist.views import find_view
 from tests.browser import helpers
@@ -165,8 +165,9 @@ def test_adding_a_document_type_to_a_workflow_saves_it(page: Page, admin_url, ad
     choose(page, keyed(page, "wf_pick").get_by_role("combobox"),
            "Ongoing monitoring (ongoing_monitoring)")
     wait_idle(page)
-    with admin_db.read() as s:
-        before = definition_of(s, "ongoing_monitoring")
+    # a service level set outside the editor (it has no SLA fields) must survive its Save
+    wa.set_sla(admin_db, "ongoing_monitoring", {"hours": {"manual_review": 5}}, actor=ADMIN)
+    before = wa.get_workflow(admin_db, "ongoing_monitoring")
     assert "source_of_funds" not in before["document_types"]
 
     types = keyed(page, "wf_e_types__ongoing_monitoring").get_by_role("textbox")
@@ -178,8 +179,8 @@ def test_adding_a_document_type_to_a_workflow_saves_it(page: Page, admin_url, ad
     expect(page.get_by_text("Workflow 'ongoing_monitoring' saved.")).to_be_visible()
     wait_idle(page)
 
-    with admin_db.read() as s:
-        after = definition_of(s, "ongoing_monitoring")
+    after = wa.get_workflow(admin_db, "ongoing_monitoring")
+    assert after["sla"]["hours"] == {"manual_review": 5}
     assert after["document_types"] == {**before["document_types"],
                                        "source_of_funds": "Source of funds declaration"}
     assert {k: v for k, v in after.items() if k != "document_types"} == \

@@ -26,6 +26,7 @@ from core.notifications.event_types import EVENT_TYPES
 from core.notifications.reupload_tokens import create_reupload_token
 from core.notifications.settle import audit_final
 from core.store.models import Delivery, Document, Ubo
+from core.workflows import admin as wa
 from tests.factories import make_case, version_of
 from tests.receivers import drain
 
@@ -166,6 +167,18 @@ def _everything_case(db) -> None:
     deliveries.replay_delivery(db, delivery.id, actor="admin")
 
 
+def _four_eyes_case(db) -> None:
+    """Case H-3 under a four-eyes rule: approval 1 of 2, withdrawn by an edit after it."""
+    definition = wa.get_workflow(db, "onboarding")
+    definition["four_eyes"] = {"countries": ["HK"]}
+    wa.save_workflow(db, definition, actor="admin", create=False)
+    make_case(db, "H-3", assignee="reviewer", reviewed=True)  # a Hong Kong company
+    ca.approve_case(db, "H-3", actor="reviewer", expected_version=_v(db, "H-3"),
+                    reason="looks fine")
+    ca.edit_user_data(db, "H-3", {"industry": "arms"}, actor="reviewer",
+                      expected_version=_v(db, "H-3"))
+
+
 def test_a_case_through_every_path_reads_as_sentences(db):
     create_endpoint(db, "https://hooks.example.com/docket", actor="admin",
                     description="Acme CRM hook", event_types=["case.rejected"])
@@ -173,8 +186,10 @@ def test_a_case_through_every_path_reads_as_sentences(db):
     make_case(db, "H-2", assignee="reviewer")
     ca.reject_case(db, "H-2", actor="reviewer", expected_version=_v(db, "H-2"),
                    reason="sanctions hit")
+    _four_eyes_case(db)
     entries = [*case_history(db, case_detail(db, "H-1", "admin")),
-               *case_history(db, case_detail(db, "H-2", "admin"))]
+               *case_history(db, case_detail(db, "H-2", "admin")),
+               *case_history(db, case_detail(db, "H-3", "admin"))]
     kinds = {e.kind for e in entries}
     assert len(kinds) >= 24, sorted(kinds)
     assert set(recorded_case_kinds()) - kinds == set(), "the scenario misses a kind"
@@ -208,6 +223,9 @@ def test_a_case_through_every_path_reads_as_sentences(db):
             "Status changed from Manual review to Approved",
             "Webhook “case approved” to Acme CRM hook delivered (attempt 3)",
             "Webhook “case approved” to Acme CRM hook failed after 3 attempts: HTTP 503",
+            "reviewer gave approval 1 of 2; waiting for a second approver — four-eyes rule: "
+            "country HK is on the four-eyes list: looks fine",
+            "Approval 1 of 2 by reviewer withdrawn: the case changed after the first approval",
     ):
         assert expected in said, f"{expected!r} not in {said}"
     assert any(s.startswith("The applicant uploaded certificate-2.png as version ")

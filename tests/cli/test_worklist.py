@@ -45,9 +45,11 @@ def test_digest_queues_once_a_day(cli_db, cli):
     with cli_db.unit_of_work() as s:
         s.execute(update(Case).values(due_at=utcnow() - timedelta(hours=3)))
     code, out, _ = cli("digest")
-    assert code == 0 and "1 overdue case(s); digest emails queued for 2: admin (team), reviewer" in out
+    assert code == 0 and ("1 overdue case(s); digest emails queued for 3: admin (team), "
+                          "lead (team), reviewer") in out
     code, out, _ = cli("digest", "--json")
-    assert code == 0 and json.loads(out)["already_sent"] == ["admin (team)", "reviewer"]
+    assert code == 0 and json.loads(out)["already_sent"] == ["admin (team)", "lead (team)",
+                                                             "reviewer"]
 
 
 def test_list_filters_overdue_and_sorts_by_due_time(cli_db, cli):

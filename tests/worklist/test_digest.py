@@ -36,7 +36,7 @@ def test_one_email_per_assignee_and_per_admin_once_a_day(db):
         _overdue(db, case_id, hours)
     result = send_overdue_digest(db)
     assert result.overdue == 3
-    assert result.enqueued == ["admin (team)", "reviewer", "reviewer2"]
+    assert result.enqueued == ["admin (team)", "lead (team)", "reviewer", "reviewer2"]
     assert result.no_email == ["boss (team)"]
     with db.read() as s:
         rows = {r.payload["data"]["recipient"]["username"]: r
@@ -51,12 +51,12 @@ def test_one_email_per_assignee_and_per_admin_once_a_day(db):
         "reviewer": 1, "reviewer2": 1, None: 1}
 
     again = send_overdue_digest(db)  # the same day: nothing new
-    assert again.enqueued == [] and again.already_sent == ["admin (team)", "reviewer",
-                                                           "reviewer2"]
+    assert again.enqueued == [] and again.already_sent == ["admin (team)", "lead (team)",
+                                                           "reviewer", "reviewer2"]
     with db.read() as s:
-        assert len(s.scalars(select(OutboxMessage)).all()) == 3
+        assert len(s.scalars(select(OutboxMessage)).all()) == 4  # the demo lead gets the team's
     tomorrow = send_overdue_digest(db, now=utcnow() + timedelta(days=1))
-    assert tomorrow.enqueued == ["admin (team)", "reviewer", "reviewer2"]
+    assert tomorrow.enqueued == ["admin (team)", "lead (team)", "reviewer", "reviewer2"]
 
 
 def test_nothing_overdue_sends_nothing(db):
