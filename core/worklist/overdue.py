@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from core.store.db import Database
 from core.store.due_counts import due_recount_sql
 from core.store.models import Case, CaseDueCount, Entity, utcnow
-from core.worklist.query import CaseFilter, counter_clauses, filter_clauses
+from core.worklist.query import KEY_COLUMNS, CaseFilter, counter_clauses, filter_clauses
 from core.worklist.views import ViewInfo, list_views
 
 EPOCH = datetime(1970, 1, 1)
@@ -35,7 +35,6 @@ COMPACT_CHECK_SECONDS = 30.0
 COMPACT_MIN_EXTRA_ROWS = 500
 compact_checked_at: dict[str, float] = {}  # database URL -> when last checked (monotonic)
 _compact_lock = threading.Lock()
-KEY_COLUMNS = "workflow, case_status, country, kind, assigned"
 
 
 def hour_of(moment: datetime) -> int:
