@@ -40,10 +40,11 @@ def test_readme_commands_name_real_files():
 
 
 def _ci_commands() -> list[str]:
-    """The checks .ci/run runs: its lint and pytest lines, without the log plumbing."""
+    """The checks .ci/run runs: its lint and pytest lines, without the shell plumbing around
+    them (`| tee`, `> log 2>&1 &`, `|| rc=$?`)."""
     commands = []
     for line in (ROOT / ".ci" / "run").read_text().splitlines():
-        line = line.split(" | tee ")[0].strip()
+        line = re.split(r" \| tee | > \S+| \|\| |\s&$", line)[0].strip()
         if re.match(r"^(\w+=\S+ )*(python -m pytest|lint-imports|ruff check)", line):
             commands.append(line)
     return commands

@@ -26,6 +26,7 @@ class ActionRequest(BaseModel):
     to: str | None = Field(None, max_length=64, description="assign: the new assignee")
     text: str | None = Field(None, max_length=10_000, description="note: its text")
     changes: dict[str, Any] | None = Field(None, description="edit: {field: new value}")
+    tag: str | None = Field(None, max_length=50, description="tag, untag: the tag")
 
 
 class ApprovalState(BaseModel):
@@ -53,7 +54,8 @@ def post_action(case_id: str, action: ActionName, body: ActionRequest, p: Actor,
     with acting(p):
         asked = perform(db, case_id, action, actor=p.username,
                         expected_version=body.expected_version, reason=body.reason,
-                        block=body.block, to=body.to, text=body.text, changes=body.changes)
+                        block=body.block, to=body.to, text=body.text, changes=body.changes,
+                        tag=body.tag)
     after = case_detail(db, case_id, with_timeline=False)
     approval = None
     if action == "approve":

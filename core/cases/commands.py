@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.cases import actions as ca
+from core.cases.tags import add_tag, remove_tag
 from core.errors import InvalidInput
 
 COMMANDS = {  # name -> what it does (the CLI's help adds its own option names)
@@ -18,6 +19,8 @@ COMMANDS = {  # name -> what it does (the CLI's help adds its own option names)
     "assign": "assign the case (to: a user; a reviewer can only take it for themself)",
     "unassign": "remove the assignee (admin)",
     "note": "add a note (text)",
+    "tag": "add a tag (tag; a lead or admin on any case, a reviewer on their own)",
+    "untag": "remove a tag (tag)",
     "edit": "edit user provided data (changes: {field: value})",
 }
 BLOCK_COMMANDS = ("approve-block", "ask-to-reupload", "undo-reupload")
@@ -25,7 +28,8 @@ BLOCK_COMMANDS = ("approve-block", "ask-to-reupload", "undo-reupload")
 
 def perform(db, case_id: str, command: str, *, actor: str, expected_version: int,
             reason: str | None = None, block: str | None = None, to: str | None = None,
-            text: str | None = None, changes: dict[str, Any] | None = None) -> int | None:
+            text: str | None = None, changes: dict[str, Any] | None = None,
+            tag: str | None = None) -> int | None:
     """Runs the named command as `actor` on the version they saw. Returns the number of
     re-uploads asked for (ask-for-reuploads), else None. Refusals are core.errors."""
     common = {"actor": actor, "expected_version": expected_version}
@@ -51,6 +55,10 @@ def perform(db, case_id: str, command: str, *, actor: str, expected_version: int
         ca.assign_case(db, case_id, None, **common)
     elif command == "note":
         ca.add_note(db, case_id, text or "", **common)
+    elif command in ("tag", "untag"):
+        if not tag:
+            raise InvalidInput(f"{command} needs a tag")
+        (add_tag if command == "tag" else remove_tag)(db, case_id, tag, **common)
     elif command == "edit":
         if not changes:
             raise InvalidInput("edit needs at least one field to change")

@@ -177,6 +177,14 @@ def _assigned(actor, before, after, names):
     return f"{_who(actor)} reassigned the case from {_line(old)} to {_line(new)}"
 
 
+def _tagged(actor, before, after, names):
+    return f"{_who(actor)} tagged the case {_line(after.get('tag'))}"
+
+
+def _untagged(actor, before, after, names):
+    return f"{_who(actor)} removed the tag {_line(after.get('tag'))}"
+
+
 def _note(actor, before, after, names):
     return f"{_who(actor)} added a note: {_value(after.get('body'))}"
 
@@ -308,6 +316,8 @@ WRITERS: dict[str, Writer] = {
     "case.approval_withdrawn": _approval_withdrawn,
     "case.revision_requested": _revision_requested,
     "case.assigned": _assigned,
+    "case.tagged": _tagged,
+    "case.untagged": _untagged,
     "note.added": _note,
     "user_data.edited": _user_data_edited,
     "document.edited": _document_edited,

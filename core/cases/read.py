@@ -36,6 +36,7 @@ from core.cases.status import (
     block_status_of,
     second_approval_availability,
 )
+from core.cases.tags import may_tag
 from core.store.audit import case_timeline
 from core.store.db import Database
 from core.store.models import Document, DocumentFile, FileBlob, Note, User
@@ -125,6 +126,7 @@ class CaseDetail:
     can_reassign: bool
     can_edit: bool
     can_add_note: bool
+    can_tag: bool
     documents: list[DocumentBlock]
     kyc_blocks: list[KycBlock]
     notes: list[dict[str, Any]] = field(default_factory=list)
@@ -307,6 +309,8 @@ def case_detail(db: Database, case_id: str, viewer: str | None = None, *,
                               and status not in FINAL_STATUSES),
             can_edit=editable and status in EDITABLE_STATUSES,
             can_add_note=bool(user and not user.disabled and can(user.role, Permission.ADD_NOTE)),
+            can_tag=bool(user and not user.disabled
+                         and may_tag(user.role, case.assignee, user.username)),
             documents=[document_block(d) for d in case.documents if d.ubo_id is None],
             kyc_blocks=kyc_blocks, notes=notes, timeline=timeline,
             reupload_reasons=list(definition.get("reupload_reasons", [])),

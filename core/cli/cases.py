@@ -27,6 +27,8 @@ ACT_ACTIONS = {
     "assign": "Assign the case (--to USER; a reviewer can only take it for themself)",
     "unassign": "Remove the assignee (admin)",
     "note": "Add a note (--text)",
+    "tag": "Add a tag (--tag; a lead or admin on any case, a reviewer on their own)",
+    "untag": "Remove a tag (--tag)",
     "edit": "Edit user provided data (--set FIELD=VALUE, repeatable)",
 }
 
@@ -157,7 +159,7 @@ def cmd_act(args) -> None:
         raise DocketError(f"{args.action} needs --block document:ID or kyc:ID")
     asked = perform(db, args.case, args.action, actor=args.as_user, expected_version=version,
                     reason=args.reason, block=args.block, to=args.to, text=args.text,
-                    changes=changes)
+                    changes=changes, tag=args.tag)
     if args.action == "ask-for-reuploads":
         print(f"asked for {asked} re-upload(s)")
     _show_status(args.case)

@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="case version you saw (default: the current one)")
     sp.add_argument("--to", help="assignee (assign)")
     sp.add_argument("--text", help="note text (note)")
+    sp.add_argument("--tag", help="the tag (tag, untag)")
     sp.add_argument("--set", action="append", help="FIELD=VALUE (edit; repeatable)")
 
     def filters(sp):

@@ -67,6 +67,8 @@ RULES: dict[str, Rule] = {
     "POST /cases/{case_id}/actions/unassign": Rule("act", ASSIGNERS, 200),
     "POST /cases/{case_id}/actions/note": Rule("act", DECIDERS, 200),
     "POST /cases/{case_id}/actions/edit": Rule("act", DECIDERS, 200),
+    "POST /cases/{case_id}/actions/tag": Rule("act", DECIDERS, 200),  # a reviewer: own cases
+    "POST /cases/{case_id}/actions/untag": Rule("act", DECIDERS, 200),
 }
 ACTION = "POST /cases/{case_id}/actions/"
 
@@ -203,6 +205,8 @@ _action("assign", lambda v, b: {}, assigned=False)
 _action("unassign", lambda v, b: {})
 _action("note", lambda v, b: {"text": "called the director"})
 _action("edit", lambda v, b: {"changes": {"industry": "shipping"}})
+_action("tag", lambda v, b: {"tag": "vip"})
+_action("untag", lambda v, b: {"tag": "vip"})
 
 
 def _upload(api: Api) -> Call:
@@ -325,10 +329,11 @@ def test_a_vendor_callback_ignores_api_keys_and_needs_its_signature(api, keys, h
 ON_A_COLLEAGUES_CASE = {("reviewer", name): (200 if name == "note" else 403)
                         for name in ACTION_CASES}
 ON_A_COLLEAGUES_CASE |= {("admin", "assign"): 200, ("admin", "unassign"): 200,
-                         ("admin", "note"): 200}
+                         ("admin", "note"): 200, ("admin", "tag"): 200, ("admin", "untag"): 200}
 # A team lead reassigns (takes or unassigns) a colleague's case and notes on it; deciding
 # on it stays the assignee's (a lead may be the second approver: tests/api/test_actions.py).
-ON_A_COLLEAGUES_CASE |= {("lead", name): (200 if name in ("note", "assign", "unassign") else 403)
+ON_A_COLLEAGUES_CASE |= {("lead", name): (200 if name in ("note", "assign", "unassign", "tag",
+                                                            "untag") else 403)
                          for name in ACTION_CASES}
 
 

@@ -16,6 +16,7 @@ from core.cases import actions as ca
 from core.cases.history import WRITERS, case_history, describe
 from core.cases.read import case_detail
 from core.cases.status import CaseAction
+from core.cases.tags import add_tag, remove_tag
 from core.intake import events
 from core.intake.documents import add_file_version
 from core.intake.importer import import_cases
@@ -184,6 +185,8 @@ def test_a_case_through_every_path_reads_as_sentences(db):
                     description="Acme CRM hook", event_types=["case.rejected"])
     _everything_case(db)
     make_case(db, "H-2", assignee="reviewer")
+    add_tag(db, "H-2", "vip", actor="reviewer", expected_version=_v(db, "H-2"))
+    remove_tag(db, "H-2", "vip", actor="lead", expected_version=_v(db, "H-2"))
     ca.reject_case(db, "H-2", actor="reviewer", expected_version=_v(db, "H-2"),
                    reason="sanctions hit")
     _four_eyes_case(db)
@@ -220,6 +223,8 @@ def test_a_case_through_every_path_reads_as_sentences(db):
             "admin reassigned the case from reviewer to reviewer2",
             "reviewer2 approved the case: documents in order",
             "reviewer rejected the case: sanctions hit",
+            "reviewer tagged the case vip",
+            "lead removed the tag vip",
             "Status changed from Manual review to Approved",
             "Webhook “case approved” to Acme CRM hook delivered (attempt 3)",
             "Webhook “case approved” to Acme CRM hook failed after 3 attempts: HTTP 503",
