@@ -19,6 +19,7 @@ from dataclasses import replace
 from typing import Any, Callable
 
 import streamlit as st
+from streamlit.runtime.state.session_state_proxy import get_session_state
 
 from core.store.models import utcnow
 from core.worklist.views import ViewInfo
@@ -29,10 +30,10 @@ STATE_KEY = "docket_list"             # the current ListParams
 URL_KEY = "docket_list_url"           # the list parameters last written to the URL
 NOTES_KEY = "docket_list_notes"       # notes to show above the list until the next change
 VIEW_NAME_KEY = "docket_list_view"    # (id, name) of the chosen view, to name it once deleted
-DRAWN_KEY = "docket_list_drawn"       # widget key -> (value, label) last drawn
 PAGE_KEY = "docket_page"              # the page this session ran last (set by the router)
 PREVIOUS_PAGE_KEY = "docket_previous_page"
 ACTED_KEY = "docket_list_acted"       # set by the list's callbacks for the run they start
+DRAWN_KEY = "docket_list_drawn"       # widget key -> (value, label) last told
 _MISSING = object()
 
 
@@ -117,13 +118,30 @@ def on_change(field: str, widget_key: str,
 
 
 def bind(widget_key: str, value: Any, label: Any = None) -> None:
-    """Before drawing a widget: make it show `value`, unless it already does with the same
-    `label` (a widget whose label changed must be told again: it remembers labels)."""
+    """Before drawing a widget: make it show `value` when it may not. That is when the value
+    or the label changed since it was last told (a widget remembers its label), and when the
+    browser did not report the widget in this run's request: then the browser has not drawn
+    it (the run that told it was cut short, by the sign-in cookie's rerun, say) and would
+    show its default while the list is filtered by `value`. A widget the browser reported
+    and nothing changed is left alone, so a pick the browser is sending is not undone."""
     drawn = st.session_state.setdefault(DRAWN_KEY, {})
     if (st.session_state.get(widget_key, _MISSING) != value
-            or drawn.get(widget_key) != (value, label)):
+            or drawn.get(widget_key) != (value, label)
+            or not browser_reported(widget_key)):
         st.session_state[widget_key] = value
     drawn[widget_key] = (value, label)
+
+
+def browser_reported(widget_key: str) -> bool:
+    """Whether the browser's request for this run carried the widget's state. Streamlit has
+    no public call for it (pinned in requirements.txt; tests/ui/test_list_state.py checks
+    the internals are there); if they move, every widget is told every run."""
+    try:
+        state = get_session_state()._state
+        widget_id = state._key_id_mapper.get_id_from_key(widget_key)
+        return widget_id is not None and widget_id in state._new_widget_state.states
+    except Exception:  # noqa: BLE001 (internals moved: the safe answer is "not reported")
+        return False
 
 
 def add_note(note: str) -> None:
