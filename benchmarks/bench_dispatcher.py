@@ -2,22 +2,35 @@
 
 For each database (a temporary SQLite file; a throwaway schema on PostgreSQL) it queues N
 signed webhooks for one endpoint, starts W worker processes (`python -m core worker --once`)
-and times them until every delivery is delivered. The receiver on 127.0.0.1 answers 200 at
-once, so the figure is Docket's own cost: claim, sign, send, record the attempt, settle.
+and times them until every delivery is delivered. The receiver on 127.0.0.1 (HTTP/1.1,
+keep-alive) answers 200 at once, so the figure is Docket's own cost: claim, sign, send, record
+the attempt, settle.
 
-    python benchmarks/bench_dispatcher.py                       # SQLite and PostgreSQL, 1 and 4 workers
+`--dead-endpoint`: a second endpoint gets every webhook too and never answers (it accepts
+connections, then stays silent until the read timeout); the figure is the live endpoint's
+rate beside it. `--latency`: one worker runs (`python -m core worker`, polling) while
+decisions are queued at `--rate` per second for `--seconds`; prints the time from the
+decision's commit to the receiver's arrival (p50, p90, max).
+
+    python benchmarks/bench_dispatcher.py                       # SQLite and PostgreSQL, 1 and 2 workers
     python benchmarks/bench_dispatcher.py --databases sqlite --deliveries 2000
+    python benchmarks/bench_dispatcher.py --deliveries 2000 --workers 1 --dead-endpoint
+    python benchmarks/bench_dispatcher.py --latency --rate 50 --seconds 10
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote
@@ -36,15 +49,30 @@ from core.workflows.definitions import ensure_default_workflows  # noqa: E402
 class Receiver:
     def __init__(self):
         self.times: list[float] = []
+        self.latencies: list[float] = []  # seconds from the decision's timestamp to arrival
+        self.connections = 0
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as most receivers
+
             def log_message(self, *a):
                 pass
 
+            def setup(self):
+                super().setup()
+                receiver.connections += 1
+
             def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                now = time.time()
                 receiver.times.append(time.monotonic())
+                try:
+                    stamp = json.loads(body)["timestamp"].rstrip("Z")
+                    sent = datetime.fromisoformat(stamp).replace(tzinfo=timezone.utc).timestamp()
+                    receiver.latencies.append(now - sent)
+                except (ValueError, KeyError):
+                    pass
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -53,6 +81,18 @@ class Receiver:
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+
+class DeadEndpoint:
+    """Accepts connections (the kernel's backlog) and never answers: each request waits for
+    the read timeout."""
+
+    def __init__(self):
+        self.sock = socket.create_server(("127.0.0.1", 0), backlog=4096)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/hook"
+
+    def close(self):
+        self.sock.close()
 
 
 def fresh_database(kind: str, pg_url: str) -> tuple[str, callable]:
@@ -72,11 +112,12 @@ def fresh_database(kind: str, pg_url: str) -> tuple[str, callable]:
     return f"{pg_url}{sep}options={quote(f'-csearch_path={schema}')}", drop
 
 
-def queue(db: Database, url: str, n: int) -> None:
+def queue(db: Database, url: str, n: int, extra_urls: tuple[str, ...] = ()) -> None:
     from core.notifications.endpoints import create_endpoint
     with db.unit_of_work() as s:
         ensure_default_workflows(s)
-    create_endpoint(db, url, actor="system")
+    for u in (url, *extra_urls):
+        create_endpoint(db, u, actor="system")
     with db.unit_of_work() as s:
         e = Entity(kind="business", name="Bench Ltd", email="", phone="", country="GB",
                    registration_number="1")
@@ -91,7 +132,53 @@ def queue(db: Database, url: str, n: int) -> None:
             outbox.enqueue(s, case=case, decision=None, action="approve", channels=["webhook"])
 
 
-def run(kind: str, workers: int, n: int, concurrency: int, pg_url: str) -> dict:
+def run(kind: str, workers: int, n: int, concurrency: int, pg_url: str,
+        dead: bool = False) -> dict:
+    receiver = Receiver()
+    silent = DeadEndpoint() if dead else None
+    url, drop = fresh_database(kind, pg_url)
+    try:
+        db = Database(url)
+        db.upgrade_schema()
+        env = {**os.environ, "DOCKET_DATABASE_URL": url, "DOCKET_OUTBOUND_ALLOWLIST": "127.0.0.1/32",
+               "DOCKET_EMBEDDED_WORKER": "off"}
+        os.environ["DOCKET_OUTBOUND_ALLOWLIST"] = "127.0.0.1/32"
+        queue(db, receiver.url, n, (silent.url,) if silent else ())
+        started = time.monotonic()
+        procs = [subprocess.Popen([sys.executable, "-m", "core", "worker", "--once",
+                                   "--concurrency", str(concurrency)], cwd=ROOT, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                 for _ in range(workers)]
+        if dead:  # the live endpoint's deliveries are what is timed: stop once they are in
+            while len(receiver.times) < n and any(p.poll() is None for p in procs):
+                time.sleep(0.05)
+            for p in procs:
+                p.terminate()
+        for p in procs:
+            _, err = p.communicate()
+            if p.returncode and not dead:
+                raise SystemExit(f"worker failed: {err.decode()[-500:]}")
+        wall = time.monotonic() - started
+        with db.read() as s:
+            delivered = s.scalar(select(func.count()).select_from(Delivery)
+                                 .where(Delivery.state == "delivered"))
+        db.dispose()
+        delivered = min(delivered, len(receiver.times)) if dead else delivered
+        window = (receiver.times[-1] - receiver.times[0]) if len(receiver.times) > 1 else wall
+        return {"db": kind + (" +dead" if dead else ""), "workers": workers,
+                "threads": workers * concurrency, "delivered": delivered,
+                "received": len(receiver.times), "wall_s": wall,
+                "per_s": delivered / window if window else 0.0, "per_s_wall": delivered / wall,
+                "connections": receiver.connections}
+    finally:
+        receiver.server.shutdown()
+        if silent:
+            silent.close()
+        drop()
+
+
+def latency(kind: str, rate: float, seconds: float, concurrency: int, pg_url: str) -> dict:
+    """Decision -> delivery: a polling worker, decisions queued at `rate` per second."""
     receiver = Receiver()
     url, drop = fresh_database(kind, pg_url)
     try:
@@ -100,25 +187,29 @@ def run(kind: str, workers: int, n: int, concurrency: int, pg_url: str) -> dict:
         env = {**os.environ, "DOCKET_DATABASE_URL": url, "DOCKET_OUTBOUND_ALLOWLIST": "127.0.0.1/32",
                "DOCKET_EMBEDDED_WORKER": "off"}
         os.environ["DOCKET_OUTBOUND_ALLOWLIST"] = "127.0.0.1/32"
-        queue(db, receiver.url, n)
-        started = time.monotonic()
-        procs = [subprocess.Popen([sys.executable, "-m", "core", "worker", "--once",
-                                   "--concurrency", str(concurrency)], cwd=ROOT, env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-                 for _ in range(workers)]
-        for p in procs:
-            _, err = p.communicate()
-            if p.returncode:
-                raise SystemExit(f"worker failed: {err.decode()[-500:]}")
-        wall = time.monotonic() - started
-        with db.read() as s:
-            delivered = s.scalar(select(func.count()).select_from(Delivery)
-                                 .where(Delivery.state == "delivered"))
+        queue(db, receiver.url, 0)
+        proc = subprocess.Popen([sys.executable, "-m", "core", "worker", "--concurrency",
+                                 str(concurrency)], cwd=ROOT, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(3.0)  # the worker's start-up
+        from core.store.models import Case
+        total = int(rate * seconds)
+        t0 = time.monotonic()
+        for i in range(total):
+            time.sleep(max(0.0, t0 + i / rate - time.monotonic()))
+            with db.unit_of_work() as s:
+                outbox.enqueue(s, case=s.get(Case, "B-1"), decision=None, action="approve",
+                               channels=["webhook"])
+        deadline = time.monotonic() + 30
+        while len(receiver.latencies) < total and time.monotonic() < deadline:
+            time.sleep(0.1)
+        proc.terminate()
+        proc.wait(30)
         db.dispose()
-        window = (receiver.times[-1] - receiver.times[0]) if len(receiver.times) > 1 else wall
-        return {"db": kind, "workers": workers, "threads": workers * concurrency,
-                "delivered": delivered, "received": len(receiver.times), "wall_s": wall,
-                "per_s": delivered / window if window else 0.0, "per_s_wall": delivered / wall}
+        lat = sorted(receiver.latencies)
+        q = statistics.quantiles(lat, n=10) if len(lat) > 1 else [0.0] * 9
+        return {"db": kind, "queued": total, "received": len(lat), "p50": statistics.median(lat),
+                "p90": q[8], "max": lat[-1]}
     finally:
         receiver.server.shutdown()
         drop()
@@ -128,25 +219,41 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--deliveries", type=int, default=1000, help="webhooks queued per run (1000)")
-    p.add_argument("--workers", default="1,4", help="worker process counts to try (1,4)")
+    p.add_argument("--workers", default="1,2", help="worker process counts to try (1,2)")
+    p.add_argument("--dead-endpoint", action="store_true",
+                   help="a second endpoint that never answers gets every webhook too")
+    p.add_argument("--latency", action="store_true",
+                   help="decision -> delivery latency with a polling worker instead")
+    p.add_argument("--rate", type=float, default=50.0, help="decisions per second (--latency)")
+    p.add_argument("--seconds", type=float, default=10.0, help="how long (--latency)")
     p.add_argument("--concurrency", type=int, default=4, help="threads per worker (4)")
     p.add_argument("--databases", default="sqlite,postgresql", help="sqlite,postgresql")
     p.add_argument("--pg-url", default=os.environ.get(
         "DOCKET_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     args = p.parse_args()
+    if args.latency:
+        print(f"\n{'database':<11}{'queued':>8}{'received':>9}{'p50 s':>8}{'p90 s':>8}{'max s':>8}")
+        for kind in args.databases.split(","):
+            r = latency(kind.strip(), args.rate, args.seconds, args.concurrency, args.pg_url)
+            print(f"{r['db']:<11}{r['queued']:>8}{r['received']:>9}{r['p50']:>8.3f}"
+                  f"{r['p90']:>8.3f}{r['max']:>8.3f}")
+        return
     rows = []
     for kind in args.databases.split(","):
         for w in (int(x) for x in args.workers.split(",")):
-            rows.append(run(kind.strip(), w, args.deliveries, args.concurrency, args.pg_url))
+            rows.append(run(kind.strip(), w, args.deliveries, args.concurrency, args.pg_url,
+                            args.dead_endpoint))
             r = rows[-1]
             print(f"  {r['db']:<10} {r['workers']} worker(s): {r['per_s']:.0f}/s", file=sys.stderr)
-    print(f"\n{'database':<11}{'workers':>8}{'threads':>8}{'delivered':>10}{'wall s':>8}"
-          f"{'deliveries/s':>14}{'incl. start-up':>16}")
+    print(f"\n{'database':<17}{'workers':>8}{'threads':>8}{'delivered':>10}{'wall s':>8}"
+          f"{'deliveries/s':>14}{'incl. start-up':>16}{'connections':>12}")
     for r in rows:
-        print(f"{r['db']:<11}{r['workers']:>8}{r['threads']:>8}{r['delivered']:>10}"
-              f"{r['wall_s']:>8.1f}{r['per_s']:>14.0f}{r['per_s_wall']:>16.0f}")
+        print(f"{r['db']:<17}{r['workers']:>8}{r['threads']:>8}{r['delivered']:>10}"
+              f"{r['wall_s']:>8.1f}{r['per_s']:>14.0f}{r['per_s_wall']:>16.0f}"
+              f"{r['connections']:>12}")
     print("\ndeliveries/s: from the receiver's first to last request; incl. start-up: over the "
-          "whole run, process start included.")
+          "whole run, process start included; connections: TCP connections the live receiver "
+          "accepted; +dead: the live endpoint's rate beside one that never answers.")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ with list_column:
         st.space("stretch")
         help_place = st.container(width="content")
     bar = worklist_bar(user)
-    listing = case_table(db, case_filter, default_view)
+    listing = case_table(db, case_filter, default_view, user)
     row_buttons(bar, listing.page, listing.opened)
     listed = list_state.params()
     export_button(db, user, case_filter, sort=listed.sort, descending=listed.descending)

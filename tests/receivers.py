@@ -74,8 +74,10 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def fast_config(**overrides) -> DispatcherConfig:
     # generous HTTP timeouts: a loaded machine answering late on loopback is not a failure
+    # and a breaker cool-down as short as the retries: a test of something else that makes an
+    # endpoint fail 10 times in a row must not wait 30 s per probe (tests of the breaker set it)
     base = dict(concurrency=4, schedule=(0.05,) * 7, lease_seconds=30.0, connect_timeout=10.0,
-                read_timeout=60.0, poll_interval=0.05)
+                read_timeout=60.0, poll_interval=0.05, breaker_cooldown=0.05)
     base.update(overrides)
     return DispatcherConfig(**base)
 

@@ -16,23 +16,15 @@ import streamlit as st
 
 from core.cases.history import block_names, describe
 from core.cases.read import CaseDetail, events_since
-from core.errors import CaseChanged, DocketError, InvalidInput
+from core.errors import CaseChanged, DocketError
 from core.store.db import Database
 from ui.case_list import refresh_counts
-from ui.text import esc, when
+from ui.text import error_text, esc, when
 
 OUTCOME_KEY = "docket_outcome"
 EDITED = ("Someone changed this case while you were editing — review their change, then "
           "{again} again.")
 log = logging.getLogger("docket.ui")
-
-
-def error_text(e: DocketError) -> str:
-    """A refusal as Markdown that shows as text: its sentence, then one line per problem."""
-    if isinstance(e, InvalidInput) and e.problems:
-        head = str(e).split("\n", 1)[0]
-        return esc(head) + ":\n" + "\n".join(f"- {esc(p)}" for p in e.problems)
-    return esc(str(e))
 
 
 def changes_since(db: Database, detail: CaseDetail) -> Callable[[], list[tuple]]:

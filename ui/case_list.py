@@ -1,4 +1,7 @@
-"""The case list's sidebar: views with their counts, then the filters.
+"""The case list's sidebar: the user's saved filters ("My views", ui/my_views.py), the
+shared views with their counts, then the filters (search, assignee, workflow, tags, overdue,
+dates, status). The Tags filter offers the tags in use (core/worklist/tag_list.py, cached for
+a minute) and the ones chosen; a tag typed in it is taken as it is.
 
 Each view shows its overdue cases under its count, and "Overdue only" keeps the cases past
 their SLA due time (core/worklist/overdue.py's counters). The widgets draw the list state of ui/list_state.py and change it through their callbacks;
@@ -14,14 +17,16 @@ from sqlalchemy import select
 
 from core.access.users import UserInfo
 from core.cases.status import CASE_STATUS_LABELS, CaseStatus
-from core.errors import DocketError
+from core.cases.tags import clean_tag
+from core.errors import DocketError, InvalidInput
 from core.store.db import Database, get_database
 from core.store.models import Workflow, utcnow
 from core.worklist.overdue import count_overdue, overdue_counts_by_view
 from core.worklist.query import CaseFilter, counts_by_status, counts_by_view
+from core.worklist.tag_list import tags_in_use
 from core.worklist.views import ViewInfo, list_views
-from ui import list_state
-from ui.list_params import EARLIEST_DATE, ListParams, cut_search
+from ui import list_state, my_views
+from ui.list_params import EARLIEST_DATE, MAX_TAGS, ListParams, cut_search
 from ui.text import esc
 
 COUNTS_TTL_SECONDS = 5
@@ -53,6 +58,11 @@ def _status_counts(url: str, flt: CaseFilter) -> dict[str, int]:
 
 
 @st.cache_data(ttl=60, show_spinner=False)
+def _tags_in_use(url: str) -> list[str]:
+    return tags_in_use(get_database(url))
+
+
+@st.cache_data(ttl=60, show_spinner=False)
 def _workflows(url: str) -> dict[str, str]:
     with get_database(url).read() as s:
         return dict(s.execute(select(Workflow.name, Workflow.title).order_by(Workflow.name)).all())
@@ -64,6 +74,12 @@ def refresh_counts() -> None:
     _view_overdue.clear()
     _overdue_count.clear()
     _status_counts.clear()
+    my_views.refresh()
+
+
+def refresh_tags() -> None:
+    """After a tag was added or removed: the Tags filter offers the tags in use now."""
+    _tags_in_use.clear()
 
 
 def close_preview() -> None:
@@ -79,6 +95,21 @@ def _search_changed() -> None:
         list_state.add_note(cut)
 
 
+def _tags_changed() -> None:
+    tags, notes = [], []
+    for value in st.session_state.get("f_tags") or []:
+        try:
+            tag = clean_tag(value)
+        except InvalidInput as e:
+            notes.append(f"{esc(value)} is not a tag: {esc(e)}.")
+            continue
+        if tag not in tags:
+            tags.append(tag)
+    list_state.change(tags=tuple(tags[:MAX_TAGS]))
+    for note in notes:
+        list_state.add_note(note)
+
+
 def list_filter(state: ListParams, views: list[ViewInfo], user: UserInfo) -> CaseFilter:
     """The core's filter for the list state (the view id resolved to the view)."""
     by_id = {v.id: v for v in views}
@@ -86,7 +117,7 @@ def list_filter(state: ListParams, views: list[ViewInfo], user: UserInfo) -> Cas
     return CaseFilter(view=view, statuses=state.statuses, assignee=state.assignee,
                       me=user.username, search=state.search, created_from=state.created_from,
                       created_to=state.created_to, workflows=state.workflows,
-                      overdue=state.overdue)
+                      tags=state.tags, overdue=state.overdue)
 
 
 def sidebar_filters(db: Database, user: UserInfo) -> tuple[CaseFilter, int | None]:
@@ -107,6 +138,7 @@ def sidebar_filters(db: Database, user: UserInfo) -> tuple[CaseFilter, int | Non
         return f":red[{late:,} overdue]" if late else ""
 
     with st.sidebar:
+        my_views.my_views(db, user, views, state)
         st.subheader("Views", anchor=False)
         if views:
             chosen = state.view if state.view is not None else views[0].id
@@ -128,6 +160,15 @@ def sidebar_filters(db: Database, user: UserInfo) -> tuple[CaseFilter, int | Non
         st.multiselect("Workflow", list(workflows), key="f_workflow",
                        format_func=lambda w: workflows.get(w, w),
                        on_change=list_state.on_change("workflows", "f_workflow", tuple))
+        try:
+            in_use = _tags_in_use(db.url)
+        except DocketError:
+            in_use = []
+        list_state.bind("f_tags", list(state.tags))
+        st.multiselect("Tags", list(dict.fromkeys([*state.tags, *in_use])), key="f_tags",
+                       accept_new_options=True, max_selections=MAX_TAGS,
+                       placeholder="Choose or type a tag",
+                       help="Cases carrying every tag chosen.", on_change=_tags_changed)
         try:  # the list's overdue cases, whether or not it shows only them
             late = _overdue_count(db.url, replace(list_filter(state, views, user),
                                                   overdue=False))

@@ -1,4 +1,4 @@
-"""The case preview: title, status, case actions, assignee, blocks, notes and timeline.
+"""The case preview: title, status, case actions, assignee, tags, blocks, notes and timeline.
 
 Everything shown comes from `core.cases.read.case_detail` for the signed-in viewer; every
 button's enabled state and help text is the core's answer (allowed / reason). Case data is
@@ -22,6 +22,7 @@ from ui.badges import case_status_badge
 from ui.case_blocks import blocks
 from ui.case_edit import data_block, user_data_block
 from ui.case_list import close_preview
+from ui.case_tags import case_tags
 from ui.dialogs import open_dialog, show_open_dialog
 from ui.text import esc, plain, when
 from ui.timeline import timeline
@@ -38,6 +39,7 @@ def case_preview(db: Database, user: UserInfo, case_id: str) -> None:
     _header(detail)
     show_open_dialog(db, user, detail)
     _assignee(db, user, detail)
+    case_tags(db, user, detail)
     _decision_and_processes(detail)
     if detail.shows("user_data"):
         user_data_block(db, user, detail)

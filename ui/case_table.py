@@ -11,6 +11,11 @@ assigned or decided and no longer matches the filters), the selection is moved o
 the highlighted row and the preview never disagree. Clicks are read against the rows the
 reviewer saw (kept from the run that drew them), not against a page reloaded since.
 
+With "Select cases" on (ui/bulk_bar.py; not for analysts) the table selects several rows
+instead: a click ticks or unticks a case for the bulk bar above the table, and opens nothing
+(Enter/Space on a row still opens it). Its widget key differs from the single-row table's,
+so neither table reads the other's selection; the ticked cases are kept by id across pages.
+
 "Due" is the SLA's time left ("5 h left", "overdue 2 d", core's `time_left`), overdue ones in
 red; its header sorts by the due time, soonest first (cases without one last).
 """
@@ -22,12 +27,13 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
+from core.access.users import UserInfo
 from core.errors import DocketError
 from core.store.db import Database
 from core.store.models import utcnow
 from core.worklist.overdue import time_left
 from core.worklist.query import SORT_COLUMNS, CaseFilter, CasePage, list_cases
-from ui import list_state
+from ui import bulk_bar, list_state
 from ui.case_list import CASE_PARAM
 from ui.list_params import ListParams, cases_count, sort_label, sort_options
 from ui.table_keys import reveal_row, table_keys
@@ -87,7 +93,7 @@ def _step_page(delta: int) -> None:
 def _last_events(opened_by_key: int | None) -> tuple[bool, str | None]:
     """What the reviewer did to the table drawn last run: a header click (sorts), a row
     selected or cleared, Enter/Space on a row. Returns (decided, case): decided is False
-    when the open case is the URL's."""
+    when the open case is the URL's. Rows ticked in the bulk table go to the selection."""
     seen = st.session_state.get(SEEN_KEY)
     if not seen or seen["key"] not in st.session_state:  # not drawn last run (another page)
         return False, None
@@ -99,6 +105,10 @@ def _last_events(opened_by_key: int | None) -> tuple[bool, str | None]:
     rows, columns = tuple(selection.get("rows") or ()), tuple(selection.get("columns") or ())
     if columns and columns != seen["columns"]:
         _sort_by_header(columns[0], list_state.params())
+    if seen.get("bulk") is not None:  # the filter the bulk table was drawn for
+        if rows != seen["rows"]:
+            bulk_bar.take_page_selection(seen["bulk"], ids, rows)
+        return False, None
     if rows != seen["rows"]:
         if rows and rows[0] < len(ids):
             return True, ids[rows[0]]
@@ -144,14 +154,18 @@ def _column_config(state: ListParams) -> dict:
     return config
 
 
-def case_table(db: Database, flt: CaseFilter, default_view: int | None) -> ListState:
+def case_table(db: Database, flt: CaseFilter, default_view: int | None,
+               user: UserInfo | None = None) -> ListState:
     """Notes, the Sort box and count, the page of cases as a selectable table, page controls;
-    puts the list and the open case in the URL."""
+    puts the list and the open case in the URL. With `user` (who may act in bulk), the
+    "Select cases" toggle and, while it is on, the bulk bar above the table."""
     notes = st.container()
     top = st.container(horizontal=True, vertical_alignment="center")
     sort_box, count_line = top.container(width=240), top.empty()
-    with top:  # an element of no size, last in the row
-        opened_by_key = table_keys(TABLE_KEY_PREFIX)
+    with top:
+        st.space("stretch")
+        bulk = user is not None and bulk_bar.mode_toggle(user)
+        opened_by_key = table_keys(TABLE_KEY_PREFIX)  # an element of no size, last in the row
     decided, case = _last_events(opened_by_key)
     opened = case if decided else (st.query_params.get(CASE_PARAM) or None)
     state = list_state.params()
@@ -178,20 +192,27 @@ def case_table(db: Database, flt: CaseFilter, default_view: int | None) -> ListS
     last = min(page.total, page.page * page.page_size)
     count_line.markdown(f"**{cases_count(page.total)}** · showing {first:,}–{last:,}")
 
+    if bulk:
+        bulk_bar.bulk_bar(db, user, bulk_bar.Listing(flt, state.sort, state.descending,
+                                                     page.total))
     key = TABLE_KEY_PREFIX + hashlib.sha1(
-        repr((flt, state.sort, state.order, page.page)).encode()).hexdigest()[:12]
+        repr((flt, state.sort, state.order, page.page, bulk)).encode()).hexdigest()[:12]
     st.session_state[TABLE_KEY_STATE] = key
     ids = tuple(r.id for r in page.rows)
-    rows = (ids.index(opened),) if opened in ids else ()
+    if bulk:
+        rows = bulk_bar.rows_on_page(flt, ids)
+    else:
+        rows = (ids.index(opened),) if opened in ids else ()
     drawn = (st.session_state.get(key) or {}).get("selection") or {}
     if tuple(drawn.get("rows") or ()) != rows or tuple(drawn.get("columns") or ()):
         st.session_state[key] = {"selection": {"rows": list(rows), "columns": [], "cells": []}}
     st.dataframe(
         _styled(_frame(page)), key=key, on_select=list_state.acted,
-        selection_mode=["single-row", "single-column"],
+        selection_mode=["multi-row" if bulk else "single-row", "single-column"],
         hide_index=True, width="stretch", height=min(HEADER_HEIGHT + ROW_HEIGHT * max(len(page.rows), 1), 600),
         column_config=_column_config(state))
-    st.session_state[SEEN_KEY] = {"key": key, "rows": rows, "columns": (), "ids": ids}
+    st.session_state[SEEN_KEY] = {"key": key, "rows": rows, "columns": (), "ids": ids,
+                                  "bulk": flt if bulk else None}
     if page.total == 0:
         st.caption("No case matches these filters.")
 
@@ -205,7 +226,7 @@ def case_table(db: Database, flt: CaseFilter, default_view: int | None) -> ListS
                   key="page_next", disabled=page.page >= page.pages, on_click=_step_page,
                   args=(1,))
         st.caption(f"Page {page.page:,} of {page.pages:,}")
-        reveal_row(key, rows[0] if rows else None, opened, row_height=ROW_HEIGHT,
+        reveal_row(key, None if bulk or not rows else rows[0], opened, row_height=ROW_HEIGHT,
                    header=HEADER_HEIGHT)  # of no size, last in the row
 
     list_state.write_url(state, default_view, opened)

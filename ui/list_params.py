@@ -8,6 +8,7 @@ links with it):
     status=<status value>    repeated for several: ?status=manual_review&status=rejected
     assignee=me|unassigned|someone   (absent: anyone)
     workflow=<workflow name> repeated for several
+    tag=<tag>                repeated for several: the case carries every one
     q=<search>               at most core's MAX_SEARCH characters
     from=YYYY-MM-DD, to=YYYY-MM-DD   created between (either may be absent)
     overdue=1                only cases past their SLA due time (absent: every case)
@@ -26,14 +27,17 @@ from datetime import date
 from typing import Iterable, Mapping
 
 from core.cases.status import CaseStatus
+from core.cases.tags import clean_tag
+from core.errors import InvalidInput
 from core.worklist.query import ASSIGNEE_MODES, MAX_SEARCH, SORT_COLUMNS
 from ui.text import esc
 
 DEFAULT_SORT = "created_at"
 DEFAULT_ORDER = "desc"
 ORDERS = ("asc", "desc")
-LIST_KEYS = ("view", "status", "assignee", "workflow", "q", "from", "to", "overdue", "sort",
-             "order", "page")
+LIST_KEYS = ("view", "status", "assignee", "workflow", "tag", "q", "from", "to", "overdue",
+             "sort", "order", "page")
+MAX_TAGS = 20  # tags chosen at once (a saved filter keeps as many)
 CASE_KEY = "case"
 EARLIEST_DATE = date(2000, 1, 1)   # the date pickers' lower bound
 
@@ -73,6 +77,7 @@ class ListParams:
     statuses: tuple[str, ...] = ()
     assignee: str = "anyone"
     workflows: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
     search: str = ""
     created_from: date | None = None
     created_to: date | None = None
@@ -172,6 +177,21 @@ def parse_query(query: Mapping[str, list[str]], *, views: Mapping[int, str],
             notes.append(f"The link's workflow {_shown(value)} does not exist; it was ignored.")
     params = replace(params, workflows=tuple(chosen))
 
+    tags: list[str] = []
+    for value in query.get("tag") or []:
+        try:
+            tag = clean_tag(value)
+        except InvalidInput:
+            notes.append(f"The link's tag {_shown(value)} is not a tag (1 to 50 characters, "
+                         f"no line breaks); it was ignored.")
+            continue
+        if tag not in tags:
+            if len(tags) == MAX_TAGS:
+                notes.append(f"At most {MAX_TAGS} tags at once; the link's others were ignored.")
+                break
+            tags.append(tag)
+    params = replace(params, tags=tuple(tags))
+
     search, cut = cut_search(_one(query, "q") or "")
     if cut:
         notes.append(cut)
@@ -220,6 +240,8 @@ def to_query(params: ListParams, *, default_view: int | None) -> dict[str, list[
         query["assignee"] = [params.assignee]
     if params.workflows:
         query["workflow"] = list(params.workflows)
+    if params.tags:
+        query["tag"] = list(params.tags)
     if params.search:
         query["q"] = [params.search]
     if params.created_from:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from core.errors import DocketError, InvalidInput
+
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=&])")
 
 
@@ -13,6 +15,14 @@ def esc(value: object) -> str:
     text = "" if value is None else str(value)
     text = " ".join(text.split())
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def error_text(e: DocketError) -> str:
+    """A refusal as Markdown that shows as text: its sentence, then one line per problem."""
+    if isinstance(e, InvalidInput) and e.problems:
+        head = str(e).split("\n", 1)[0]
+        return esc(head) + ":\n" + "\n".join(f"- {esc(p)}" for p in e.problems)
+    return esc(str(e))
 
 
 def when(value: datetime | None) -> str:

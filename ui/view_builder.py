@@ -45,6 +45,8 @@ FIELD_LABELS = {"country": "Country (ISO code)", "entity_type": "Entity type",
                 "name": "Entity name", "email": "Email",
                 "registration_number": "Registration number", "risk_score": "Risk score",
                 "tags": "Tags", USER_DATA: "User provided field…"}
+LIST_FIELDS = {name for name, (_, kind) in FIELDS.items() if kind == "list"}
+LIST_OPERATORS = ("contains",)
 OPERATOR_LABELS = {"equals": "equals", "in": "is one of", "contains": "contains",
                    "range": "between"}
 
@@ -233,7 +235,11 @@ def _condition_row(row: int) -> dict:
         user_field = field_col.text_input("User field name", key=f"vb_p_user_{row}",
                                           max_chars=100, placeholder="e.g. industry")
         field = f"user_data.{user_field.strip()}"
-    op = op_col.selectbox("Operator", OPERATORS, key=f"vb_p_op_{row}",
+    operators = [o for o in OPERATORS if o in LIST_OPERATORS] if field in LIST_FIELDS \
+        else OPERATORS  # tags: only "contains" (the case carries the tag)
+    if st.session_state.get(f"vb_p_op_{row}") not in operators:
+        st.session_state[f"vb_p_op_{row}"] = operators[0]
+    op = op_col.selectbox("Operator", operators, key=f"vb_p_op_{row}",
                           format_func=OPERATOR_LABELS.get)
     if op == "range":
         low, high = value_col.columns(2)

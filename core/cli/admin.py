@@ -1,4 +1,5 @@
-"""The admin commands of `python -m core`: users, worker, deliveries, endpoints, keys, hooks.
+"""The admin commands of `python -m core`: users, worker, deliveries, endpoints, keys, hooks,
+backup and restore.
 
 Apart from cases.py because these run the installation (people, notifications), not cases.
 `from core...` imports sit inside the command functions only so `python -m core --help`
@@ -175,3 +176,18 @@ def cmd_hooks(args) -> None:
     elif args.hooks_command in ("disable", "enable"):
         hooks.set_source_enabled(db, args.name, args.hooks_command == "enable", actor=args.actor)
         print(f"hook source {args.name} {args.hooks_command}d")
+
+
+def cmd_backup(args) -> None:
+    from core.store.backup import backup_database
+    result = backup_database(database(), args.file, force=args.force)
+    print(f"backup written: {result.path} ({result.size:,} bytes, {result.cases:,} cases)")
+
+
+def cmd_restore(args) -> None:
+    from core.store.backup import restore_database
+    if not args.yes:
+        raise DocketError("a restore replaces the whole database with the backup: stop the "
+                          "app servers and workers, then run it again with --yes")
+    cases = restore_database(database(), args.file, force=args.force)
+    print(f"restored from {args.file}: {cases:,} cases; start the app servers again")

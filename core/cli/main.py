@@ -32,6 +32,18 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("init", "Create or upgrade the schema, default workflows and views", cases.cmd_init)
     sp.add_argument("--demo", action="store_true", help="also seed demo cases and demo users")
 
+    sp = add("backup", "Back up the database while the app runs (SQLite: online copy; "
+             "PostgreSQL: pg_dump), see docs/DEPLOY.md", admin.cmd_backup)
+    sp.add_argument("file", help="the backup file to write (must not exist)")
+    sp.add_argument("--force", action="store_true", help="replace FILE if it exists")
+
+    sp = add("restore", "Replace the database with a backup (stop the app and workers first)",
+             admin.cmd_restore)
+    sp.add_argument("file", help="a file written by `backup`")
+    sp.add_argument("--yes", action="store_true", help="confirm: everything since is lost")
+    sp.add_argument("--force", action="store_true",
+                    help="restore even though the database holds cases")
+
     sp = add("demo", "Generate demo cases in bulk (1,000,000 in under 2 minutes)", cases.cmd_demo)
     sp.add_argument("--cases", type=int, default=1000, help="how many cases (default 1000)")
     sp.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -105,6 +117,24 @@ def build_parser() -> argparse.ArgumentParser:
              worklist.cmd_next)
     sp.add_argument("--as", dest="as_user", required=True, help="the reviewer taking it")
     sp.add_argument("--view", help="view name or id (default: every case)")
+    sp.add_argument("--json", action="store_true", help="print JSON")
+
+    sp = add("bulk", "One action on many cases (at most 500): assign, unassign, tag, untag, "
+                     "reject; each case checked on its own, the refused ones listed with why "
+                     "(exit status 3)", worklist.cmd_bulk)
+    sp.add_argument("action", choices=["assign", "unassign", "tag", "untag", "reject"],
+                    metavar="ACTION", help="assign (--to; a reviewer: only themself), unassign, "
+                    "tag/untag (--tag), reject (--reason; only the cases assigned to you); "
+                    "all but assign-to-me need a lead or an admin")
+    sp.add_argument("--case", action="append", help="a case id (repeatable; default: every "
+                                                    "case of the filters below)")
+    filters(sp)
+    sp.add_argument("--sort", default="created_at", choices=list(SORT_KEYS),
+                    help="the order the cases are done in (default created_at)")
+    sp.add_argument("--order", default="desc", choices=["asc", "desc"])
+    sp.add_argument("--to", help="assignee (assign; default: yourself)")
+    sp.add_argument("--tag", help="the tag (tag, untag)")
+    sp.add_argument("--reason", help="the reason (reject)")
     sp.add_argument("--json", action="store_true", help="print JSON")
 
     sp = add("digest", "Queue today's overdue digest emails (assignees and admins; once a day, "
@@ -216,8 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        args.fn(args)
-        return 0
+        return args.fn(args) or 0
     except DocketError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

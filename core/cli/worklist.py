@@ -35,3 +35,37 @@ def cmd_digest(args) -> None:
         print(f"already queued today: {', '.join(result.already_sent)}")
     if result.no_email:
         print(f"no valid email address (not emailed): {', '.join(result.no_email)}")
+
+
+def cmd_bulk(args) -> int:
+    """One action on many cases (--case ID..., or every case of the list's filters, at most
+    500): each through its own command; prints what was done, unchanged and refused (why).
+    Exit status 3 when some cases were refused (1 when the whole request was)."""
+    from core.cli.cases import _case_filter
+    from core.errors import DocketError
+    from core.worklist.bulk import bulk_act, case_ids_for
+    if not args.as_user:
+        raise DocketError("bulk needs --as USER (who acts)")
+    db = database()
+    if args.case:
+        ids = args.case
+    else:
+        ids = case_ids_for(db, _case_filter(db, args), sort=args.sort,
+                           descending=args.order == "desc")
+        if not ids:
+            raise DocketError("no case matches these filters")
+    result = bulk_act(db, ids, args.action, actor=args.as_user, to=args.to, tag=args.tag,
+                      reason=args.reason)
+    if args.json:
+        print_json({"action": result.action, "done": result.done,
+                    "unchanged": result.unchanged,
+                    "refused": [{"case": c, "reason": r} for c, r in result.refused]})
+    else:
+        print(result.summary())
+        if result.unchanged:
+            print(f"unchanged (already so): {', '.join(result.unchanged)}")
+        if result.refused:
+            print("refused:")
+            for case_id, reason in result.refused:
+                print(f"  {case_id}: {' '.join(reason.split())}")
+    return 3 if result.refused else 0

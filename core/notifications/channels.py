@@ -62,6 +62,7 @@ class Job:
 class HttpOptions:
     timeout: tuple[float, float]
     allowlist: list | None = None  # None: the stored allow-list, else DOCKET_OUTBOUND_ALLOWLIST
+    pools: safe_http.ConnectionPools | None = field(default=None, compare=False)  # keep-alive
 
 
 def body_of(payload: dict[str, Any]) -> bytes:
@@ -90,7 +91,8 @@ def _http(method: str, url: str, headers: dict[str, str], body: bytes, redact: R
           opts: HttpOptions, *, gone_disables: bool = False) -> Outcome:
     try:
         result = safe_http.request(method, url, headers=headers, body=body,
-                                   timeout=opts.timeout, allowlist=opts.allowlist)
+                                   timeout=opts.timeout, allowlist=opts.allowlist,
+                                   pools=opts.pools)
     except safe_http.UnsafeDestination as e:
         return Outcome("failed", error=redact(str(e)))
     except safe_http.TransportError as e:

@@ -114,27 +114,44 @@ class DeliveryPage:
     total: int
     page: int
     page_size: int
+    total_capped: bool = False  # more than `total` match (counted up to a cap, see below)
 
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.page_size))
 
 
+# The Deliveries page counts up to this many and then says "10,000+": an exact count of a
+# million delivered rows costs 50-90 ms whatever the query (docs/PERFORMANCE.md); one up to
+# the cap reads at most that many index entries.
+COUNT_CAP = 10_000
+
+
+def _capped_count(s: Session, stmt, cap: int | None) -> tuple[int, bool]:
+    """COUNT(*) of the deliveries `stmt` selects; with a cap: (cap, True) beyond it."""
+    if cap is None:
+        return int(s.scalar(select(func.count()).select_from(stmt.subquery())) or 0), False
+    n = int(s.scalar(select(func.count()).select_from(stmt.limit(cap + 1).subquery())) or 0)
+    return (cap, True) if n > cap else (n, False)
+
+
 def delivery_page(db: Database, *, actor: str, status: str | None = None,
                   endpoint_id: int | None = None, case_id: str | None = None,
                   channel: str | None = None, page: int = 1,
-                  page_size: int = 50) -> DeliveryPage:
+                  page_size: int = 50, count_cap: int | None = None) -> DeliveryPage:
     """One page of deliveries (newest first) and the total for the filter, as `actor` reads
     them: refused (NotAllowed) unless they may manage integrations, since the list holds
-    targets and errors. Count and rows come from one read."""
+    targets and errors. Count and rows come from one read. With `count_cap` the total is
+    exact up to the cap, else the cap with `total_capped` (the page; the API counts all)."""
     page, page_size = max(1, int(page)), max(1, min(int(page_size), 500))
     with db.read() as s:
         require_integrations_admin(s, actor)
         rows = _rows(s, status, endpoint_id, case_id, channel, page_size,
                      (page - 1) * page_size)
-        total = s.scalar(_filtered(select(func.count()).select_from(Delivery),
-                                   status, endpoint_id, case_id, channel))
-    return DeliveryPage(rows, int(total or 0), page, page_size)
+        total, capped = _capped_count(
+            s, _filtered(select(Delivery.id), status, endpoint_id, case_id, channel),
+            count_cap)
+    return DeliveryPage(rows, total, page, page_size, capped)
 
 
 def backlog_by_channel(db: Database) -> dict[tuple[str, str], int]:
@@ -149,7 +166,14 @@ def backlog_by_channel(db: Database) -> dict[tuple[str, str], int]:
 
 
 def count_deliveries(db: Database, *, endpoint_id: int | None = None, case_id: str | None = None,
-                     channel: str | None = None) -> dict[str, int]:
+                     channel: str | None = None, cap: int | None = None) -> dict[str, int]:
+    """Deliveries per state for the filter; with `cap`, each count stops at cap + 1 (the
+    page shows "10,000+"), reading at most that many index entries per state."""
+    if cap is not None:
+        with db.read() as s:
+            return {state: int(s.scalar(select(func.count()).select_from(
+                _filtered(select(Delivery.id), state, endpoint_id, case_id, channel)
+                .limit(cap + 1).subquery())) or 0) for state in STATES}
     stmt = _filtered(select(Delivery.state, func.count()).group_by(Delivery.state),
                      None, endpoint_id, case_id, channel)
     with db.read() as s:

@@ -1,14 +1,21 @@
-"""The dispatcher: claims due deliveries, sends them, logs each attempt, retries or settles.
+"""The dispatcher: claims due deliveries in batches, sends them from a pool of threads,
+writes the results back in batches, retries or settles.
 
 Several dispatchers may run at once (`python -m core worker`, the app's background thread).
-A claim is a lease: on PostgreSQL the due rows are picked with `SELECT ... FOR UPDATE SKIP
-LOCKED` and leased in that transaction; on SQLite (one writer at a time, BEGIN IMMEDIATE) a
-conditional `UPDATE ... WHERE lease expired` whose rowcount says who won. Sending happens
-outside any transaction; the result is written back only by the lease holder (`WHERE
-leased_by = <claim token>`), so a worker whose lease ran out cannot overwrite a newer claim.
-A worker killed mid-delivery leaves a lease that expires; the delivery is then retried with
-the same webhook-id. Within one dispatcher, a target (endpoint, SMTP, SMS, CRM) gets at most
-half the threads, so a slow or dead endpoint never holds up the others.
+A claim is a lease, taken for a batch of due deliveries in one transaction (`leases.py`: on
+PostgreSQL `SELECT ... FOR UPDATE SKIP LOCKED`, on SQLite a conditional `UPDATE ... WHERE
+lease expired` under the write lock). Sending happens outside any transaction, on
+`concurrency` threads, while the coordinating thread claims the next batch and writes the
+results of the last ones (one transaction per batch); a result is written back only by the
+lease holder (`WHERE leased_by = <claim token>`), so a worker whose lease ran out cannot
+overwrite a newer claim. A worker killed mid-delivery leaves a lease that expires; the
+delivery is then retried with the same webhook-id.
+
+Fairness: within one dispatcher a target (endpoint, SMTP, SMS, CRM) gets at most half the
+threads and half the claimed-but-unsent slots, and each target has a circuit breaker
+(`breaker.py`): after consecutive failures its deliveries wait out a cool-down unclaimed, so a
+slow or dead endpoint never holds up the others. HTTP connections are kept alive per checked
+(host, port, address) (`safe_http.ConnectionPools`).
 """
 from __future__ import annotations
 
@@ -23,24 +30,13 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from sqlalchemy import select, update
-
 from core import config
-from core.access.actors import SYSTEM_ACTOR
-from core.notifications import channels
+from core.notifications import channels, leases, safe_http
+from core.notifications.breaker import Breakers
 from core.notifications.fanout import expand_pending
-from core.notifications.retry import DEFAULT_SCHEDULE, configured_schedule, next_delay
-from core.notifications.safe_http import EXCERPT_BYTES
-from core.notifications.settle import (
-    audit_final,
-    fail_pending_for_endpoint,
-    lock_outbox,
-    not_leased,
-    settle_outbox,
-)
-from core.store import audit
+from core.notifications.retry import DEFAULT_SCHEDULE, configured_schedule
 from core.store.db import Database
-from core.store.models import Delivery, DeliveryAttempt, OutboxMessage, WebhookEndpoint, utcnow
+from core.store.models import utcnow
 
 log = logging.getLogger("docket.notifications")
 _OFF = ("off", "0", "false", "no")
@@ -56,7 +52,10 @@ class DispatcherConfig:
     disable_after_days: float = 5.0
     per_target_limit: int | None = None  # None: half the threads (at least 1)
     poll_interval: float = 0.5
-    allowlist: list | None = None        # None: DOCKET_OUTBOUND_ALLOWLIST at each request
+    allowlist: list | None = None        # None: the stored one / DOCKET_OUTBOUND_ALLOWLIST, per batch
+    batch_size: int | None = None        # deliveries claimed ahead; None: 16 per thread (32+)
+    breaker_failures: int = 10           # consecutive failures that open a target's circuit
+    breaker_cooldown: float = 30.0       # seconds an open circuit keeps its deliveries waiting
 
     @classmethod
     def from_settings(cls, **overrides) -> "DispatcherConfig":
@@ -74,6 +73,11 @@ class DispatcherConfig:
         return self.per_target_limit or max(1, math.ceil(self.concurrency / 2))
 
     @property
+    def capacity(self) -> int:
+        """Deliveries claimed and not yet written back, at most."""
+        return max(1, self.batch_size or max(32, 16 * self.concurrency))
+
+    @property
     def http(self) -> channels.HttpOptions:
         return channels.HttpOptions((self.connect_timeout, self.read_timeout), self.allowlist)
 
@@ -87,213 +91,231 @@ class Dispatcher:
         self.db = db
         self.config = cfg or DispatcherConfig.from_settings()
         self.worker_id = worker_id or f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self._inflight: dict[str, int] = {}
-        self._lock = threading.Lock()
+        self.pools = safe_http.ConnectionPools(maxsize=self.config.target_limit)
+        self.breakers = Breakers(self.config.breaker_failures, self.config.breaker_cooldown,
+                                 db.url)
+        self._cv = threading.Condition()
+        self._queue: list[leases.Claimed] = []     # claimed, not sent yet
+        self._inflight: dict[str, int] = {}        # being sent, per target
+        self._held: dict[str, int] = {}            # claimed and not written back, per target
+        self._results: list[leases.Result] = []    # sent (or released), not written back
+        self._opened: dict[str, float] = {}        # circuits opened since the last write
+        self._stopping = False
         self._rng = random.Random()
+        self._settings = leases.Settings(self.config.schedule, self.config.disable_after_days,
+                                         self.worker_id, self._rng)
         self.processed = 0
+
+    @property
+    def _held_cap(self) -> int:
+        return max(self.config.target_limit, self.config.capacity // 2)
 
     # --- claim ----------------------------------------------------------------------------
 
     def _due(self, now, exclude: list[str]):
-        stmt = (select(Delivery.id)
-                .where(Delivery.state == "pending", Delivery.next_attempt_at <= now,
-                       not_leased(now))
-                .order_by(Delivery.next_attempt_at, Delivery.id))
-        if exclude:
-            stmt = stmt.where(Delivery.target.not_in(exclude))
-        return stmt
+        return leases.due(now, exclude)
 
-    def claim(self, limit: int = 1) -> list[tuple[int, str]]:
-        """Lease up to `limit` due deliveries; returns (delivery id, claim token) pairs."""
-        with self._lock:
-            exclude = [t for t, n in self._inflight.items() if n >= self.config.target_limit]
-        now = utcnow()
-        with self.db.read() as s:  # cheap look first: no write transaction when idle
-            candidates = list(s.scalars(self._due(now, exclude).limit(limit + 16)))
-        if not candidates:
-            return []
+    def claim(self, limit: int = 1) -> list[leases.Claimed]:
+        """Lease up to `limit` due deliveries, in one transaction."""
+        with self._cv:
+            held = dict(self._held)
+        cap = self._held_cap
+        exclude = sorted({t for t, n in held.items() if n >= cap} | set(self.breakers.blocked()))
+
+        def quota(target: str) -> int:
+            allowed = self.breakers.allowed(target)
+            room = cap - held.get(target, 0)
+            return room if allowed is None else min(room, allowed)
+
         token = f"{self.worker_id}:{uuid.uuid4().hex[:8]}"
-        until = now + timedelta(seconds=self.config.lease_seconds)
-        claimed: list[int] = []
-        with self.db.unit_of_work() as s:
-            if not self.db.is_sqlite:
-                candidates = list(s.scalars(
-                    self._due(now, exclude).limit(limit).with_for_update(skip_locked=True)))
-            for delivery_id in candidates:
-                if len(claimed) >= limit:
-                    break
-                result = s.execute(
-                    update(Delivery)
-                    .where(Delivery.id == delivery_id, Delivery.state == "pending",
-                           Delivery.next_attempt_at <= now,  # still due: not just retried
-                           not_leased(now))
-                    .values(lease_until=until, leased_by=token)
-                    .execution_options(synchronize_session=False))
-                if result.rowcount == 1:
-                    claimed.append(delivery_id)
-        return [(i, token) for i in claimed]
+        claimed = leases.claim_batch(self.db, token, limit=limit, exclude=exclude, quota=quota,
+                                     lease_seconds=self.config.lease_seconds, due=self._due)
+        if not claimed:
+            return []
+        opts = self.config.http
+        if opts.allowlist is None:  # read once per batch: a change applies to the next batch
+            opts = replace(opts, allowlist=safe_http.configured_allowlist(self.db))
+        opts = replace(opts, pools=self.pools)
+        now = time.monotonic()
+        for c in claimed:
+            c.opts, c.claimed_at = opts, now
+            if self.breakers.allowed(c.job.target) == 1:  # half-open: this one is the probe
+                c.probe = True
+                self.breakers.probe_started(c.job.target)
+        return claimed
 
-    # --- one delivery ---------------------------------------------------------------------
+    # --- sending (the threads) ------------------------------------------------------------
 
-    def _load(self, delivery_id: int, token: str) -> tuple[channels.Job, int] | None:
-        with self.db.read() as s:
-            d = s.get(Delivery, delivery_id)
-            if d is None or d.leased_by != token:
-                return None
-            ob = s.get(OutboxMessage, d.outbox_id)
-            job = channels.Job(d.id, d.message_id, d.case_id, d.channel, d.event_type,
-                               d.target, dict(ob.payload), d.endpoint_id)
-            if d.endpoint_id is not None:
-                e = s.get(WebhookEndpoint, d.endpoint_id)
-                if e is not None:
-                    job.endpoint_url, job.endpoint_secrets = e.url, list(e.secrets or [])
-                    job.endpoint_enabled, job.endpoint_disabled_reason = bool(e.enabled), e.disabled_reason
-            return job, d.outbox_id
+    def _next(self) -> leases.Claimed | None:
+        limit = self.config.target_limit
+        for i, c in enumerate(self._queue):
+            if self._inflight.get(c.job.target, 0) < limit:
+                return self._queue.pop(i)
+        return None
 
-    def process(self, delivery_id: int, token: str) -> str:
-        loaded = self._load(delivery_id, token)
-        if loaded is None:
-            return "lost"
-        job, outbox_id = loaded
-        with self._lock:
-            self._inflight[job.target] = self._inflight.get(job.target, 0) + 1
+    def _send_loop(self) -> None:
+        while True:
+            with self._cv:
+                while not self._stopping and (c := self._next()) is None:
+                    self._cv.wait()
+                if self._stopping:
+                    return
+                target = c.job.target
+                self._inflight[target] = self._inflight.get(target, 0) + 1
+            try:
+                result = self._send(c)
+            finally:
+                with self._cv:
+                    self._inflight[target] -= 1
+                    self._results.append(result)
+                    self._cv.notify_all()
+
+    def _not_before(self, target: str):
+        until = self.breakers.open_until(target)
+        now = time.monotonic()
+        if until is None or until <= now:
+            return None
+        return utcnow() + timedelta(seconds=until - now)
+
+    def _send(self, c: leases.Claimed) -> leases.Result:
+        target = c.job.target
+        if not c.probe and self.breakers.allowed(target) == 0:  # opened since the claim
+            return leases.Result(c, None, not_before=self._not_before(target))
+        if time.monotonic() - c.claimed_at > self.config.lease_seconds / 2:
+            return leases.Result(c, None)  # waited half its lease unsent: give it back
         started, t0 = utcnow(), time.monotonic()
         try:
-            outcome = channels.send(self.db, job, self.config.http)
+            outcome = channels.send(self.db, c.job, c.opts)
         except Exception as e:  # a bug or the database: retry; the type only (no secrets)
-            log.warning("delivery %s raised %s", job.delivery_id, type(e).__name__)
+            log.warning("delivery %s raised %s", c.job.delivery_id, type(e).__name__)
             outcome = channels.Outcome("retry", error=f"internal error: {type(e).__name__}")
-        finally:
-            with self._lock:
-                self._inflight[job.target] -= 1
         duration_ms = int((time.monotonic() - t0) * 1000)
-        kind = self._finish(job, outbox_id, token, outcome, started, duration_ms)
-        with self._lock:
-            self.processed += 1
-        log.info("%s %s -> %s: %s", job.message_id, job.target, kind, outcome.error or "ok")
-        return kind
+        opened = self.breakers.record(target, outcome.kind, outcome.status_code)
+        if opened is not None:
+            with self._cv:
+                self._opened[target] = opened
+            log.warning("circuit of %s opened for %g s", target, self.config.breaker_cooldown)
+        return leases.Result(c, outcome, started, duration_ms, self._not_before(target))
 
-    def _finish(self, job: channels.Job, outbox_id: int, token: str, outcome: channels.Outcome,
-                started, duration_ms: int) -> str:
-        now = utcnow()
-        disabled: str | None = None
-        with self.db.unit_of_work() as s:
-            lock_outbox(self.db, s, outbox_id)
-            attempts = s.scalar(select(Delivery.attempts).where(Delivery.id == job.delivery_id)) or 0
-            number = attempts + 1
-            kind, error, next_at = outcome.kind, outcome.error, None
-            if kind == "retry":
-                delay = next_delay(number, self.config.schedule, outcome.retry_after, self._rng)
-                if delay is None:
-                    kind, error = "failed", f"{error}; gave up after {number} attempts"
-                else:
-                    next_at = now + timedelta(seconds=delay)
-            state = {"delivered": "delivered", "retry": "pending", "failed": "failed",
-                     "skipped": "skipped"}[kind]
-            values = {"state": state, "attempts": number, "lease_until": None, "leased_by": None,
-                      "last_status_code": outcome.status_code,
-                      "last_error": None if kind == "delivered" else error,
-                      "finished_at": None if state == "pending" else now}
-            if next_at is not None:
-                values["next_attempt_at"] = next_at
-            result = s.execute(update(Delivery)
-                               .where(Delivery.id == job.delivery_id, Delivery.leased_by == token)
-                               .values(**values).execution_options(synchronize_session=False))
-            lost = result.rowcount != 1
-            s.add(DeliveryAttempt(
-                delivery_id=job.delivery_id, number=number, started_at=started,
-                duration_ms=duration_ms, status_code=outcome.status_code,
-                response_excerpt=(outcome.excerpt or "")[:EXCERPT_BYTES],
-                error=((error or "") + " (lease expired before the attempt ended; "
-                       "another worker owns the delivery)") if lost else error,
-                outcome=kind, next_attempt_at=next_at, worker=self.worker_id[:100]))
-            if lost:
-                return "lost"
-            if job.endpoint_id is not None:
-                disabled = self._endpoint_health(s, job.endpoint_id, kind, outcome, now)
-            if state != "pending":
-                audit_final(s, job.case_id, kind, {
-                    "channel": job.channel, "target": job.target, "message_id": job.message_id,
-                    "event_type": job.event_type, "attempts": number,
-                    "status_code": outcome.status_code, "error": error})
-            settle_outbox(s, outbox_id)
-        if disabled:
-            fail_pending_for_endpoint(self.db, job.endpoint_id, disabled)
-        return kind
+    # --- writing back (the coordinating thread) -------------------------------------------
 
-    def _endpoint_health(self, s, endpoint_id: int, kind: str, outcome, now) -> str | None:
-        e = s.get(WebhookEndpoint, endpoint_id)
-        if e is None:
-            return None
-        if kind == "delivered":
-            e.failing_since = None
-            return None
-        if kind not in ("retry", "failed"):
-            return None
-        reason = outcome.disable_endpoint
-        if reason is None:
-            if e.failing_since is None:
-                e.failing_since = now
-            elif now - e.failing_since >= timedelta(days=self.config.disable_after_days):
-                reason = (f"failing continuously since {e.failing_since:%Y-%m-%d %H:%M} UTC "
-                          f"(more than {self.config.disable_after_days:g} days)")
-        if reason is None or not e.enabled:
-            return None
-        e.enabled, e.disabled_reason = False, reason
-        audit.record(s, case_id=None, actor=SYSTEM_ACTOR, kind="endpoint.disabled",
-                     after={"endpoint": e.id, "reason": reason})
-        return reason
-
-    # --- loops ----------------------------------------------------------------------------
-
-    def _loop(self, stop: threading.Event, once: bool) -> None:
-        while not stop.is_set():
-            try:
-                claimed = self.claim(1)
-            except Exception as e:  # database unavailable: wait and try again
-                log.warning("claim failed: %s", type(e).__name__)
-                if once:
-                    return
-                stop.wait(max(self.config.poll_interval, 1.0))
-                continue
-            if not claimed:
-                if once:
-                    return
-                stop.wait(self.config.poll_interval)
-                continue
-            for delivery_id, token in claimed:
+    def _write(self) -> None:
+        with self._cv:
+            results, self._results = self._results, []
+            opened, self._opened = self._opened, {}
+            for target in opened:  # claimed, not sent: released until the cool-down ends
+                keep = [c for c in self._queue if c.job.target != target or c.probe]
+                results += [leases.Result(c, None, not_before=self._not_before(target))
+                            for c in self._queue if c not in keep]
+                self._queue = keep
+        for target in opened:
+            until = self._not_before(target)
+            if until is not None:
                 try:
-                    self.process(delivery_id, token)
-                except Exception as e:  # writing the result failed: the lease expires, retried
-                    log.warning("delivery %s not recorded: %s", delivery_id, type(e).__name__)
+                    leases.defer_target(self.db, target, until)
+                except Exception as e:
+                    log.warning("deferring %s failed: %s", target, type(e).__name__)
+        if not results:
+            return
+        for r in results:  # a circuit open now: no retry before its cool-down ends
+            until = self._not_before(r.claimed.job.target)
+            if until is not None and (r.not_before is None or until > r.not_before):
+                r.not_before = until
+        try:
+            kinds = leases.record_batch(self.db, results, self._settings)
+        except Exception as e:  # writing the results failed: the leases expire, retried
+            log.warning("%d results not recorded: %s", len(results), type(e).__name__)
+            kinds = {}
+        with self._cv:
+            for r in results:
+                self._held[r.claimed.job.target] -= 1
+            self.processed += sum(1 for r in results if r.outcome is not None)
+            self._cv.notify_all()
+        if log.isEnabledFor(logging.INFO):
+            for r in results:
+                if r.outcome is not None:
+                    log.info("%s %s -> %s: %s", r.claimed.job.message_id, r.claimed.job.target,
+                             kinds.get(r.claimed.job.delivery_id, "not recorded"),
+                             r.outcome.error or "ok")
 
-    def _threads(self, stop: threading.Event, once: bool) -> list[threading.Thread]:
-        threads = [threading.Thread(target=self._loop, args=(stop, once), daemon=True,
+    def _coordinate(self, stop: threading.Event, once: bool) -> None:
+        capacity = self.config.capacity
+        expanded = time.monotonic()
+        while True:
+            self._write()
+            if stop.is_set():
+                return
+            if not once and time.monotonic() - expanded >= 5.0:
+                expanded = time.monotonic()
+                try:
+                    expand_pending(self.db)
+                except Exception as e:
+                    log.warning("expanding the outbox failed: %s", type(e).__name__)
+            with self._cv:
+                busy = sum(self._held.values())
+            claimed: list[leases.Claimed] = []
+            if capacity - busy >= max(1, capacity // 2) or not busy:  # refill when half empty
+                try:
+                    claimed = self.claim(capacity - busy)
+                except Exception as e:  # database unavailable: wait and try again
+                    log.warning("claim failed: %s", type(e).__name__)
+                    if once and not busy:
+                        return
+                    stop.wait(max(self.config.poll_interval, 1.0))
+                    continue
+            with self._cv:
+                if claimed:
+                    self._queue += claimed
+                    for c in claimed:
+                        self._held[c.job.target] = self._held.get(c.job.target, 0) + 1
+                    self._cv.notify_all()
+                    continue
+                busy = sum(self._held.values())
+                if not busy and not self._results:
+                    if once:
+                        return
+                elif not self._results:
+                    self._cv.wait(self.config.poll_interval)
+                    continue
+                else:
+                    continue
+            # idle: look again soon (as often as the four polling threads of old did)
+            stop.wait(self.config.poll_interval / min(4, max(1, self.config.concurrency)))
+
+    def _run(self, stop: threading.Event, once: bool) -> None:
+        self._stopping = False
+        threads = [threading.Thread(target=self._send_loop, daemon=True,
                                     name=f"docket-delivery-{i}")
                    for i in range(max(1, self.config.concurrency))]
         for t in threads:
             t.start()
-        return threads
+        try:
+            self._coordinate(stop, once)
+        finally:
+            with self._cv:  # claimed, unsent: give them back now
+                self._results += [leases.Result(c, None) for c in self._queue]
+                self._queue = []
+                self._stopping = True
+                self._cv.notify_all()
+            for t in threads:
+                t.join()
+            self._write()
+            self.pools.close()  # kept alive for one run: nothing idles open in between
 
     def run_once(self) -> int:
         """Send everything due now (retries falling due meanwhile included); returns the
         number of attempts made."""
         before = self.processed
         expand_pending(self.db)
-        for t in self._threads(threading.Event(), once=True):
-            t.join()
+        self._run(threading.Event(), once=True)
         return self.processed - before
 
     def run_forever(self, stop: threading.Event) -> None:
-        threads = self._threads(stop, once=False)
-        while not stop.is_set():
-            try:
-                expand_pending(self.db)
-            except Exception as e:
-                log.warning("expanding the outbox failed: %s", type(e).__name__)
-            stop.wait(5.0)
-        for t in threads:
-            t.join()
+        try:
+            expand_pending(self.db)
+        except Exception as e:
+            log.warning("expanding the outbox failed: %s", type(e).__name__)
+        self._run(stop, once=False)
 
 
 _background: dict[str, tuple[threading.Thread, threading.Event]] = {}

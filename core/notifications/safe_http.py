@@ -7,22 +7,25 @@ CGNAT 100.64/10, IPv6 ULA/link-local/::1, nor an IPv4 address embedded in IPv6 t
 those) unless it lies in the allow-list (set on the Settings page, else
 DOCKET_OUTBOUND_ALLOWLIST: `configured_allowlist(db)`); and the connection goes to the very
 address that was checked (a pinned urllib3 pool; the Host header and TLS SNI/certificate check
-keep the original name), so a second DNS answer cannot redirect it. Redirects are never
+keep the original name), so a second DNS answer cannot redirect it. A dispatcher keeps
+connections alive (`ConnectionPools`): the guard still runs for every request, and a kept
+connection is reused only for the same checked (host, port, address). Redirects are never
 followed, proxies from the environment are ignored, and at most 1 KB of the answer is kept.
 """
 from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Iterable
 from urllib.parse import urlsplit
 
 import certifi
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
+import urllib3.exceptions as ue
+from urllib3 import HTTPConnectionPool, HTTPSConnectionPool, Timeout
 
 from core import config, settings_store
 from core.errors import InvalidInput
@@ -31,6 +34,15 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 EXCERPT_BYTES = 1024
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
+# IANA's special-purpose blocks (RFC 6890 and its updates) that Python's `is_global` lets
+# through in some versions (192.0.0.8, the IPv4 dummy address, is "global" in 3.11), or that
+# no webhook receiver lives on: refused whatever the interpreter says.
+_SPECIAL_PURPOSE = tuple(ipaddress.ip_network(n) for n in (
+    "0.0.0.0/8", "192.0.0.0/24", "192.0.2.0/24", "192.31.196.0/24", "192.52.193.0/24",
+    "192.88.99.0/24", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "240.0.0.0/4",
+    "255.255.255.255/32",
+    "64:ff9b:1::/48", "100::/64", "2001::/23", "2001:db8::/32", "2002::/16", "3fff::/20",
+    "5f00::/16", "fc00::/7"))
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 _HOST_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789.-_:")
@@ -104,6 +116,8 @@ def blocked_reason(ip: IPAddress) -> str | None:
         (isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT, "shared address space (CGNAT)"),
         (ip.is_private, "private"),
         (ip.is_reserved, "reserved"),
+        (any(ip in n for n in _SPECIAL_PURPOSE if n.version == ip.version),
+         "special-purpose, not globally reachable"),
         (not ip.is_global, "not globally routable"),
     )
     for hit, reason in checks:
@@ -197,35 +211,55 @@ def check_url_syntax(url: str) -> None:
     _split(url)
 
 
-class _PinnedAdapter(HTTPAdapter):
-    """Sends every request of this adapter to one already-checked IP address."""
+def _new_pool(target: Target, verify: bool | str, maxsize: int) -> HTTPConnectionPool:
+    """A urllib3 pool whose every connection goes to the checked address (TLS keeps the name
+    for SNI and the certificate check)."""
+    if target.scheme == "https":
+        return HTTPSConnectionPool(
+            target.address, target.port, maxsize=maxsize, block=False,
+            server_hostname=target.host, assert_hostname=target.host,
+            cert_reqs="CERT_REQUIRED" if verify else "CERT_NONE",
+            ca_certs=verify if isinstance(verify, str) else certifi.where())
+    return HTTPConnectionPool(target.address, target.port, maxsize=maxsize, block=False)
 
-    def __init__(self, target: Target):
-        super().__init__(max_retries=0)
-        self._target = target
-        self._pools: list[HTTPConnectionPool] = []
 
-    def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
-        t = self._target
-        if t.scheme == "https":
-            pool = HTTPSConnectionPool(
-                t.address, t.port, maxsize=1, server_hostname=t.host, assert_hostname=t.host,
-                cert_reqs="CERT_REQUIRED" if verify else "CERT_NONE",
-                ca_certs=verify if isinstance(verify, str) else certifi.where())
-        else:
-            pool = HTTPConnectionPool(t.address, t.port, maxsize=1)
-        self._pools.append(pool)
+class ConnectionPools:
+    """Kept-alive connections for a dispatcher: one pool per **checked** (scheme, host, port,
+    address, TLS verification). `request` still runs the whole guard (`check_url`: one lookup,
+    every address checked) for each request; only then is a pool picked, by the address that
+    was just checked, so a kept-alive connection is reused only for that very (host, port,
+    address), and a DNS answer that changed gets a new pool, hence a new connection, to the
+    new checked address. Least recently used pools beyond `max_pools` are closed."""
+
+    def __init__(self, maxsize: int = 4, max_pools: int = 64):
+        self.maxsize, self.max_pools = maxsize, max_pools
+        self._pools: OrderedDict[tuple, HTTPConnectionPool] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, target: Target, verify: bool | str) -> HTTPConnectionPool:
+        key = (target.scheme, target.host, target.port, target.address,
+               verify if isinstance(verify, str) else bool(verify))
+        with self._lock:
+            pool = self._pools.get(key)
+            if pool is not None:
+                self._pools.move_to_end(key)
+                return pool
+            pool = self._pools[key] = _new_pool(target, verify, self.maxsize)
+            old = [self._pools.popitem(last=False)[1]
+                   for _ in range(max(0, len(self._pools) - self.max_pools))]
+        for p in old:
+            p.close()
         return pool
 
-    def close(self):
-        for pool in self._pools:
-            pool.close()
-        super().close()
+    def close(self) -> None:
+        with self._lock:
+            pools, self._pools = list(self._pools.values()), OrderedDict()
+        for p in pools:
+            p.close()
 
 
 def _root_reason(exc: BaseException) -> str:
     """A short description without URLs (they may carry tokens in their query)."""
-    import urllib3.exceptions as ue
     seen = exc
     for _ in range(6):
         inner = getattr(seen, "reason", None) or (seen.args[0] if seen.args and
@@ -241,45 +275,65 @@ def _root_reason(exc: BaseException) -> str:
     return type(seen).__name__
 
 
+_DRAIN_LIMIT = 64 * 1024  # a longer answer closes its connection instead of being read
+
+
+def _transport_error(e: Exception, timeout: tuple[float, float]) -> TransportError:
+    if isinstance(e, ue.NewConnectionError):
+        return TransportError(f"connection failed: {_root_reason(e)}")
+    if isinstance(e, ue.ConnectTimeoutError):
+        return TransportError(f"connect timeout after {timeout[0]:g} s")
+    if isinstance(e, ue.ReadTimeoutError):
+        return TransportError(f"read timeout after {timeout[1]:g} s")
+    if isinstance(e, ue.SSLError):
+        return TransportError(f"TLS error: {_root_reason(e)}")
+    return TransportError(f"connection failed: {_root_reason(e)}")
+
+
 def request(method: str, url: str, *, headers: dict[str, str] | None = None,
             body: bytes | None = None, timeout: tuple[float, float] | None = None,
             allowlist: Iterable[Network] | None = None, verify: bool | str = True,
-            db=None) -> HttpResult:
+            db=None, pools: ConnectionPools | None = None) -> HttpResult:
     """One HTTP request under the policy above. Raises UnsafeDestination (nothing sent) or
     TransportError (network trouble); any HTTP status, 3xx included, is returned as is.
-    `allowlist` None: `configured_allowlist(db)` (the stored one when `db` is given)."""
+    `allowlist` None: `configured_allowlist(db)` (the stored one when `db` is given).
+    `pools`: kept-alive connections to reuse (a dispatcher's); None: one connection, closed
+    after the answer."""
     if timeout is None:
         timeout = (float(config.setting("DOCKET_HTTP_CONNECT_TIMEOUT")),
                    float(config.setting("DOCKET_HTTP_READ_TIMEOUT")))
-    target = check_url(url, allowlist, db=db)
-    session = requests.Session()
-    session.trust_env = False  # no proxies or .netrc from the environment
-    adapter = _PinnedAdapter(target)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
+    target = check_url(url, allowlist, db=db)  # the guard, for every request
+    pool = pools.get(target, verify) if pools is not None else _new_pool(target, verify, 1)
+    parts = urlsplit(url)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     all_headers = {"User-Agent": "Docket-Notifications/1", **(headers or {}),
                    "Host": target.host_header}
     started = time.monotonic()
     try:
-        resp = session.request(method, url, headers=all_headers, data=body, timeout=timeout,
-                               allow_redirects=False, stream=True, verify=verify)
+        resp = pool.urlopen(method, path, body=body, headers=all_headers, retries=False,
+                            redirect=False, assert_same_host=False, preload_content=False,
+                            release_conn=False,
+                            timeout=Timeout(connect=timeout[0], read=timeout[1]))
         try:
-            raw = resp.raw.read(EXCERPT_BYTES, decode_content=True) or b""
+            raw = resp.read(EXCERPT_BYTES, decode_content=True) or b""
         except Exception:
             raw = b""
         finally:
-            resp.close()
-    except requests.exceptions.ConnectTimeout:
-        raise TransportError(f"connect timeout after {timeout[0]:g} s") from None
-    except requests.exceptions.ReadTimeout:
-        raise TransportError(f"read timeout after {timeout[1]:g} s") from None
-    except requests.exceptions.SSLError as e:
-        raise TransportError(f"TLS error: {_root_reason(e)}") from None
-    except requests.exceptions.RequestException as e:
-        raise TransportError(f"connection failed: {_root_reason(e)}") from None
+            try:
+                left = resp.length_remaining
+                if pools is not None and left is not None and left <= _DRAIN_LIMIT:
+                    resp.drain_conn()  # read to the end: the connection can serve the next one
+                else:
+                    resp.close()
+            except Exception:
+                resp.close()
+            resp.release_conn()
+    except (ue.HTTPError, OSError) as e:
+        raise _transport_error(e, timeout) from None
     finally:
-        session.close()
+        if pools is None:
+            pool.close()
     duration = int((time.monotonic() - started) * 1000)
     excerpt = raw[:EXCERPT_BYTES].decode("utf-8", errors="replace")[:EXCERPT_BYTES]
-    return HttpResult(resp.status_code, {k.lower(): v for k, v in resp.headers.items()},
+    return HttpResult(resp.status, {k.lower(): v for k, v in resp.headers.items()},
                       excerpt, duration, target.address)

@@ -109,9 +109,18 @@ def alembic_config(db: Database) -> Config:
     return cfg
 
 
+# Any constant both app servers agree on: pg_advisory_xact_lock's key for schema upgrades.
+UPGRADE_LOCK_KEY = 0x646F636B6574  # "docket"
+
+
 def upgrade_schema(db: Database) -> None:
-    """Bring the schema to the newest migration (idempotent; safe on every start)."""
+    """Bring the schema to the newest migration (idempotent; safe on every start). Several
+    app servers and workers starting at once upgrade one at a time: a thread lock within a
+    process; across processes SQLite's write lock (BEGIN IMMEDIATE) or, on PostgreSQL, a
+    transaction-level advisory lock. The ones after the first find the schema at head."""
     with _upgrade_lock, db.write_engine.begin() as conn:
+        if not db.is_sqlite:
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({UPGRADE_LOCK_KEY})")
         cfg = alembic_config(db)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 # those tables are imported here, so importing this module registers every table.
 from core.store.approval_models import CaseApproval  # noqa: F401  (four-eyes approvals)
 from core.store.base import Base, utcnow  # noqa: F401  (re-exported: `from core.store.models`)
+from core.store.worklist_models import SavedFilter  # noqa: F401  ("My views")
 
 
 class User(Base):
@@ -362,8 +363,10 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("outbox_id", "target", name="uq_deliveries_outbox_target"),
         Index("ix_deliveries_due", "state", "next_attempt_at"),
-        Index("ix_deliveries_endpoint", "endpoint_id", "state"),
+        Index("ix_deliveries_endpoint", "endpoint_id", "state", "id"),
         Index("ix_deliveries_case", "case_id"),
+        Index("ix_deliveries_state_id", "state", "id"),  # the Deliveries page: newest first
+        Index("ix_deliveries_channel_state_id", "channel", "state", "id"),
     )
 
 

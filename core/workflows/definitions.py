@@ -80,6 +80,11 @@ def ensure_default_workflows(session: Session) -> None:
 
 def definition_of(session: Session, name: str) -> dict[str, Any]:
     wf = session.get(Workflow, name)
+    if wf is not None:
+        # Held for the session's life: its identity map keeps objects only while something
+        # refers to them, and one command asks for its workflow up to four times (a row read
+        # each, a third of a Reject's time before; docs/PERFORMANCE.md, "Bulk actions").
+        session.info.setdefault("docket_workflows", {})[name] = wf
     base = copy.deepcopy(DEFAULT_WORKFLOWS.get(name, DEFAULT_WORKFLOWS["onboarding"]))
     base.pop("title", None)
     if wf is not None:

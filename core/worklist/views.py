@@ -101,7 +101,9 @@ def validate_predicates(predicates: Any) -> list[str]:
             elif None not in value and value[0] > value[1]:
                 problems.append(f"{where}: range minimum {value[0]} is above maximum {value[1]}")
         elif op == "in":
-            if not (isinstance(value, list) and value and all(isinstance(v, (str, int, float)) for v in value)):
+            if kind == "list":  # a tag list has no "one of" (a view of several: one each)
+                problems.append(f"{where}: use 'contains' on {name}")
+            elif not (isinstance(value, list) and value and all(isinstance(v, (str, int, float)) for v in value)):
                 problems.append(f"{where}: 'in' needs a non-empty list of values")
         elif op == "contains":
             if not isinstance(value, str) or not value:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
@@ -44,6 +45,9 @@ def new_app(monkeypatch, database_url: str, *, demo: bool = False,
     monkeypatch.setenv("DOCKET_COOKIE_KEY", COOKIE_KEY)
     monkeypatch.setenv("DOCKET_EMBEDDED_WORKER", "off")  # delivery has its own tests
     monkeypatch.setattr(ui.auth, "LOGIN_SLEEP_TIME", 0)
+    # A fresh app sees no figures cached by another test's app: on PostgreSQL every test of a
+    # process has the same database URL, the key of the caches (tags in use, counts).
+    st.cache_data.clear()
     at = AppTest.from_file(str(APP), default_timeout=30)
     for k, v in (query or {}).items():
         at.query_params[k] = v

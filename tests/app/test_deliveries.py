@@ -169,3 +169,58 @@ def test_reviewers_and_analysts_cannot_reach_the_deliveries_page(db, database_ur
     at = sign_in(new_app(monkeypatch, database_url), role)
     with pytest.raises(ValueError, match="Known pages"):
         at.switch_page(PAGE)
+
+
+def _many_deliveries(db, n: int) -> None:
+    """n deliveries, alternately webhooks and SMS, written straight into the tables."""
+    from core.store.models import OutboxMessage, utcnow
+    with db.unit_of_work() as s:
+        for i in range(1, n + 1):
+            box = OutboxMessage(message_id=f"msg_page_{i}", case_id=f"P-{i}", channel="webhook",
+                                event_type="case.approved", payload={}, state="delivered",
+                                created_at=utcnow())
+            s.add(box)
+            s.flush()
+            channel = "sms" if i % 2 else "webhook"
+            s.add(Delivery(outbox_id=box.id, message_id=box.message_id, case_id=box.case_id,
+                           channel=channel, event_type="case.approved", target=channel,
+                           state="delivered", attempts=1, created_at=utcnow()))
+
+
+def test_the_list_is_paged_in_the_database_newest_first(db, database_url, monkeypatch):
+    _many_deliveries(db, 120)
+    at = _admin(monkeypatch, database_url)
+    assert any("120 deliveries" in c.value and "showing 1–50" in c.value for c in at.caption)
+    assert list(_frame(at, "Attempts")["Case"])[:2] == ["P-120", "P-119"]
+    assert any(m.value == "Page 1 of 3" for m in at.markdown)
+    assert at.button(key="dl_page_previous").disabled
+    at.button(key="dl_page_next").click().run()
+    at.button(key="dl_page_next").click().run()
+    cases = list(_frame(at, "Attempts")["Case"])
+    assert cases[0] == "P-20" and cases[-1] == "P-1" and len(cases) == 20
+    assert at.button(key="dl_page_next").disabled
+    at.selectbox(key="dl_channel").set_value("sms").run()  # a new filter: back to page 1
+    frame = _frame(at, "Attempts")
+    assert set(frame["Channel"]) == {"sms"} and list(frame["Case"])[0] == "P-119"
+    assert any("60 deliveries" in c.value for c in at.caption)
+    assert any(m.value == "Page 1 of 2" for m in at.markdown)
+
+
+def test_beyond_the_count_cap_the_page_says_so_and_still_pages(db, database_url, monkeypatch):
+    from core.notifications import deliveries as dl
+    _many_deliveries(db, 120)
+    monkeypatch.setattr(dl, "COUNT_CAP", 100)
+    at = _admin(monkeypatch, database_url)
+    assert any("100+ deliveries" in c.value for c in at.caption)
+    assert [m.value for m in at.metric] == ["0", "100+", "0", "0"]
+    assert any(m.value == "Page 1 of 2+" for m in at.markdown)
+    for _ in range(2):
+        at.button(key="dl_page_next").click().run()
+    assert list(_frame(at, "Attempts")["Case"])[-1] == "P-1"  # the last page is reachable
+    assert any(m.value == "Page 3 of 3+" for m in at.markdown)
+    page = dl.delivery_page(db, actor="admin", count_cap=100)
+    assert (page.total, page.total_capped) == (100, True)
+    exact = dl.delivery_page(db, actor="admin")
+    assert (exact.total, exact.total_capped) == (120, False)
+    assert dl.count_deliveries(db, cap=100)["delivered"] == 101
+    assert dl.count_deliveries(db)["delivered"] == 120

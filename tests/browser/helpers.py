@@ -56,9 +56,19 @@ def sidebar(page: Page):
 
 
 def pick_view(page: Page, name: str) -> None:
+    """Chooses a sidebar view; a click landing while a run finishes can be dropped by the app,
+    then it is clicked again (three tries, each waiting for a hung page only)."""
     label = re.compile(rf"^{re.escape(name)} \(")
-    sidebar(page).get_by_text(label).click()
-    expect(sidebar(page).get_by_role("radio", name=label)).to_be_checked()
+    radio = sidebar(page).get_by_role("radio", name=label)
+    for attempt in range(3):
+        wait_idle(page)
+        sidebar(page).get_by_text(label).click()
+        try:
+            expect(radio).to_be_checked(timeout=20_000)
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
     wait_idle(page)
 
 
@@ -122,6 +132,8 @@ def choose(page: Page, combobox, option: str) -> None:
             combobox.press("ArrowDown")
         try:
             expect(combobox).to_have_value(option, timeout=10_000)
+            wait_idle(page)  # the run the pick started is over: a next click carries the pick
+            expect(combobox).to_have_value(option)  # (and no rerun put the old value back)
             return
         except AssertionError:
             combobox.press("Escape")

@@ -468,7 +468,8 @@ def _deliveries_round_trip(page: Page, url: str, db: Database, receiver: Receive
     wait_idle(page)
     pick(page, keyed(page, "dl_endpoint").get_by_role("combobox"),
          f"#{endpoint_id} {receiver.url}")
-    expect(page.get_by_text("1 deliveries. Select a row for its attempts.")).to_be_visible()
+    expect(page.get_by_text("1 delivery, newest first · showing 1–1. Select a row for its "
+                             "attempts.")).to_be_visible()
     expect(_delivery_cell(page, 1)).to_have_text(str(delivered.id))
     expect(_delivery_cell(page, 4)).to_have_text("case.approved")
     expect(_delivery_cell(page, 7)).to_have_text("delivered")

@@ -43,6 +43,18 @@ def no_connections(monkeypatch):
     ("http://[fd00::1]/", "private"),
     ("http://[fe80::1]/", "link-local"),
     ("http://100.64.0.1/", "CGNAT"),
+    ("http://100.127.255.254/", "CGNAT"),
+    ("http://192.0.0.8/", "special-purpose"),         # IPv4 dummy address ("global" in 3.11)
+    ("http://192.0.0.170/", "private|special-purpose"),  # NAT64 discovery
+    ("http://192.0.2.10/", "private"),                # documentation (TEST-NET-1)
+    ("http://192.88.99.1/", "special-purpose"),       # 6to4 relay anycast (deprecated)
+    ("http://198.18.0.1/", "private"),                # benchmarking
+    ("http://198.19.255.1/", "private"),
+    ("http://240.0.0.1/", "private|reserved"),        # class E
+    ("http://255.255.255.255/", "private|reserved"),  # broadcast
+    ("http://[2001:db8::1]/", "private"),             # IPv6 documentation
+    ("http://[64:ff9b::7f00:1]/", "loopback|not globally routable"),  # NAT64 of 127.0.0.1
+    ("http://[::ffff:100.64.0.1]/", "CGNAT"),
     ("http://0.0.0.0/", "unspecified"),
     ("http://224.0.0.1/", "multicast"),
     ("http://localhost:9/hook", "loopback"),          # a name resolving to a private address

@@ -28,13 +28,14 @@ def parse(query: dict[str, list[str]]):
 
 def test_a_full_link_round_trips():
     query = {"view": ["7"], "status": ["manual_review", "rejected"], "assignee": ["me"],
-             "workflow": ["onboarding"], "q": ["GmbH"], "from": ["2025-01-01"],
+             "workflow": ["onboarding"], "tag": ["vip", "sar filed"], "q": ["GmbH"], "from": ["2025-01-01"],
              "to": ["2025-02-01"], "overdue": ["1"], "sort": ["name"], "order": ["asc"],
              "page": ["3"]}
     params, notes = parse(query)
     assert notes == []
     assert params == ListParams(view=7, statuses=("manual_review", "rejected"), assignee="me",
-                                workflows=("onboarding",), search="GmbH",
+                                workflows=("onboarding",), tags=("vip", "sar filed"),
+                                search="GmbH",
                                 created_from=date(2025, 1, 1), created_to=date(2025, 2, 1),
                                 overdue=True, sort="name", order="asc", page=3)
     assert to_query(params, default_view=1) == query
@@ -62,6 +63,9 @@ def test_defaults_are_left_out_of_the_url():
     ({"order": ["up"]}, "order up is not asc or desc"),
     ({"page": ["0"]}, "page 0 is not a page number"),
     ({"overdue": ["yes"]}, "overdue yes is not 1 or 0"),
+    ({"tag": ["   "]}, "is not a tag"),
+    ({"tag": ["x" * 51]}, "is not a tag (1 to 50 characters"),
+    ({"tag": ["a\nb"]}, "is not a tag"),
     ({"page": ["-2"]}, "page \\-2 is not a page number"),
     ({"q": ["x" * (MAX_SEARCH + 1)]}, f"Search is limited to {MAX_SEARCH} characters"),
 ])
@@ -78,6 +82,14 @@ def test_overdue_is_one_or_left_out():
     assert parse({"overdue": ["0"]}) == (ListParams(), [])
     assert to_query(ListParams(overdue=True), default_view=1) == {"overdue": ["1"]}
     assert "overdue" not in to_query(ListParams(overdue=False), default_view=1)
+
+
+def test_tags_repeat_and_are_kept_trimmed_once_each():
+    params, notes = parse({"tag": [" vip ", "vip", "Batch 7", "x" * 51]})
+    assert params.tags == ("vip", "Batch 7") and len(notes) == 1
+    assert to_query(params, default_view=1) == {"tag": ["vip", "Batch 7"]}
+    params, notes = parse({"tag": [f"t{i}" for i in range(25)]})
+    assert len(params.tags) == 20 and "At most 20 tags" in notes[0]
 
 
 def test_good_values_beside_bad_ones_are_kept():
