@@ -130,6 +130,19 @@ def _seed(db: Database) -> None:
                              expected_version=_version(db, "BR-REJECTED"), reason="sanctions hit")
 
 
+# A browser test failing once is run once more (pytest-rerunfailures; the report says RERUN):
+# on a loaded 2-core machine a click can land while a run finishes and be dropped by the app,
+# and the seven flakes of this kind seen here in four full runs each passed alone. A defect
+# fails both tries. Flakes are still to be found and fixed one by one (the helpers' retries).
+BROWSER_RERUNS = 1
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("browser") and not item.get_closest_marker("flaky"):
+            item.add_marker(pytest.mark.flaky(reruns=BROWSER_RERUNS, reruns_delay=1))
+
+
 def _require_chromium() -> None:
     if Path(CHROMIUM).is_file():
         return
