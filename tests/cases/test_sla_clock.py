@@ -11,6 +11,7 @@ from core.intake.events import upload_document
 from core.intake.importer import import_cases
 from core.store.models import Case, Document, SlaBreach, utcnow
 from core.workflows import admin as wa
+from core.workflows.sla import DAY_NAMES
 from tests.factories import make_case, version_of
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -84,13 +85,16 @@ def test_revisions_then_back_to_manual_review_restarts_the_clock(db):
 def test_the_workflows_business_hours_apply_to_new_due_times_only(db):
     make_case(db, "C-1")
     kept = _case(db, "C-1").due_at
+    # the business day is two days from today, so the case enters outside it whenever the test
+    # runs, and its 2 hours are that day's whole window (a fixed "sat" failed on Saturday 10:04)
+    day = (utcnow().weekday() + 2) % 7
     wa.set_sla(db, "onboarding", {"hours": {"manual_review": 2},
-                                  "business_hours": {"days": ["sat"], "start": 10, "end": 12,
+                                  "business_hours": {"days": [DAY_NAMES[day]], "start": 10, "end": 12,
                                                      "time_zone": "UTC"}}, actor="admin")
     make_case(db, "C-2")
     assert _case(db, "C-1").due_at == kept  # changed only when it next enters a status
     due = _case(db, "C-2").due_at
-    assert due.weekday() == 5 and due.time() == datetime(2000, 1, 1, 12).time()
+    assert due.weekday() == day and due.time() == datetime(2000, 1, 1, 12).time()
 
 
 def test_an_imported_case_gets_its_due_time(db):
