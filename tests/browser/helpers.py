@@ -33,22 +33,28 @@ def sign_in(page: Page, app_url: str, username: str, query: str = "") -> None:
     wait_idle(page)
 
 
-def open_page(page: Page, title: str, heading: str | None = None) -> None:
-    """Opens a page from the sidebar navigation. A click landing while a rerun finishes can
-    be dropped by the app: then it is clicked again (three tries, each waiting for a hung
-    page only)."""
-    link = page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True)
-    shown = page.get_by_role("heading", name=heading or title, exact=True)
+def click_until(page: Page, target, shown, *, checked: bool = False) -> None:
+    """Clicks `target` until `shown` is visible (or checked): a click landing while a rerun
+    finishes can be dropped by the app (three tries, each waiting for a hung page only)."""
     for attempt in range(3):
         wait_idle(page)
-        link.click()
+        target.click()
         try:
-            expect(shown).to_be_visible(timeout=20_000)
+            if checked:
+                expect(shown).to_be_checked(timeout=20_000)
+            else:
+                expect(shown).to_be_visible(timeout=20_000)
             break
         except AssertionError:
             if attempt == 2:
                 raise
     wait_idle(page)
+
+
+def open_page(page: Page, title: str, heading: str | None = None) -> None:
+    """Opens a page from the sidebar navigation (clicked again if the click was dropped)."""
+    link = page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True)
+    click_until(page, link, page.get_by_role("heading", name=heading or title, exact=True))
 
 
 def sidebar(page: Page):
@@ -56,20 +62,10 @@ def sidebar(page: Page):
 
 
 def pick_view(page: Page, name: str) -> None:
-    """Chooses a sidebar view; a click landing while a run finishes can be dropped by the app,
-    then it is clicked again (three tries, each waiting for a hung page only)."""
+    """Chooses a sidebar view (clicked again if the click was dropped)."""
     label = re.compile(rf"^{re.escape(name)} \(")
-    radio = sidebar(page).get_by_role("radio", name=label)
-    for attempt in range(3):
-        wait_idle(page)
-        sidebar(page).get_by_text(label).click()
-        try:
-            expect(radio).to_be_checked(timeout=20_000)
-            break
-        except AssertionError:
-            if attempt == 2:
-                raise
-    wait_idle(page)
+    click_until(page, sidebar(page).get_by_text(label),
+                sidebar(page).get_by_role("radio", name=label), checked=True)
 
 
 def search(page: Page, text: str, expect_total: int | None = 1) -> None:

@@ -18,6 +18,7 @@ from core.store.models import Case
 from core.store.worklist_models import SavedFilter
 from tests.browser.helpers import (
     choose,
+    click_until,
     keyed_button,
     pick_view,
     search,
@@ -82,21 +83,6 @@ def pick_tag(page: Page, tag: str) -> None:
 def tag_chip(page: Page, tag: str):
     return sidebar(page).get_by_test_id("stMultiSelect").filter(
         has=page.get_by_role("combobox", name="Tags")).get_by_text(tag, exact=True)
-
-
-def click_until(page: Page, target, shown) -> None:
-    """Clicks `target` until `shown` is visible: a click landing while a rerun finishes can be
-    dropped by the app (three tries, each waiting for a hung page only)."""
-    for attempt in range(3):
-        wait_idle(page)
-        target.click()
-        try:
-            expect(shown).to_be_visible(timeout=20_000)
-            break
-        except AssertionError:
-            if attempt == 2:
-                raise
-    wait_idle(page)
 
 
 def url_params(page: Page) -> dict[str, list[str]]:
