@@ -23,11 +23,13 @@ from core.demo import bulk_load
 from core.demo import generate as demo_data
 from core.demo.simulator import CaseTemplate, create_case, play, world_steps
 from core.errors import ActionNotAllowed, CaseChanged, InvalidInput, NotAllowed, NotFound
-from core.store.models import AuditEvent, Case, CaseCount
+from core.store import case_counts
+from core.store.case_counts import compact_case_counts
+from core.store.counter_models import CaseCount
+from core.store.models import AuditEvent, Case
 from core.worklist import query as case_query
 from core.worklist.query import (
     CaseFilter,
-    compact_case_counts,
     count_cases,
     counter_clauses,
     counts_by_status,
@@ -257,8 +259,8 @@ def test_compaction_keeps_the_counts(db, views):
 def test_postgres_compacts_on_read_when_rows_pile_up(db, views, monkeypatch):
     if db.is_sqlite:
         pytest.skip("SQLite keeps one row per key")
-    monkeypatch.setattr(case_query, "COMPACT_MIN_EXTRA_ROWS", 50)
-    monkeypatch.setattr(case_query, "compact_checked_at", {})
+    monkeypatch.setattr(case_counts, "COMPACT_MIN_EXTRA_ROWS", 50)
+    monkeypatch.setattr(case_counts, "compact_checked_at", {})
     demo_data.generate_cases(db, 300, seed=8)
     assert _counter_rows(db) >= 300
     expected = {v.id: real_count(db, CaseFilter(view=v)) for v in views}

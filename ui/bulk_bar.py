@@ -41,6 +41,7 @@ from core.worklist.query import CaseFilter
 from ui import list_state
 from ui.actions import error_text
 from ui.case_list import refresh_counts
+from ui.list_params import cases_count
 
 MODE_KEY = "docket_bulk_mode"          # "Select cases" on (kept for the session)
 MODE_WIDGET = "bulk_mode"
@@ -65,6 +66,7 @@ class Listing:
     sort: str
     descending: bool
     total: int
+    total_capped: bool = False  # at least `total` cases (a capped count)
 
 
 def may_select(user: UserInfo) -> bool:
@@ -268,7 +270,8 @@ def bulk_bar(db: Database, user: UserInfo, listing: Listing) -> None:
                       icon=":material/select_all:", on_click=_select_all, args=(db, listing),
                       disabled=listing.total == 0,
                       help="Every case of the list as filtered now, on every page" if fits else
-                      f"This list has {listing.total:,} cases; a bulk action takes at most "
+                      f"This list has {cases_count(listing.total, listing.total_capped)}; a "
+                      "bulk action takes at most "
                       f"{MAX_BULK}: narrow it with the filters")
             st.button("Clear selection", key="bulk_clear", icon=":material/deselect:",
                       on_click=_clear, args=(listing.flt,), disabled=n == 0)

@@ -32,7 +32,7 @@ from core.errors import DocketError
 from core.store.db import Database
 from core.store.models import utcnow
 from core.worklist.overdue import time_left
-from core.worklist.query import SORT_COLUMNS, CaseFilter, CasePage, list_cases
+from core.worklist.query import COUNT_CAP, SORT_COLUMNS, CaseFilter, CasePage, list_cases
 from ui import bulk_bar, list_state
 from ui.case_list import CASE_PARAM
 from ui.list_params import ListParams, cases_count, sort_label, sort_options
@@ -42,6 +42,7 @@ PAGE_SIZE = 50
 TABLE_KEY_PREFIX = "case_table_"
 TABLE_KEY_STATE = "case_table_key"   # the current table's widget key (tests read it)
 SEEN_KEY = "case_table_seen"         # what the last drawn table showed: key, selection, ids
+EXACT_KEY = "case_count_exact"       # the filter whose total the reviewer asked to count exactly
 COLUMNS = ["ID", "Entity name", "Type", "Country", "Workflow", "Status", "Due", "Assignee",
            "Created", "Last update", "Age (days)"]
 # A header click sorts by: column -> (core sort column, first order); a second click reverses.
@@ -88,6 +89,10 @@ def _page_changed() -> None:
 
 def _step_page(delta: int) -> None:
     list_state.change(page=max(1, list_state.params().page + delta))
+
+
+def _count_exactly(flt: CaseFilter) -> None:
+    st.session_state[EXACT_KEY] = repr(flt)
 
 
 def _last_events(opened_by_key: int | None) -> tuple[bool, str | None]:
@@ -161,7 +166,9 @@ def case_table(db: Database, flt: CaseFilter, default_view: int | None,
     "Select cases" toggle and, while it is on, the bulk bar above the table."""
     notes = st.container()
     top = st.container(horizontal=True, vertical_alignment="center")
-    sort_box, count_line = top.container(width=240), top.empty()
+    sort_box = top.container(width=240)
+    count_line = top.container(horizontal=True, vertical_alignment="center", width="content",
+                               gap="small")
     with top:
         st.space("stretch")
         bulk = user is not None and bulk_bar.mode_toggle(user)
@@ -174,8 +181,10 @@ def case_table(db: Database, flt: CaseFilter, default_view: int | None,
     sort_box.selectbox("Sort", sort_options(), key="sort", format_func=sort_label,
                        label_visibility="collapsed", on_change=_sort_changed)
     try:
+        exact = st.session_state.get(EXACT_KEY) == repr(flt)
         page = list_cases(db, flt, sort=state.sort, descending=state.descending,
-                          page=state.page, page_size=PAGE_SIZE)
+                          page=state.page, page_size=PAGE_SIZE,
+                          count_cap=None if exact else COUNT_CAP)
     except DocketError as e:
         st.error(str(e), icon=":material/error:")
         list_state.write_url(state, default_view, opened)
@@ -190,11 +199,17 @@ def case_table(db: Database, flt: CaseFilter, default_view: int | None,
         state = list_state.params()
     first = (page.page - 1) * page.page_size + 1 if page.total else 0
     last = min(page.total, page.page * page.page_size)
-    count_line.markdown(f"**{cases_count(page.total)}** · showing {first:,}–{last:,}")
+    count_line.markdown(f"**{cases_count(page.total, page.total_capped)}** · showing "
+                        f"{first:,}–{last:,}", width="content")
+    if page.total_capped:
+        count_line.button("Count all", key="count_exact", type="tertiary",
+                          on_click=_count_exactly, args=(flt,),
+                          help=f"The list counts up to {COUNT_CAP:,} cases for this filter; "
+                               "count every matching case (may take a few seconds).")
 
     if bulk:
         bulk_bar.bulk_bar(db, user, bulk_bar.Listing(flt, state.sort, state.descending,
-                                                     page.total))
+                                                     page.total, page.total_capped))
     key = TABLE_KEY_PREFIX + hashlib.sha1(
         repr((flt, state.sort, state.order, page.page, bulk)).encode()).hexdigest()[:12]
     st.session_state[TABLE_KEY_STATE] = key
@@ -220,12 +235,14 @@ def case_table(db: Database, flt: CaseFilter, default_view: int | None,
         st.button("Previous", icon=":material/chevron_left:", key="page_prev",
                   disabled=page.page <= 1, on_click=_step_page, args=(-1,))
         list_state.bind("page_no", page.page)
-        st.number_input("Page", min_value=1, max_value=page.pages, step=1, key="page_no",
+        st.number_input("Page", min_value=1, max_value=None if page.total_capped else page.pages,
+                        step=1, key="page_no",
                         label_visibility="collapsed", width=130, on_change=_page_changed)
         st.button("Next", icon=":material/chevron_right:", icon_position="right",
-                  key="page_next", disabled=page.page >= page.pages, on_click=_step_page,
+                  key="page_next", disabled=page.page >= page.pages and not page.total_capped,
+                  on_click=_step_page,
                   args=(1,))
-        st.caption(f"Page {page.page:,} of {page.pages:,}")
+        st.caption(f"Page {page.page:,} of {page.pages:,}{'+' if page.total_capped else ''}")
         reveal_row(key, None if bulk or not rows else rows[0], opened, row_height=ROW_HEIGHT,
                    header=HEADER_HEIGHT)  # of no size, last in the row
 

@@ -95,8 +95,10 @@ class ListParams:
         return replace(self, page=1)
 
 
-def cases_count(n: int) -> str:
-    """'1 case', '2 cases' (the list screen's count wording)."""
+def cases_count(n: int, capped: bool = False) -> str:
+    """'1 case', '2 cases', '10,000+ cases' (`capped`: at least n) — the list's wording."""
+    if capped:
+        return f"{n:,}+ cases"
     return f"{n:,} case" if n == 1 else f"{n:,} cases"
 
 

@@ -12,14 +12,8 @@ from api.problems import PROBLEM_RESPONSES
 from core.cases.read import CaseDetail, case_detail
 from core.errors import InvalidInput, NotFound
 from core.intake.importer import MAX_PUSH_CASES, push_cases
-from core.worklist.query import (
-    SORT_COLUMNS,
-    CaseFilter,
-    CaseRow,
-    encode_cursor,
-    list_cases,
-    list_cases_after,
-)
+from core.worklist.cursors import encode_cursor, list_cases_after
+from core.worklist.query import SORT_COLUMNS, CaseFilter, CaseRow, list_cases
 from core.worklist.views import find_view
 
 router = APIRouter(tags=["cases"], responses=PROBLEM_RESPONSES)

@@ -5,10 +5,10 @@ Why it exists: a million cases must load in well under two minutes. A *bulk* loa
 `BULK_MIN_CASES` new cases, and at least as many as exist) drops the secondary indexes,
 foreign keys (checks) and SQLite's FTS triggers, then rebuilds them from the catalog's own
 definitions (the full-text index with one 'rebuild'; PostgreSQL's generated search column
-needs nothing); the `case_counts` triggers are dropped (SQLite) or disabled (PostgreSQL) too and
-the table recounted with one INSERT ... SELECT ... GROUP BY. From `PARALLEL_MIN_CASES` cases a
-child Python process (`child_main`) builds the next batch of rows while this one inserts the
-current one.
+needs nothing); the `case_counts` and `case_tags` triggers are dropped (SQLite) or disabled
+(PostgreSQL) too and the tables rebuilt with one INSERT ... SELECT each. From
+`PARALLEL_MIN_CASES` cases a child Python process (`child_main`) builds the next batch of rows
+while this one inserts the current one.
 """
 from __future__ import annotations
 
@@ -41,10 +41,12 @@ PARALLEL_MIN_CASES = 100_000  # from this size a child process builds the rows
 # `sqlite_master` text, so nothing is copied here.
 SQLITE_FTS_TRIGGER_NAMES = ("entities_ai", "entities_ad", "entities_au")
 
-# The `case_counts` triggers of migration 0003 (names start with this). A big load drops
-# (SQLite) / disables (PostgreSQL) them and recounts the table in one statement at the end;
-# SQLite recreates them from their own `sqlite_master` text, so nothing is copied here.
-CASE_COUNTS_TRIGGER_PREFIX = "case_counts_"
+# The `case_counts` triggers of migrations 0003 and 0007 and the `case_tags` triggers of 0011
+# (names start with these). A big load drops (SQLite) / disables (PostgreSQL) them and
+# rebuilds the tables in one statement each at the end; SQLite recreates them from their own
+# `sqlite_master` text, so nothing is copied here. (The rows carry the entity columns of
+# migration 0011 themselves, so its `case_entity_` triggers have nothing to do.)
+BULK_TRIGGER_PREFIXES = ("case_counts_", "case_tags_")
 CASE_COUNTS_RECOUNT = (
     "INSERT INTO case_counts (workflow, case_status, country, kind, assigned, n) "
     "SELECT c.workflow, c.case_status, coalesce(e.country, ''), coalesce(e.kind, ''), "
@@ -52,8 +54,18 @@ CASE_COUNTS_RECOUNT = (
     "GROUP BY c.workflow, c.case_status, coalesce(e.country, ''), coalesce(e.kind, ''), "
     "c.assignee IS NOT NULL")
 
+# `cases.tags` as rows (migration 0011), as its triggers would write them
+CASE_TAGS_REBUILD = {
+    "sqlite": ("INSERT OR IGNORE INTO case_tags (tag, case_id) SELECT j.value, c.id "
+               "FROM cases c, json_each(c.tags) j WHERE length(j.value) BETWEEN 1 AND 50 "
+               "ORDER BY 1, 2"),
+    "postgresql": ("INSERT INTO case_tags (tag, case_id) SELECT DISTINCT t, c.id FROM cases c, "
+                   "json_array_elements_text(CASE WHEN json_typeof(c.tags) = 'array' "
+                   "THEN c.tags ELSE '[]'::json END) t WHERE length(t) BETWEEN 1 AND 50"),
+}
+
 BULK_TABLES = ("entities", "cases", "ubos", "documents", "document_files", "processes",
-               "decisions")
+               "decisions", "case_tags")
 
 
 def fold_hour() -> int:
@@ -100,7 +112,7 @@ class _SqliteWriter(_Writer):
         self.sql = {t: f"INSERT INTO {t} ({', '.join(c)}) VALUES ({', '.join('?' * len(c))})"
                     for t, c in COLUMNS.items()}
         self.indexes: list[tuple[str, str]] = []
-        self.count_triggers: list[tuple[str, str]] = []
+        self.bulk_triggers: list[tuple[str, str]] = []
         self.fts_triggers: list[tuple[str, str]] = []
 
     def lock(self) -> None:
@@ -125,11 +137,11 @@ class _SqliteWriter(_Writer):
         self.fts_triggers = self.cur.fetchall()
         for name, _ in self.fts_triggers:
             self.cur.execute(f'DROP TRIGGER "{name}"')
-        self.cur.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND "
-                         "substr(name, 1, ?) = ? ORDER BY name",
-                         (len(CASE_COUNTS_TRIGGER_PREFIX), CASE_COUNTS_TRIGGER_PREFIX))
-        self.count_triggers = self.cur.fetchall()
-        for name, _ in self.count_triggers:
+        self.cur.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                         "ORDER BY name")
+        self.bulk_triggers = [(name, sql) for name, sql in self.cur.fetchall()
+                               if name.startswith(BULK_TRIGGER_PREFIXES)]
+        for name, _ in self.bulk_triggers:
             self.cur.execute(f'DROP TRIGGER "{name}"')
         marks = ", ".join("?" * len(BULK_TABLES))
         self.cur.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
@@ -150,7 +162,9 @@ class _SqliteWriter(_Writer):
         self.cur.execute(CASE_COUNTS_RECOUNT)
         self.cur.execute("DELETE FROM case_due_counts")  # overdue counters (migration 0007)
         self.cur.execute(due_recount_sql("sqlite", fold_hour()))
-        for _, sql in self.count_triggers:  # exactly as migration 0003 created them
+        self.cur.execute("DELETE FROM case_tags")
+        self.cur.execute(CASE_TAGS_REBUILD["sqlite"])
+        for _, sql in self.bulk_triggers:  # exactly as the migrations created them
             self.cur.execute(sql)
 
     def finish(self, ok: bool) -> None:
@@ -176,7 +190,7 @@ class _PostgresWriter(_Writer):
         self.bulk = n_new >= BULK_MIN_CASES and n_new >= existing
         self.constraints: list[tuple[str, str, str]] = []
         self.indexes: list[tuple[str, str]] = []
-        self.count_triggers: list[tuple[str, str]] = []
+        self.bulk_triggers: list[tuple[str, str]] = []
 
     def lock(self) -> None:
         # Other writers wait while we take ids after the current maxima (readers too in bulk).
@@ -222,10 +236,10 @@ class _PostgresWriter(_Writer):
         self.cur.execute(
             "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
             "WHERE c.relnamespace = current_schema()::regnamespace AND NOT t.tgisinternal "
-            "AND t.tgenabled <> 'D' AND starts_with(t.tgname, %s) ORDER BY t.tgname",
-            (CASE_COUNTS_TRIGGER_PREFIX,))
-        self.count_triggers = self.cur.fetchall()
-        for table, name in self.count_triggers:
+            "AND t.tgenabled <> 'D' ORDER BY t.tgname")
+        self.bulk_triggers = [(table, name) for table, name in self.cur.fetchall()
+                               if name.startswith(BULK_TRIGGER_PREFIXES)]
+        for table, name in self.bulk_triggers:
             self.cur.execute(f'ALTER TABLE {table} DISABLE TRIGGER "{name}"')
 
     def end_load(self) -> None:
@@ -242,7 +256,9 @@ class _PostgresWriter(_Writer):
             self.cur.execute("LOCK TABLE case_due_counts IN EXCLUSIVE MODE")
             self.cur.execute("DELETE FROM case_due_counts")  # overdue counters (migration 0007)
             self.cur.execute(due_recount_sql("postgresql", fold_hour()))
-            for table, name in self.count_triggers:
+            self.cur.execute("DELETE FROM case_tags")
+            self.cur.execute(CASE_TAGS_REBUILD["postgresql"])
+            for table, name in self.bulk_triggers:
                 self.cur.execute(f'ALTER TABLE {table} ENABLE TRIGGER "{name}"')
         for table in ID_TABLES:
             self.cur.execute(

@@ -40,7 +40,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "cases": ("id", "workflow", "entity_id", "case_status", "collection_completed", "decision",
               "decision_reason", "decided_by", "decided_at", "assignee", "risk_score", "tags",
               "user_data", "registry_data", "enriched_data", "created_at", "updated_at",
-              "status_changed_at", "version", "due_at"),
+              "status_changed_at", "version", "due_at", "entity_name", "entity_country",
+              "entity_kind"),  # the entity's, as migration 0011's triggers would copy them
     "ubos": ("id", "case_id", "full_name", "email", "date_of_birth", "nationality",
              "ownership_percent", "kyc_state", "kyc_result", "block_status", "reupload_reason",
              "reviewed_by", "reviewed_at"),
@@ -302,7 +303,8 @@ class _RowFactory:
                    else f"{due_at(origin + timedelta(seconds=changed), sla):%Y-%m-%d %H:%M:%S.%f}")
             case_rows.append((case_id, workflow, eid, status, collected, decision, reason,
                               decided_by, decided_at, assignee, risk_lo + k % risk_span, tags,
-                              user_data, registry_data, enriched, c_s, up_s, ch_s, version, due))
+                              user_data, registry_data, enriched, c_s, up_s, ch_s, version, due,
+                              name, code, kind))
             eid += 1
 
             for pname, pstate, detail, pending in procs:

@@ -14,6 +14,7 @@ from typing import Iterator
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,8 +36,19 @@ def _refuse_nul(_conn, _cursor, _statement, parameters, _context, executemany) -
             raise InvalidInput("text may not contain a NUL character (\\u0000)")
 
 
+class _SQLiteCompiler(SQLiteCompiler):
+    """SQLite's compiler, with table hints: `select(...).with_hint(Case, "INDEXED BY ix",
+    "sqlite")` renders `FROM cases INDEXED BY ix` (SQLAlchemy's own SQLite compiler drops
+    every hint). The case list uses it to read a page in its sort's index order
+    (core/worklist/query.py, `walk_is_cheaper`)."""
+
+    def get_from_hint_text(self, table, text):
+        return text
+
+
 def _sqlite_engine(url: str, immediate: bool) -> Engine:
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    engine.dialect.statement_compiler = _SQLiteCompiler
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 # those tables are imported here, so importing this module registers every table.
 from core.store.approval_models import CaseApproval  # noqa: F401  (four-eyes approvals)
 from core.store.base import Base, utcnow  # noqa: F401  (re-exported: `from core.store.models`)
+from core.store.counter_models import CaseCount, CaseDueCount, CaseTag  # noqa: F401  (triggers' tables)
 from core.store.worklist_models import SavedFilter  # noqa: F401  ("My views")
 
 
@@ -88,6 +89,12 @@ class Case(Base):
     # When the case is due to leave its status (the workflow's SLA, core/workflows/sla.py);
     # None: no SLA for the status. Set with the status (migration 0007).
     due_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # The entity's name, country and kind, copied onto the case by database triggers
+    # (migration 0011) so the case list filters, sorts and pages over `cases` alone. Read
+    # only: the entity's own columns are the truth; never set these.
+    entity_name: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    entity_country: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    entity_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
     entity: Mapped[Entity] = relationship(lazy="joined")
     documents: Mapped[list["Document"]] = relationship(
@@ -114,47 +121,13 @@ class Case(Base):
         # Next case (core/worklist/next_case.py): one assignee's (or nobody's) cases of a
         # status, most urgent first, read in index order and stopped at the first match
         Index("ix_cases_next", "assignee", "case_status", "due_at", "created_at", "id"),
+        # the case list at 1M cases (migration 0011): entity views newest first and by name,
+        # the name and status sorts read in index order
+        Index("ix_cases_entity_view", "entity_country", "entity_kind", "created_at", "id"),
+        Index("ix_cases_entity_view_name", "entity_country", "entity_kind", "entity_name", "id"),
+        Index("ix_cases_entity_name", "entity_name", "id"),
+        Index("ix_cases_status_id", "case_status", "id"),
     )
-
-
-class CaseCount(Base):
-    """How many cases there are per (workflow, status, entity country, entity kind, assigned or
-    not): the sidebar and list counts are SUMs over these few hundred rows instead of COUNT(*)
-    over every case. Kept by database triggers on `cases` and `entities` (migration 0003),
-    never written by the application. On SQLite there is one row per key; on PostgreSQL the
-    triggers only append +1/-1 rows (no row locks shared between writers) and
-    `core.worklist.query.compact_case_counts` folds them back into one row per key."""
-    __tablename__ = "case_counts"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    workflow: Mapped[str] = mapped_column(String(64))
-    case_status: Mapped[str] = mapped_column(String(32))
-    country: Mapped[str] = mapped_column(String(2))
-    kind: Mapped[str] = mapped_column(String(16))
-    assigned: Mapped[bool] = mapped_column(Boolean)
-    n: Mapped[int] = mapped_column(Integer)
-    __table_args__ = (Index("ix_case_counts_key", "workflow", "case_status", "country", "kind",
-                            "assigned"),)
-
-
-class CaseDueCount(Base):
-    """Cases with a due time per (the `case_counts` key, due hour): overdue counts are SUMs
-    over the hours before the current one plus an index range over cases due within it
-    (core/worklist/overdue.py), not COUNT(*) over every overdue case. `due_hour` is hours
-    since 1970-01-01 UTC; 0 holds every hour long past, folded together. Kept by database
-    triggers (migration 0007) like `case_counts`: SQLite one row per key, PostgreSQL
-    appended +1/-1 rows; `core.worklist.overdue.compact_due_counts` folds both."""
-    __tablename__ = "case_due_counts"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    workflow: Mapped[str] = mapped_column(String(64))
-    case_status: Mapped[str] = mapped_column(String(32))
-    country: Mapped[str] = mapped_column(String(2))
-    kind: Mapped[str] = mapped_column(String(16))
-    assigned: Mapped[bool] = mapped_column(Boolean)
-    due_hour: Mapped[int] = mapped_column(Integer)
-    n: Mapped[int] = mapped_column(Integer)
-    __table_args__ = (Index("ix_case_due_counts_key", "workflow", "case_status", "country",
-                            "kind", "assigned", "due_hour"),
-                      Index("ix_case_due_counts_hour", "due_hour"))
 
 
 class SlaBreach(Base):

@@ -198,7 +198,7 @@ def case_ids_for(db: Database, flt: CaseFilter, *, sort: str = "created_at",
     order = sort_columns(sort, descending)
     clauses, needs_entity = filter_clauses(flt, db.dialect)
     stmt = select(Case.id).where(*clauses)
-    if needs_entity or sort == "name":
+    if needs_entity:
         stmt = stmt.join(Entity, Entity.id == Case.entity_id)
     with db.read() as s:
         ids = list(s.scalars(stmt.order_by(*order).limit(limit + 1)))

@@ -23,10 +23,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from core.store.case_counts import KEY_COLUMNS
+from core.store.counter_models import CaseDueCount
 from core.store.db import Database
 from core.store.due_counts import due_recount_sql
-from core.store.models import Case, CaseDueCount, Entity, utcnow
-from core.worklist.query import KEY_COLUMNS, CaseFilter, counter_clauses, filter_clauses
+from core.store.models import Case, Entity, utcnow
+from core.worklist.query import CaseFilter, counter_clauses, filter_clauses
 from core.worklist.views import ViewInfo, list_views
 
 EPOCH = datetime(1970, 1, 1)

@@ -11,8 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, cast, exists, func, literal_column, select
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from core.access.actors import require_permission
@@ -20,21 +19,23 @@ from core.access.roles import Permission
 from core.cases.status import CaseStatus
 from core.errors import InvalidInput, NotFound
 from core.store import audit
+from core.store.counter_models import CaseTag
 from core.store.db import Database
 from core.store.models import Case, Entity, View, Workflow
 
 OPERATORS = ("equals", "in", "contains", "range")
 FIELDS = {  # field name -> (column, kind)
-    "country": (Entity.country, "text"),
-    "entity_type": (Entity.kind, "text"),
-    "name": (Entity.name, "text"),
+    # the entity's country, kind and name as copied onto the case (migration 0011): no join
+    "country": (Case.entity_country, "text"),
+    "entity_type": (Case.entity_kind, "text"),
+    "name": (Case.entity_name, "text"),
     "email": (Entity.email, "text"),
     "registration_number": (Entity.registration_number, "text"),
     "risk_score": (Case.risk_score, "number"),
     "tags": (Case.tags, "list"),
 }
 USER_FIELD = re.compile(r"^user_data\.([A-Za-z0-9_]{1,100})$")
-ENTITY_FIELDS = {"country", "entity_type", "name", "email", "registration_number"}
+ENTITY_FIELDS = {"email", "registration_number"}  # read from `entities` (a join)
 
 DEFAULT_VIEWS = (
     {"name": "All cases", "workflows": [], "predicates": []},
@@ -175,13 +176,16 @@ def _field_column(name: str):
     return Case.user_data[key]
 
 
-def has_tag(tag: str, dialect: str) -> ColumnElement[bool]:
-    """The case carries `tag` in its tag list (PostgreSQL: JSONB containment; SQLite:
-    json_each). Each call binds its own parameter, so several tags can be combined."""
-    if dialect == "postgresql":
-        return cast(Case.tags, JSONB).contains([tag])
-    return exists(select(1).select_from(func.json_each(Case.tags).table_valued("value"))
-                  .where(literal_column("value") == tag))
+def has_tag(tag: str, per_case: bool = False) -> ColumnElement[bool]:
+    """The case carries `tag` in its tag list: through `case_tags`, the tags as rows kept by
+    triggers (migration 0011), an index instead of parsing every case's JSON list. As
+    `IN (its cases)`, or `per_case`, as EXISTS tested on each case (a common tag: see
+    `core.worklist.query.Walk`); the same rows either way. Each call binds its own
+    parameter, so several tags can be combined."""
+    if per_case:
+        return exists(select(1).select_from(CaseTag)
+                      .where(CaseTag.tag == tag, CaseTag.case_id == Case.id))
+    return Case.id.in_(select(CaseTag.case_id).where(CaseTag.tag == tag))
 
 
 def _predicate_clause(p: dict[str, Any], dialect: str) -> ColumnElement[bool]:
@@ -189,7 +193,7 @@ def _predicate_clause(p: dict[str, Any], dialect: str) -> ColumnElement[bool]:
     column = _field_column(name)
     is_user = name.startswith("user_data.")
     if name == "tags":
-        return has_tag(value, dialect)
+        return has_tag(value)
     if op == "range":
         col = column.as_float() if is_user else column
         lo, hi = value

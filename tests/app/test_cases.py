@@ -52,6 +52,25 @@ def test_list_is_paged_on_the_server(db, database_url, monkeypatch):
     assert any("Page 2 of 2" in t for t in texts(at))
 
 
+def test_a_count_above_the_cap_shows_a_plus_and_counts_exactly_on_request(db, database_url,
+                                                                           monkeypatch):
+    monkeypatch.setattr("ui.case_table.COUNT_CAP", 60)  # the list counts up to 60 here
+    for i in range(65):
+        make_case(db, f"P-{i:02d}", name=f"Golden {i} Ltd" if i < 62 else f"Other {i} Ltd")
+    at = _app(monkeypatch, database_url)
+    assert any("65 cases" in t for t in texts(at))  # the counters: exact whatever the cap
+    at.text_input(key="f_search").input("golden").run()  # a search counts the cases
+    assert any(t.startswith("**60+ cases** · showing 1–50") for t in texts(at)), texts(at)
+    assert any("Page 1 of 2+" in t for t in texts(at))
+    assert not at.button(key="page_next").disabled  # more than the pages known
+    _click(at, "count_exact")
+    assert not at.exception
+    assert any(t.startswith("**62 cases** · showing 1–50") for t in texts(at)), texts(at)
+    assert not [b for b in at.button if b.key == "count_exact"]
+    at.text_input(key="f_search").input("golden 1").run()  # another filter: capped again
+    assert not at.exception
+
+
 def test_status_filter_and_search_narrow_the_list(db, database_url, monkeypatch):
     make_case(db, "C-1", name="Acme Trading Ltd")
     make_case(db, "C-2", collection_completed=False, name="Beta GmbH")

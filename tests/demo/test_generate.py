@@ -154,7 +154,7 @@ def _fts_triggers(db: Database) -> dict[str, str]:
     with db.read() as s:
         return dict(s.execute(text(
             "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
-            "AND name NOT LIKE 'case_counts_%'")).all())
+            "AND name LIKE 'entities_%'")).all())
 
 
 def test_search_index_answers_for_generated_names(db, bulk_threshold):

@@ -12,9 +12,11 @@ from sqlalchemy import func, select, text, update
 from core.cases import actions as ca
 from core.demo import bulk_load
 from core.demo import generate as demo_data
-from core.store.models import Case, CaseDueCount, utcnow
+from core.store.counter_models import CaseDueCount
+from core.store.models import Case, utcnow
 from core.worklist import overdue
-from core.worklist.query import CaseFilter, count_cases, list_cases, list_cases_after
+from core.worklist.cursors import list_cases_after
+from core.worklist.query import CaseFilter, count_cases, list_cases
 from core.worklist.views import draft_view, ensure_default_views, list_views
 from tests.factories import make_case, version_of
 

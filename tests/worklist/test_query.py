@@ -8,6 +8,7 @@ from sqlalchemy import update
 
 from core.errors import InvalidInput
 from core.store.models import Case, utcnow
+from core.worklist.cursors import list_cases_after
 from core.worklist.query import (
     CaseFilter,
     count_cases,
@@ -15,7 +16,6 @@ from core.worklist.query import (
     counts_by_view,
     iter_cases,
     list_cases,
-    list_cases_after,
 )
 from core.worklist.views import ViewInfo, ensure_default_views, find_view, list_views, save_view
 from tests.factories import make_case

@@ -11,7 +11,7 @@ the CLI, hand-written SQL):
 
 SQLite (one writer at a time): one row per key, updated in place. PostgreSQL: the triggers
 only append +1/-1 rows, so concurrent writers never wait on (or deadlock over) a shared
-counter row; `core.worklist.query.compact_case_counts` folds the rows back into one per key.
+counter row; `core.store.case_counts.compact_case_counts` folds the rows back into one per key.
 Readers always SUM(n) per key, so both shapes read the same.
 
 Also: `ix_cases_created` and `ix_cases_status_created` end with `id`, so a deep page

@@ -1,0 +1,218 @@
+"""Every default view x every list question at 1M cases: page 1 with its total, core against
+hand-written SQL.
+
+Issue #11's target: each default view x {no filter, a status, a search, assigned to me, a
+created range, a tag, sort by each column} — page 1 of 50 with its total — within 50 ms on
+SQLite and PostgreSQL, and never slower than 1.5x the best hand-written SQL for the same rows.
+The hand SQL is the plain question on the same tables and indexes — the page over `cases`
+(the entity's name, country and kind are on the case since migration 0011; tags through
+`case_tags`) and its total as the list shows it: COUNT(*) up to COUNT_CAP rows, "10,000+"
+above. Core runs `list_cases` as the Cases page does (`count_cap=COUNT_CAP`; its counters
+answer exactly where they can).
+
+    python benchmarks/bench_list_matrix.py --sqlite /tmp/m.sqlite3           # seeds 1M if empty
+    python benchmarks/bench_list_matrix.py --postgres URL --schema bench_m   # kept for reruns
+    python benchmarks/bench_list_matrix.py --sqlite F --only "Hong Kong"     # a subset
+
+Each cell is the median of `--repeat` timed runs after one warm-up; the table is printed as
+Markdown with the worst cases last. A seeded database is kept so a rerun measures at once
+(the seeding itself takes about 90 s per million cases).
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import create_engine, func, select, text  # noqa: E402
+
+from core.access.users import ensure_demo_users  # noqa: E402
+from core.app_setup import prepare_database  # noqa: E402
+from core.demo.generate import generate_cases  # noqa: E402
+from core.store.db import Database  # noqa: E402
+from core.store.models import Case  # noqa: E402
+from core.store.statistics import planner_statistics  # noqa: E402
+from core.worklist.query import COUNT_CAP, CaseFilter, list_cases  # noqa: E402
+from core.worklist.views import list_views  # noqa: E402
+
+ME = "reviewer"
+WORD = "golden"
+SORTS = (("created_at", True), ("created_at", False), ("due_at", False), ("updated_at", True),
+         ("name", False), ("status", False), ("id", False))
+HAND_ORDER = {"created_at": "c.created_at", "updated_at": "c.updated_at", "id": "c.id",
+              "status": "c.case_status", "name": "c.entity_name", "due_at": "c.due_at"}
+# the entity's name, country and kind as copied onto the case (migration 0011): the best hand
+# SQL reads them there too, without a join
+ROWS = ("c.id, c.entity_name, c.entity_kind, c.entity_country, c.workflow, c.case_status, "
+        "c.assignee, c.created_at, c.updated_at, c.due_at")
+
+
+def most_common_tag(db: Database) -> str:
+    """A tag the demo data carries on a few percent of the cases (the third most common)."""
+    with db.read() as s:
+        found = s.execute(text("SELECT tag, count(*) AS n FROM case_tags GROUP BY tag "
+                               "ORDER BY n DESC, tag")).all()
+    return found[min(2, len(found) - 1)][0]
+
+
+def hand_view(view) -> list[str]:
+    where = []
+    if view.workflows:
+        where.append("c.workflow IN (" + ", ".join(f"'{w}'" for w in view.workflows) + ")")
+    for p in view.predicates:
+        column = {"country": "c.entity_country", "entity_type": "c.entity_kind"}[p["field"]]
+        where.append(f"{column} = '{p['value']}'")
+    return where
+
+
+def hand_filter(kind: str, dialect: str, tag: str, since) -> list[str]:
+    if kind == "status":
+        return ["c.case_status = 'manual_review'"]
+    if kind == "me":
+        return [f"c.assignee = '{ME}'"]
+    if kind == "created":
+        return [f"c.created_at >= '{since:%Y-%m-%d %H:%M:%S}'"]
+    if kind == "tag":  # the tag index of migration 0011
+        return [f"c.id IN (SELECT case_id FROM case_tags WHERE tag = '{tag}')"]
+    if kind == "search":
+        if dialect == "sqlite":
+            return [f"(c.id IN ('{WORD}', '{WORD.upper()}') OR c.entity_id IN (SELECT rowid FROM "
+                    f"entity_search WHERE entity_search MATCH '\"{WORD}\"*'))"]
+        return [f"(c.id IN ('{WORD}', '{WORD.upper()}') OR c.entity_id IN (SELECT id FROM "
+                f"entities WHERE search_vector @@ to_tsquery('simple', '{WORD}:*')))"]
+    return []
+
+
+def hand_sql(where: list[str], sort: str, descending: bool, dialect: str) -> list[str]:
+    cond = (" WHERE " + " AND ".join(where)) if where else ""
+    way = "DESC" if descending else "ASC"
+    column = HAND_ORDER[sort]
+    if sort == "due_at":  # no due time last ascending, as the list orders it
+        nulls = " NULLS FIRST" if descending else " NULLS LAST"
+        order = f"{column} {way}{nulls}, c.id {way}" if dialect == "postgresql" else \
+            f"{column} IS {'NOT ' if descending else ''}NULL, {column} {way}, c.id {way}"
+    else:
+        order = f"{column} {way}, c.id {way}"
+    # the total as the list shows it: exact up to COUNT_CAP, then "10,000+"
+    return [f"SELECT count(*) FROM (SELECT 1 FROM cases c{cond} LIMIT {COUNT_CAP + 1}) t",
+            f"SELECT {ROWS} FROM cases c{cond} ORDER BY {order} LIMIT 50"]
+
+
+def scenarios(db: Database):
+    """(view name, question, core call, hand statements) for the whole matrix."""
+    tag = most_common_tag(db)
+    with db.read() as s:
+        newest = s.scalar(select(func.max(Case.created_at)))
+    since = newest - timedelta(days=30)
+    questions = [("no filter", {}), ("status manual review", {"statuses": ("manual_review",)}),
+                 (f"search '{WORD}'", {"search": WORD}),
+                 ("assigned to me", {"assignee": "me", "me": ME}),
+                 ("created in the last 30 days", {"created_from": since.date()}),
+                 (f"tag {tag}", {"tags": (tag,)})]
+    kinds = ["none", "status", "search", "me", "created", "tag"]
+    out = []
+    for view in list_views(db)[:5]:
+        for (label, kw), kind in zip(questions, kinds):
+            flt = CaseFilter(view=view, **kw)
+            where = hand_view(view) + hand_filter(kind, db.dialect, tag, since)
+            out.append((view.name, label, (lambda f=flt: list_cases(db, f, count_cap=COUNT_CAP)),
+                        hand_sql(where, "created_at", True, db.dialect)))
+        for sort, descending in SORTS[1:]:
+            flt = CaseFilter(view=view)
+            label = f"sort {sort} {'desc' if descending else 'asc'}"
+            out.append((view.name, label,
+                        (lambda f=flt, so=sort, d=descending: list_cases(
+                            db, f, sort=so, descending=d, count_cap=COUNT_CAP)),
+                        hand_sql(hand_view(view), sort, descending, db.dialect)))
+    return out
+
+
+def median_ms(fn, repeat: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def run_hand(db: Database, statements: list[str]) -> None:
+    raw = db.read_engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        for sql in statements:
+            cur.execute(sql)
+            cur.fetchall()
+        cur.close()
+    finally:
+        raw.close()
+
+
+def open_database(url: str, size: int) -> Database:
+    db = Database(url)
+    prepare_database(db, demo=False)
+    ensure_demo_users(db)
+    with db.read() as s:
+        have = s.scalar(select(func.count()).select_from(Case)) or 0
+    if have < size:
+        started = time.perf_counter()
+        generate_cases(db, size - have, seed=size)
+        print(f"  seeded {size - have:,} cases in {time.perf_counter() - started:.1f} s",
+              file=sys.stderr)
+    planner_statistics(db)  # as the server does at start (SQLite; PostgreSQL's autovacuum)
+    return db
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sqlite", metavar="FILE", help="a SQLite file (seeded when short of --size)")
+    p.add_argument("--postgres", metavar="URL", help="a PostgreSQL server")
+    p.add_argument("--schema", default="bench_matrix",
+                   help="PostgreSQL schema to seed and keep (default bench_matrix)")
+    p.add_argument("--size", type=int, default=1_000_000, help="cases (default 1,000,000)")
+    p.add_argument("--repeat", type=int, default=5, help="timed runs per cell (median)")
+    p.add_argument("--only", default="", help="only rows whose view or question contains this")
+    args = p.parse_args()
+    if not args.sqlite and not args.postgres:
+        p.error("give --sqlite FILE and/or --postgres URL")
+    urls = []
+    if args.sqlite:
+        urls.append(f"sqlite:///{Path(args.sqlite).resolve()}")
+    if args.postgres:
+        with create_engine(args.postgres).begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{args.schema}"'))
+        sep = "&" if "?" in args.postgres else "?"
+        urls.append(f"{args.postgres}{sep}options={quote(f'-csearch_path={args.schema}')}")
+    results = []
+    for url in urls:
+        db = open_database(url, args.size)
+        for view, question, call, hand in scenarios(db):
+            if args.only and args.only.lower() not in f"{view} {question}".lower():
+                continue
+            core_ms = median_ms(call, args.repeat)
+            hand_ms = median_ms(lambda h=hand: run_hand(db, h), args.repeat)
+            results.append((db.dialect, view, question, core_ms, hand_ms))
+            print(f"  {db.dialect} {view} / {question}: {core_ms:.1f} ms (hand {hand_ms:.1f})",
+                  file=sys.stderr)
+        db.dispose()
+    print("| database | view | question | core (ms) | hand SQL (ms) | ratio |")
+    print("|---|---|---|---:|---:|---:|")
+    for dialect, view, question, core_ms, hand_ms in results:
+        print(f"| {dialect} | {view} | {question} | {core_ms:.1f} | {hand_ms:.1f} | "
+              f"{core_ms / hand_ms:.2f} |")
+    worst = max(results, key=lambda r: r[3])
+    over = [r for r in results if r[3] > 50 or r[3] > 1.5 * r[4]]
+    print(f"\n{len(results)} cells; slowest {worst[3]:.1f} ms ({worst[0]} {worst[1]} / {worst[2]}); "
+          f"{len(over)} over 50 ms or 1.5x hand SQL", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""Tables the database keeps by itself, with triggers, and the application only reads: the case
+counters (migrations 0003 and 0007) and the tag index of the case list (migration 0011).
+
+Triggers keep them exact whatever writes `cases` and `entities` — the service layer, imports,
+the CLI, hand-written SQL; the demo bulk loader switches them off for a big load and rebuilds
+them in one statement each (core/demo/bulk_load.py)."""
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.store.base import Base
+
+
+class CaseCount(Base):
+    """How many cases there are per (workflow, status, entity country, entity kind, assigned or
+    not): the sidebar and list counts are SUMs over these few hundred rows instead of COUNT(*)
+    over every case. Kept by database triggers on `cases` and `entities` (migration 0003),
+    never written by the application. On SQLite there is one row per key; on PostgreSQL the
+    triggers only append +1/-1 rows (no row locks shared between writers) and
+    `core.store.case_counts.compact_case_counts` folds them back into one row per key."""
+    __tablename__ = "case_counts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workflow: Mapped[str] = mapped_column(String(64))
+    case_status: Mapped[str] = mapped_column(String(32))
+    country: Mapped[str] = mapped_column(String(2))
+    kind: Mapped[str] = mapped_column(String(16))
+    assigned: Mapped[bool] = mapped_column(Boolean)
+    n: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (Index("ix_case_counts_key", "workflow", "case_status", "country", "kind",
+                            "assigned"),)
+
+
+class CaseDueCount(Base):
+    """Cases with a due time per (the `case_counts` key, due hour): overdue counts are SUMs
+    over the hours before the current one plus an index range over cases due within it
+    (core/worklist/overdue.py), not COUNT(*) over every overdue case. `due_hour` is hours
+    since 1970-01-01 UTC; 0 holds every hour long past, folded together. Kept by database
+    triggers (migration 0007) like `case_counts`: SQLite one row per key, PostgreSQL
+    appended +1/-1 rows; `core.worklist.overdue.compact_due_counts` folds both."""
+    __tablename__ = "case_due_counts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workflow: Mapped[str] = mapped_column(String(64))
+    case_status: Mapped[str] = mapped_column(String(32))
+    country: Mapped[str] = mapped_column(String(2))
+    kind: Mapped[str] = mapped_column(String(16))
+    assigned: Mapped[bool] = mapped_column(Boolean)
+    due_hour: Mapped[int] = mapped_column(Integer)
+    n: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (Index("ix_case_due_counts_key", "workflow", "case_status", "country",
+                            "kind", "assigned", "due_hour"),
+                      Index("ix_case_due_counts_hour", "due_hour"))
+
+
+class CaseTag(Base):
+    """One tag of one case: `cases.tags` (a JSON list) as rows, so "cases tagged X" is an
+    index range instead of parsing every case's list (migration 0011). Kept by triggers on
+    `cases` (insert, update of tags, delete)."""
+    __tablename__ = "case_tags"
+    tag: Mapped[str] = mapped_column(String(50), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    __table_args__ = (Index("ix_case_tags_case", "case_id"),)
