@@ -144,7 +144,7 @@ def run(kind: str, workers: int, n: int, concurrency: int, pg_url: str,
                "DOCKET_EMBEDDED_WORKER": "off"}
         os.environ["DOCKET_OUTBOUND_ALLOWLIST"] = "127.0.0.1/32"
         queue(db, receiver.url, n, (silent.url,) if silent else ())
-        started = time.monotonic()
+        started, cpu0 = time.monotonic(), os.times()
         procs = [subprocess.Popen([sys.executable, "-m", "core", "worker", "--once",
                                    "--concurrency", str(concurrency)], cwd=ROOT, env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -158,7 +158,8 @@ def run(kind: str, workers: int, n: int, concurrency: int, pg_url: str,
             _, err = p.communicate()
             if p.returncode and not dead:
                 raise SystemExit(f"worker failed: {err.decode()[-500:]}")
-        wall = time.monotonic() - started
+        wall, cpu1 = time.monotonic() - started, os.times()
+        cpu = (cpu1.children_user + cpu1.children_system) - (cpu0.children_user + cpu0.children_system)
         with db.read() as s:
             delivered = s.scalar(select(func.count()).select_from(Delivery)
                                  .where(Delivery.state == "delivered"))
@@ -169,7 +170,9 @@ def run(kind: str, workers: int, n: int, concurrency: int, pg_url: str,
                 "threads": workers * concurrency, "delivered": delivered,
                 "received": len(receiver.times), "wall_s": wall,
                 "per_s": delivered / window if window else 0.0, "per_s_wall": delivered / wall,
-                "connections": receiver.connections}
+                "connections": receiver.connections,
+                "cpu_ms": 1000 * cpu / max(1, len(receiver.times)),
+                "load": os.getloadavg()[0]}
     finally:
         receiver.server.shutdown()
         if silent:
@@ -246,14 +249,18 @@ def main() -> None:
             r = rows[-1]
             print(f"  {r['db']:<10} {r['workers']} worker(s): {r['per_s']:.0f}/s", file=sys.stderr)
     print(f"\n{'database':<17}{'workers':>8}{'threads':>8}{'delivered':>10}{'wall s':>8}"
-          f"{'deliveries/s':>14}{'incl. start-up':>16}{'connections':>12}")
+          f"{'deliveries/s':>14}{'incl. start-up':>16}{'connections':>12}{'CPU ms':>8}"
+          f"{'load':>6}")
     for r in rows:
         print(f"{r['db']:<17}{r['workers']:>8}{r['threads']:>8}{r['delivered']:>10}"
               f"{r['wall_s']:>8.1f}{r['per_s']:>14.0f}{r['per_s_wall']:>16.0f}"
-              f"{r['connections']:>12}")
+              f"{r['connections']:>12}{r['cpu_ms']:>8.2f}{r['load']:>6.1f}")
     print("\ndeliveries/s: from the receiver's first to last request; incl. start-up: over the "
           "whole run, process start included; connections: TCP connections the live receiver "
-          "accepted; +dead: the live endpoint's rate beside one that never answers.")
+          "accepted; CPU ms: the worker processes' CPU time (user + system, start-up included) "
+          "per request received, which other work on the machine inflates much less than wall "
+          "time; load: the 1-minute load average at the end of the run; +dead: the live "
+          "endpoint's rate beside one that never answers.")
 
 
 if __name__ == "__main__":

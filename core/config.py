@@ -61,6 +61,13 @@ SETTINGS: tuple[Setting, ...] = (
             "Seconds to wait for a webhook, SMS or CRM server to accept the connection."),
     Setting("DOCKET_HTTP_READ_TIMEOUT", "10",
             "Seconds to wait for a webhook, SMS or CRM server's answer."),
+    Setting("DOCKET_BREAKER_FAILURES", "10",
+            "Consecutive failed attempts (no answer, or a 5xx) to one target that open its "
+            "circuit: its deliveries wait, unclaimed, for the cool-down (1-10000). Counted by "
+            "each worker process on its own."),
+    Setting("DOCKET_BREAKER_COOLDOWN_SECONDS", "30",
+            "Seconds an open circuit keeps a target's deliveries waiting before one probe is "
+            "sent (1-86400)."),
     Setting("DOCKET_ENDPOINT_DISABLE_AFTER_DAYS", "5",
             "A webhook endpoint failing continuously for this many days is disabled and flagged."),
     Setting("DOCKET_OUTBOUND_ALLOWLIST", "",

@@ -7,8 +7,12 @@ Then it is **half-open**: one delivery goes out as a probe; an answer below 500 
 circuit, another failure opens it again. Any answer below 500 (a 4xx included: the receiver is
 up) resets the count.
 
-The state lives in the dispatcher's process. Every dispatcher registers its breakers here, so
-the app (whose embedded dispatcher shares its process) can show them: `circuits(db_url)`.
+`failures` and `cooldown` are DOCKET_BREAKER_FAILURES and DOCKET_BREAKER_COOLDOWN_SECONDS.
+
+The state lives in the dispatcher's process, not shared: with M worker processes each learns
+of a dead target on its own (at most M x `failures` attempts to open every circuit, then one
+probe per process and cool-down). Every dispatcher registers its breakers here, so the app
+(whose embedded dispatcher shares its process) can show them: `circuits(db_url)`.
 """
 from __future__ import annotations
 
@@ -98,6 +102,11 @@ class Breakers:
         with self._lock:
             st = self._states.get(target)
             return st.open_until if st is not None else None
+
+    def targets(self) -> list[str]:
+        """Targets whose circuit is not closed (open or half-open): their claims are limited."""
+        with self._lock:
+            return [t for t, st in self._states.items() if st.open_until is not None]
 
     def blocked(self, now: float | None = None) -> list[str]:
         """Targets whose deliveries may not be claimed now."""

@@ -1,23 +1,48 @@
 """The dispatcher's database work, in batches: claim (lease) due deliveries, write back the
 results of their attempts, push a target's deliveries past a circuit breaker's cool-down.
 
-Claiming: on PostgreSQL the due rows are picked with `SELECT ... FOR UPDATE SKIP LOCKED` and
-leased in that transaction; on SQLite (one writer at a time, BEGIN IMMEDIATE) the pick and
-the conditional `UPDATE ... WHERE lease expired` run under the write lock. Either way the
-jobs are read back by the claim token in the same transaction: one transaction per batch.
+Each dispatcher thread that writes keeps one connection for its run (`Link`): no pool
+check-out (and, on PostgreSQL, no ping) per transaction.
 
-Recording: one transaction per batch of results. The outbox rows are locked in id order, the
-deliveries read (in id order) and only those still leased by the claim token that sent them
-are settled (an attempt whose lease ran out is logged, marked so, and changes nothing else).
+Claiming picks the due rows (at most `limit`, at most a quota per target, oldest first: a
+window function over up to 4 × `limit` candidates) and leases them. On PostgreSQL that is one
+statement in autocommit, one round trip: the candidates `FOR UPDATE SKIP LOCKED`, the
+`UPDATE ... RETURNING` of the lease, joined to the job data (payload, endpoint URL and
+secrets, the stored allow-list). On SQLite (one writer at a time) a cheap look on the read
+engine first, then under the write lock (BEGIN IMMEDIATE) the pick, the conditional
+`UPDATE ... WHERE lease expired` and the jobs read back by the claim token.
+
+Recording (`record_batch`): one transaction per batch of results. The outbox rows are locked
+in id order and the deliveries read (in id order, locked, one statement on PostgreSQL); only
+those still leased by the claim token that sent them are settled (an attempt whose lease ran
+out is logged, marked so, and changes nothing else). Then one executemany UPDATE of the
+deliveries, one INSERT of the attempts, one of the audit events, one UPDATE settling the
+outbox rows from their deliveries.
 """
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
 
 from core.access.actors import SYSTEM_ACTOR
 from core.notifications import channels
@@ -26,10 +51,19 @@ from core.notifications.safe_http import EXCERPT_BYTES
 from core.notifications.settle import fail_pending_for_endpoint, not_leased
 from core.store import audit
 from core.store.db import Database
-from core.store.models import Delivery, DeliveryAttempt, OutboxMessage, WebhookEndpoint, utcnow
+from core.store.models import (
+    Delivery,
+    DeliveryAttempt,
+    OutboxMessage,
+    StoredSetting,
+    WebhookEndpoint,
+    utcnow,
+)
 
 STATE_OF = {"delivered": "delivered", "retry": "pending", "failed": "failed",
             "skipped": "skipped"}
+D, OB, E = Delivery.__table__, OutboxMessage.__table__, WebhookEndpoint.__table__
+ALLOWLIST_KEY = "outbound.allowlist"
 
 
 @dataclass(eq=False)
@@ -51,6 +85,57 @@ class Result:
     not_before: datetime | None = None  # the next attempt no earlier than this (breaker)
 
 
+@dataclass
+class Batch:
+    """What one claim leased, and the allow-list stored when it did (None: none stored)."""
+    claimed: list[Claimed]
+    stored_allowlist: str | None = None
+
+
+class Link:
+    """One write-engine connection kept by one thread for its run. A transaction that fails
+    drops it (the next one checks out another); `lock`, if given, is held around each
+    transaction (a dispatcher's threads take turns for SQLite's write lock instead of
+    sleeping in its busy handler)."""
+
+    def __init__(self, db: Database, *, autocommit: bool = False,
+                 lock: threading.Lock | None = None):
+        self.db, self.autocommit, self.lock = db, autocommit, lock
+        self._conn = None
+
+    @contextmanager
+    def transaction(self):
+        if self.lock is not None:
+            with self.lock:
+                with self._transaction() as conn:
+                    yield conn
+        else:
+            with self._transaction() as conn:
+                yield conn
+
+    @contextmanager
+    def _transaction(self):
+        if self._conn is None:
+            conn = self.db.write_engine.connect()
+            if self.autocommit:
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            self._conn = conn
+        try:
+            with self._conn.begin():
+                yield self._conn
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # a broken connection: the pool discards it
+                pass
+
+
 def due(now, exclude: list[str]):
     """The due, unleased deliveries (id, target), oldest first."""
     stmt = (select(Delivery.id, Delivery.target)
@@ -61,51 +146,120 @@ def due(now, exclude: list[str]):
     return stmt
 
 
-def claim_batch(db: Database, token: str, *, limit: int, lease_seconds: float,
-                exclude: list[str], quota: Callable[[str], int],
-                due: Callable = due) -> list[Claimed]:
-    """Lease up to `limit` due deliveries (at most `quota(target)` per target, read once per
-    target) and return them ready to send."""
+def _due_now(has_exclude: bool):
+    """`due` with bound parameters (`now`, `exclude`): built once, compiled once."""
+    now = bindparam("now", type_=DateTime)
+    stmt = (select(D.c.id, D.c.target)
+            .where(D.c.state == "pending", D.c.next_attempt_at <= now,
+                   or_(D.c.lease_until.is_(None), D.c.lease_until < now))
+            .order_by(D.c.next_attempt_at, D.c.id))
+    if has_exclude:
+        stmt = stmt.where(D.c.target.not_in(bindparam("exclude", expanding=True)))
+    return stmt
+
+
+def _chosen(candidates, n_quotas: int):
+    """The ids to lease among `candidates` (a CTE with an `id` column): oldest first, at most
+    `lim`, at most the quota of each target (`qt<i>` -> `qn<i>`, else `dq`)."""
+    quota = (case(*[(D.c.target == bindparam(f"qt{i}", type_=String),
+                     bindparam(f"qn{i}", type_=Integer)) for i in range(n_quotas)],
+                  else_=bindparam("dq", type_=Integer))
+             if n_quotas else bindparam("dq", type_=Integer))
+    ranked = (select(D.c.id, D.c.next_attempt_at,
+                     func.row_number().over(partition_by=D.c.target,
+                                            order_by=(D.c.next_attempt_at, D.c.id)).label("rn"),
+                     quota.label("quota"))
+              .join(candidates, candidates.c.id == D.c.id)).cte("ranked")
+    return (select(ranked.c.id).where(ranked.c.rn <= ranked.c.quota)
+            .order_by(ranked.c.next_attempt_at, ranked.c.id).limit(bindparam("lim")))
+
+
+def _still_due():
+    # re-checked by the UPDATE itself: a stale look never leases a delivery just retried
+    now = bindparam("now", type_=DateTime)
+    return and_(D.c.state == "pending", D.c.next_attempt_at <= now,
+                or_(D.c.lease_until.is_(None), D.c.lease_until < now))
+
+
+_JOB_COLUMNS = ("id", "message_id", "case_id", "channel", "event_type", "target", "endpoint_id",
+                "outbox_id", "next_attempt_at")
+
+
+def _jobs_select(leased):
+    """The job data of the leased rows (`leased`: D or a CTE of its columns)."""
+    stored = (select(StoredSetting.value).where(StoredSetting.key == ALLOWLIST_KEY)
+              .scalar_subquery())
+    return (select(*(leased.c[c] for c in _JOB_COLUMNS), OB.c.payload, E.c.url, E.c.secrets,
+                   E.c.enabled, E.c.disabled_reason, stored.label("stored_allowlist"))
+            .select_from(leased)
+            .join(OB, OB.c.id == leased.c.outbox_id)
+            .outerjoin(E, E.c.id == leased.c.endpoint_id)
+            .order_by(leased.c.next_attempt_at, leased.c.id))
+
+
+def _claim_statements(sqlite: bool, candidates, n_quotas: int) -> tuple:
+    """PostgreSQL: (the one statement,); SQLite: (pick, lease, read back)."""
+    chosen = _chosen(candidates, n_quotas)
+    lease = {"lease_until": bindparam("until", type_=DateTime),
+             "leased_by": bindparam("token", type_=String)}
+    if sqlite:
+        ids = bindparam("ids", expanding=True)
+        return (chosen, update(D).where(D.c.id.in_(ids), _still_due()).values(lease),
+                _jobs_select(D).where(D.c.id.in_(ids), D.c.leased_by == bindparam("token")))
+    leased = (update(D).where(D.c.id.in_(chosen), _still_due()).values(lease)
+              .returning(*(D.c[c] for c in _JOB_COLUMNS)).cte("leased"))
+    return (_jobs_select(leased),)
+
+
+@lru_cache(maxsize=256)
+def _standard_claim(sqlite: bool, has_exclude: bool, n_quotas: int) -> tuple:
+    """The claim statements of the standard pick, built once per shape (building them in
+    SQLAlchemy costs more CPU than running them)."""
+    candidates = _due_now(has_exclude).limit(bindparam("lookahead"))
+    if not sqlite:
+        candidates = candidates.with_for_update(skip_locked=True)
+    return (_due_now(has_exclude).limit(1),
+            *_claim_statements(sqlite, candidates.cte("cand"), n_quotas))
+
+
+def claim_batch(link: Link, token: str, *, limit: int, lease_seconds: float,
+                exclude: list[str], quotas: dict[str, int], default_quota: int,
+                due: Callable | None = None) -> Batch:
+    """Lease up to `limit` due deliveries (at most `quotas.get(target, default_quota)` per
+    target) and return them ready to send. `due(now, exclude)`: another pick of the
+    candidates (tests); None: the standard one (`due` above)."""
     if limit <= 0:
-        return []
+        return Batch([])
+    db = link.db
     now = utcnow()
-    with db.read() as s:  # a cheap look first: no write transaction when nothing is due
-        if s.execute(due(now, exclude).limit(1)).first() is None:
-            return []
-    until = now + timedelta(seconds=lease_seconds)
-    with db.unit_of_work() as s:
-        stmt = due(now, exclude).limit(limit * 4)
+    params = {"now": now, "until": now + timedelta(seconds=lease_seconds), "token": token,
+              "lim": limit, "lookahead": limit * 4, "dq": default_quota}
+    for i, (target, n) in enumerate(sorted(quotas.items())):
+        params[f"qt{i}"], params[f"qn{i}"] = target, n
+    if exclude:
+        params["exclude"] = list(exclude)
+    if due is None:
+        look, *statements = _standard_claim(db.is_sqlite, bool(exclude), len(quotas))
+    else:
+        candidates = due(now, exclude).limit(bindparam("lookahead"))
         if not db.is_sqlite:
-            stmt = stmt.with_for_update(skip_locked=True)
-        left: dict[str, int] = {}
-        chosen: list[int] = []
-        for row in s.execute(stmt):
-            delivery_id, target = row[0], (row[1] if len(row) > 1 else "")
-            if target not in left:
-                left[target] = quota(target)
-            if left[target] > 0:
-                left[target] -= 1
-                chosen.append(delivery_id)
-                if len(chosen) >= limit:
-                    break
-        if not chosen:
-            return []
-        s.execute(update(Delivery)
-                  .where(Delivery.id.in_(chosen), Delivery.state == "pending",
-                         Delivery.next_attempt_at <= now,  # still due: not just retried
-                         not_leased(now))
-                  .values(lease_until=until, leased_by=token)
-                  .execution_options(synchronize_session=False))
-        rows = s.execute(
-            select(Delivery.id, Delivery.message_id, Delivery.case_id, Delivery.channel,
-                   Delivery.event_type, Delivery.target, Delivery.endpoint_id,
-                   Delivery.outbox_id, OutboxMessage.payload, WebhookEndpoint.url,
-                   WebhookEndpoint.secrets, WebhookEndpoint.enabled,
-                   WebhookEndpoint.disabled_reason)
-            .join(OutboxMessage, OutboxMessage.id == Delivery.outbox_id)
-            .outerjoin(WebhookEndpoint, WebhookEndpoint.id == Delivery.endpoint_id)
-            .where(Delivery.id.in_(chosen), Delivery.leased_by == token)
-            .order_by(Delivery.next_attempt_at, Delivery.id)).all()
+            candidates = candidates.with_for_update(skip_locked=True)
+        look = due(now, exclude).limit(1)
+        statements = _claim_statements(db.is_sqlite, candidates.cte("cand"), len(quotas))
+    if db.is_sqlite:
+        with db.read_engine.connect() as c:  # a cheap look: no write lock when nothing is due
+            if c.execute(look, params).first() is None:
+                return Batch([])
+        pick, lease, read_back = statements
+        with link.transaction() as conn:
+            params["ids"] = [r[0] for r in conn.execute(pick, params)]
+            if not params["ids"]:
+                return Batch([])
+            conn.execute(lease, params)
+            rows = conn.execute(read_back, params).all()
+    else:
+        with link.transaction() as conn:  # autocommit: one statement, one round trip
+            rows = conn.execute(statements[0], params).all()
     out = []
     for r in rows:
         job = channels.Job(r.id, r.message_id, r.case_id, r.channel, r.event_type, r.target,
@@ -114,19 +268,24 @@ def claim_batch(db: Database, token: str, *, limit: int, lease_seconds: float,
             job.endpoint_url, job.endpoint_secrets = r.url, list(r.secrets or [])
             job.endpoint_enabled, job.endpoint_disabled_reason = bool(r.enabled), r.disabled_reason
         out.append(Claimed(job, r.outbox_id, token))
-    return out
+    return Batch(out, rows[0].stored_allowlist if rows else None)
 
 
-def defer_target(db: Database, target: str, until: datetime) -> int:
+def any_due(db: Database, exclude: list[str], pick: Callable | None = None) -> bool:
+    """Whether any delivery is due and unleased (locked by a claim or not); `pick`: as
+    `due` (None: `due`)."""
+    with db.read_engine.connect() as c:
+        return c.execute((pick or due)(utcnow(), exclude).limit(1)).first() is not None
+
+
+def defer_target(link: Link, target: str, until: datetime) -> int:
     """A target's circuit opened: its waiting, unleased deliveries wait until `until`
     (not an attempt)."""
     now = utcnow()
-    with db.unit_of_work() as s:
-        result = s.execute(update(Delivery)
-                           .where(Delivery.target == target, Delivery.state == "pending",
-                                  Delivery.next_attempt_at < until, not_leased(now))
-                           .values(next_attempt_at=until)
-                           .execution_options(synchronize_session=False))
+    with link.transaction() as conn:
+        result = conn.execute(update(D).where(D.c.target == target, D.c.state == "pending",
+                                              D.c.next_attempt_at < until, not_leased(now))
+                              .values(next_attempt_at=until))
         return result.rowcount or 0
 
 
@@ -138,48 +297,56 @@ class Settings:
     rng: random.Random
 
 
-def _settle(s, outbox_ids: list[int]) -> None:
-    """The outbox rows' states from their deliveries (as settle.settle_outbox, batched)."""
-    states: dict[int, set[str]] = {}
-    for oid, state in s.execute(select(Delivery.outbox_id, Delivery.state)
-                                .where(Delivery.outbox_id.in_(outbox_ids))):
-        states.setdefault(oid, set()).add(state)
-    for row in s.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(outbox_ids))):
-        st = states.get(row.id)
-        if not st:
-            continue
-        if "pending" in st:
-            row.state = "pending"
-        elif "failed" in st:
-            row.state = "failed"
-        elif "delivered" in st:
-            row.state, row.delivered_at = "delivered", row.delivered_at or utcnow()
-        else:
-            row.state = "skipped"
+@lru_cache(maxsize=2)
+def _record_statements(sqlite: bool) -> dict:
+    """The statements of `record_batch`, built once (expanding `ids`, `oids`, `eids`)."""
+    ids, oids = bindparam("ids", expanding=True), bindparam("oids", expanding=True)
+    held = (select(D.c.id, D.c.attempts, D.c.leased_by, D.c.next_attempt_at)
+            .where(D.c.id.in_(ids)).order_by(D.c.id))
+    if not sqlite:
+        # the outbox rows locked first, in id order (serialises settling one outbox row's
+        # deliveries across workers), then the deliveries: one statement, one round trip
+        locked = (select(OB.c.id).where(OB.c.id.in_(oids)).order_by(OB.c.id)
+                  .with_for_update().cte("locked_outbox"))
+        held = (held.where(select(func.count()).select_from(locked).scalar_subquery() >= 0)
+                .with_for_update(of=D))
+    # the outbox rows' states from their deliveries (as settle.settle_outbox: pending while
+    # any is pending, else failed, else delivered, else skipped), one UPDATE for the batch
+    rank = case((D.c.state == "pending", 4), (D.c.state == "failed", 3),
+                (D.c.state == "delivered", 2), else_=1)
+    agg = (select(D.c.outbox_id.label("oid"), func.max(rank).label("r"))
+           .where(D.c.outbox_id.in_(oids)).group_by(D.c.outbox_id).subquery())
+    state = case((agg.c.r == 4, "pending"), (agg.c.r == 3, "failed"),
+                 (agg.c.r == 2, "delivered"), else_="skipped")
+    delivered_now = and_(agg.c.r == 2, OB.c.delivered_at.is_(None))
+    settle = (update(OB).where(OB.c.id == agg.c.oid, or_(OB.c.state != state, delivered_now))
+              .values(state=state, delivered_at=case(
+                  (delivered_now, bindparam("now", type_=DateTime)), else_=OB.c.delivered_at)))
+    return {"held": held, "settle": settle,
+            "deliveries": update(D).where(D.c.id == bindparam("b_id")),
+            "attempts": insert(DeliveryAttempt.__table__),
+            "endpoints": select(E.c.id, E.c.enabled, E.c.failing_since)
+            .where(E.c.id.in_(bindparam("eids", expanding=True)))}
 
 
-def record_batch(db: Database, results: list[Result], cfg: Settings) -> dict[int, str]:
+def record_batch(link: Link, results: list[Result], cfg: Settings) -> dict[int, str]:
     """Write back a batch of results in one transaction; returns {delivery id: kind} (`lost`
     where the lease had passed to another worker, `deferred` for a breaker's release)."""
     if not results:
         return {}
+    db = link.db
     now = utcnow()
     kinds: dict[int, str] = {}
-    disabled: dict[int, str] = {}
     results = sorted(results, key=lambda r: r.claimed.job.delivery_id)
     ids = [r.claimed.job.delivery_id for r in results]
     outbox_ids = sorted({r.claimed.outbox_id for r in results})
-    with db.unit_of_work() as s:
-        if not db.is_sqlite:  # serialises settling of one outbox row's deliveries
-            s.execute(select(OutboxMessage.id).where(OutboxMessage.id.in_(outbox_ids))
-                      .order_by(OutboxMessage.id).with_for_update())
-        current = select(Delivery.id, Delivery.attempts, Delivery.leased_by,
-                         Delivery.next_attempt_at).where(Delivery.id.in_(ids)).order_by(Delivery.id)
-        if not db.is_sqlite:
-            current = current.with_for_update()
-        held = {r.id: r for r in s.execute(current)}
+    endpoint_ids = sorted({r.claimed.job.endpoint_id for r in results
+                           if r.outcome is not None and r.claimed.job.endpoint_id is not None})
+    sql = _record_statements(db.is_sqlite)
+    with link.transaction() as conn:
+        held = {r.id: r for r in conn.execute(sql["held"], {"ids": ids, "oids": outbox_ids})}
+        health = _Health(conn, sql["endpoints"], endpoint_ids, now, cfg.disable_after_days)
         updates, attempts, events = [], [], []
-        endpoints: dict[int, WebhookEndpoint | None] = {}
         for r in results:
             job, token = r.claimed.job, r.claimed.token
             row = held.get(job.delivery_id)
@@ -187,7 +354,8 @@ def record_batch(db: Database, results: list[Result], cfg: Settings) -> dict[int
             if r.outcome is None:  # released unsent: the breaker's cool-down
                 kinds[job.delivery_id] = "lost" if lost else "deferred"
                 if not lost:
-                    updates.append({"id": job.delivery_id, "lease_until": None, "leased_by": None,
+                    updates.append({"b_id": job.delivery_id, "lease_until": None,
+                                    "leased_by": None,
                                     "next_attempt_at": max(r.not_before or now, row.next_attempt_at)})
                 continue
             outcome = r.outcome
@@ -216,19 +384,14 @@ def record_batch(db: Database, results: list[Result], cfg: Settings) -> dict[int
                 kinds[job.delivery_id] = "lost"
                 continue
             kinds[job.delivery_id] = kind
-            updates.append({"id": job.delivery_id, "state": state, "attempts": number,
+            updates.append({"b_id": job.delivery_id, "state": state, "attempts": number,
                             "lease_until": None, "leased_by": None,
                             "last_status_code": outcome.status_code,
                             "last_error": None if kind == "delivered" else error,
                             "finished_at": None if state == "pending" else now,
                             "next_attempt_at": next_at or row.next_attempt_at})
             if job.endpoint_id is not None:
-                if job.endpoint_id not in endpoints:  # held here: the session's map is weak
-                    endpoints[job.endpoint_id] = s.get(WebhookEndpoint, job.endpoint_id)
-                reason = _endpoint_health(s, endpoints[job.endpoint_id], kind, outcome, now,
-                                          cfg.disable_after_days)
-                if reason:
-                    disabled[job.endpoint_id] = reason
+                health.note(job.endpoint_id, kind, outcome)
             if state != "pending":
                 events.append({"case_id": job.case_id, "actor": SYSTEM_ACTOR,
                                "kind": f"notification.{kind}", "after": {
@@ -236,39 +399,63 @@ def record_batch(db: Database, results: list[Result], cfg: Settings) -> dict[int
                                    "message_id": job.message_id, "event_type": job.event_type,
                                    "attempts": number, "status_code": outcome.status_code,
                                    "error": error}})
-        s.flush()  # endpoint changes first, then the bulk statements
+        health.write()  # endpoint changes first, then the bulk statements
         for keys in {tuple(sorted(u)) for u in updates}:  # one executemany per shape
             same = [u for u in updates if tuple(sorted(u)) == keys]
-            s.execute(update(Delivery), same)
+            conn.execute(sql["deliveries"], same)
         if attempts:
-            s.execute(insert(DeliveryAttempt), attempts)
-        audit.record_many(s, events)
-        _settle(s, outbox_ids)
-    for endpoint_id, reason in disabled.items():
+            conn.execute(sql["attempts"], attempts)
+        if health.events or events:
+            with Session(bind=conn) as s:  # joins the connection's transaction
+                audit.record_many(s, health.events + events)
+        conn.execute(sql["settle"], {"oids": outbox_ids, "now": now})
+    for endpoint_id, reason in health.disabled.items():
         fail_pending_for_endpoint(db, endpoint_id, reason)
     return kinds
 
 
-def _endpoint_health(s, e: WebhookEndpoint | None, kind: str, outcome, now,
-                     disable_after_days: float) -> str | None:
-    if e is None:
-        return None
-    if kind == "delivered":
-        if e.failing_since is not None:
-            e.failing_since = None
-        return None
-    if kind not in ("retry", "failed"):
-        return None
-    reason = outcome.disable_endpoint
-    if reason is None:
-        if e.failing_since is None:
-            e.failing_since = now
-        elif now - e.failing_since >= timedelta(days=disable_after_days):
-            reason = (f"failing continuously since {e.failing_since:%Y-%m-%d %H:%M} UTC "
-                      f"(more than {disable_after_days:g} days)")
-    if reason is None or not e.enabled:
-        return None
-    e.enabled, e.disabled_reason = False, reason
-    audit.record(s, case_id=None, actor=SYSTEM_ACTOR, kind="endpoint.disabled",
-                 after={"endpoint": e.id, "reason": reason})
-    return reason
+class _Health:
+    """The endpoints of a batch: failing since when, disabled (410, or failing for days)."""
+
+    def __init__(self, conn, read, endpoint_ids: list[int], now, disable_after_days: float):
+        self.conn, self.now, self.days = conn, now, disable_after_days
+        self.rows: dict[int, dict] = {}
+        if endpoint_ids:
+            self.rows = {r.id: {"enabled": r.enabled, "failing_since": r.failing_since}
+                         for r in conn.execute(read, {"eids": endpoint_ids})}
+        self.changed: dict[int, dict] = {}
+        self.disabled: dict[int, str] = {}
+        self.events: list[dict] = []
+
+    def _set(self, endpoint_id: int, **values) -> None:
+        self.rows[endpoint_id].update(values)
+        self.changed.setdefault(endpoint_id, {}).update(values)
+
+    def note(self, endpoint_id: int, kind: str, outcome) -> None:
+        e = self.rows.get(endpoint_id)
+        if e is None:
+            return
+        if kind == "delivered":
+            if e["failing_since"] is not None:
+                self._set(endpoint_id, failing_since=None)
+            return
+        if kind not in ("retry", "failed"):
+            return
+        reason = outcome.disable_endpoint
+        if reason is None:
+            since = e["failing_since"]
+            if since is None:
+                self._set(endpoint_id, failing_since=self.now)
+            elif self.now - since >= timedelta(days=self.days):
+                reason = (f"failing continuously since {since:%Y-%m-%d %H:%M} UTC "
+                          f"(more than {self.days:g} days)")
+        if reason is None or not e["enabled"]:
+            return
+        self._set(endpoint_id, enabled=False, disabled_reason=reason)
+        self.disabled[endpoint_id] = reason
+        self.events.append({"case_id": None, "actor": SYSTEM_ACTOR, "kind": "endpoint.disabled",
+                            "after": {"endpoint": endpoint_id, "reason": reason}})
+
+    def write(self) -> None:
+        for endpoint_id, values in self.changed.items():
+            self.conn.execute(update(E).where(E.c.id == endpoint_id).values(**values))
