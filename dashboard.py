@@ -7,7 +7,7 @@ page, and only it, without sign-in; the page itself checks the token.
 
 Tables offer no "Download as CSV" and no clipboard copy (`client.disableDataExport` in
 .streamlit/config.toml): that export skips the formula protection of `core.worklist.export`,
-and every table here can show an applicant's text. "Prepare CSV" on the Cases page is the one export."""
+and every table here can show an applicant's text. "Export CSV" on the Cases page is the one export."""
 from __future__ import annotations
 
 import streamlit as st

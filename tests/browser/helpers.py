@@ -108,6 +108,11 @@ def keyed_button(page: Page, key: str):
     return page.locator(f".st-key-{key}:not([data-stale=true])").get_by_role("button")
 
 
+def keyed_link(page: Page, key: str):
+    """The link of the element with this key (an `st.link_button`; see keyed_button)."""
+    return page.locator(f".st-key-{key}:not([data-stale=true])").get_by_role("link")
+
+
 def choose(page: Page, combobox, option: str) -> None:
     """Picks `option` in a selectbox by typing it (the selectbox filters its list as one
     types), then the keyboard: its list may open outside the viewport, where a mouse click

@@ -24,6 +24,7 @@ from tests.browser.helpers import (
     choose,
     click_row,
     keyed_button,
+    keyed_link,
     pick_view,
     search,
     sidebar,
@@ -136,7 +137,7 @@ def test_the_status_filter_survives_a_search_and_prepare_csv(page: Page, app_url
     expect(total_line(page, total)).to_be_visible()
 
     keyed_button(page, "export_prepare").click()
-    expect(keyed_button(page, "export_download")).to_have_text(
+    expect(keyed_link(page, "export_download")).to_have_text(
         re.compile(rf"Download CSV \({total} cases\)"))
     wait_idle(page)
     expect(status_chip(page, "Manual review")).to_be_visible()
@@ -433,7 +434,7 @@ def test_one_case_is_one_case(page: Page, app_url):
     search(page, "Thistledown")
     expect(page.get_by_text(re.compile(r"^1 case · showing 1–1$"))).to_be_visible()
     keyed_button(page, "export_prepare").click()
-    expect(keyed_button(page, "export_download")).to_have_text(re.compile(r"Download CSV \(1 case\)"))
+    expect(keyed_link(page, "export_download")).to_have_text(re.compile(r"Download CSV \(1 case\)"))
 
 
 def test_the_table_toolbar_leaves_the_sort_box_free(page: Page, app_url):

@@ -20,6 +20,7 @@ from tests.browser.helpers import (
     choose,
     click_until,
     keyed_button,
+    keyed_link,
     pick_view,
     search,
     sidebar,
@@ -123,10 +124,10 @@ def test_a_reviewer_tags_a_case_and_finds_and_exports_it_by_tag(page: Page, app_
     assert url_params(page)["tag"] == ["btag-urgent"]
 
     keyed_button(page, "export_prepare").click()
-    download_button = keyed_button(page, "export_download")
-    expect(download_button).to_have_text(re.compile(r"Download CSV \(1 case\)"))
+    download_link = keyed_link(page, "export_download")  # to the server's download route
+    expect(download_link).to_have_text(re.compile(r"Download CSV \(1 case\)"))
     with page.expect_download() as info:
-        download_button.click()
+        download_link.click()
     rows = list(csv.reader(io.StringIO(open(info.value.path(), encoding="utf-8").read(),
                                        newline="")))
     assert [r[0] for r in rows[1:]] == ["BR-TAG-1"]

@@ -1,0 +1,255 @@
+"""The Cases page's CSV export, streamed by the real server (docs/PERFORMANCE.md, "Export
+streamed").
+
+Seeds a database with N demo cases (core.demo.generate; kept with --db to run again), starts
+the real server (`streamlit run streamlit_app.py`) on it, makes a download link through core
+(`create_export_link`: every case, newest first) and downloads it with a streaming HTTP client
+that counts the bytes and keeps none. Measured, median of --repeat downloads:
+
+- the server process's memory growth: /proc/PID/status VmRSS sampled every 20 ms during each
+  download, the peak minus the fresh server's (started, one /healthz answered), and minus
+  the value just before that download (target: at most 100 MB at 1M cases);
+- the download's wall time, against the same columns in the same order written by
+  `sqlite3 -csv` (PostgreSQL: `psql -c "\\copy (...) TO STDOUT CSV"`) to /dev/null
+  (target: at most 3x);
+- the slowest /healthz answer while the download runs (the event loop is not blocked).
+
+Each download is timed twice: as a browser asks for it (`Accept-Encoding: gzip`, which the
+server's gzip middleware honours) and uncompressed (`identity`, as curl or a script gets it).
+
+    python benchmarks/bench_export.py                          # SQLite, 1M cases
+    python benchmarks/bench_export.py --sizes 100000 --repeat 3
+    python benchmarks/bench_export.py --db /tmp/export-1m.sqlite3   # seed once, keep the file
+    python benchmarks/bench_export.py --postgres URL           # PostgreSQL (a throwaway schema)
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx  # noqa: E402
+from sqlalchemy import create_engine, func, select, text  # noqa: E402
+
+from core.access.users import ensure_demo_users  # noqa: E402
+from core.app_setup import prepare_database  # noqa: E402
+from core.demo.generate import generate_cases  # noqa: E402
+from core.store.db import Database  # noqa: E402
+from core.store.models import Case  # noqa: E402
+from core.worklist.export_links import create_export_link, download_url  # noqa: E402
+from core.worklist.query import CaseFilter  # noqa: E402
+from tests.servers import free_port, wait_healthy  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+MB = 1024 * 1024
+# The export's 18 columns, in its order, read the way the export reads them (the status as
+# stored, not its label; the ages as whole days).
+SQLITE_SELECT = (
+    "SELECT c.id, e.name, e.kind, e.country, c.workflow, c.case_status, c.assignee, "
+    "c.created_at, c.updated_at, CAST(julianday('now') - julianday(c.created_at) AS INTEGER), "
+    "c.decision, c.decided_by, c.decided_at, c.decision_reason, e.email, "
+    "e.registration_number, c.tags, "
+    "CAST(julianday('now') - julianday(c.status_changed_at) AS INTEGER) "
+    "FROM cases c JOIN entities e ON e.id = c.entity_id ORDER BY c.created_at DESC, c.id DESC")
+POSTGRES_SELECT = (
+    "SELECT c.id, e.name, e.kind, e.country, c.workflow, c.case_status, c.assignee, "
+    "c.created_at, c.updated_at, date_part('day', now() at time zone 'utc' - c.created_at), "
+    "c.decision, c.decided_by, c.decided_at, c.decision_reason, e.email, "
+    "e.registration_number, c.tags, "
+    "date_part('day', now() at time zone 'utc' - c.status_changed_at) "
+    "FROM cases c JOIN entities e ON e.id = c.entity_id ORDER BY c.created_at DESC, c.id DESC")
+
+
+def grow(db: Database, want: int) -> int:
+    prepare_database(db, demo=False)
+    ensure_demo_users(db)
+    with db.read() as s:
+        have = s.scalar(select(func.count()).select_from(Case)) or 0
+    if have < want:
+        started = time.perf_counter()
+        generate_cases(db, want - have, seed=want)
+        print(f"  seeded {want - have:,} cases in {time.perf_counter() - started:.1f} s",
+              flush=True)
+        with db.write_engine.connect() as conn:
+            if db.is_sqlite:
+                conn.exec_driver_sql("ANALYZE")
+                conn.commit()
+            else:
+                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                    "VACUUM ANALYZE")
+    return max(have, want)
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+class Server:
+    """The real server on `url`'s database, on a free port, demo mode and the embedded worker
+    off."""
+
+    def __init__(self, db_url: str, log_dir: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        log = log_dir / "streamlit.log"
+        env = {**os.environ, "DOCKET_DATABASE_URL": db_url, "DOCKET_DEMO_MODE": "off",
+               "DOCKET_EMBEDDED_WORKER": "off", "PYTHONUNBUFFERED": "1",
+               "DOCKET_COOKIE_KEY": secrets.token_urlsafe(48)[:64]}
+        with log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
+                 "--server.headless", "true", "--server.port", str(self.port),
+                 "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+                 "--server.fileWatcherType", "none"],
+                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        wait_healthy(self.url, self.proc, log)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def download(server: Server, db: Database, encoding: str) -> dict:
+    """One download of every case: seconds, bytes received, RSS growth, slowest /healthz."""
+    token = create_export_link(db, actor="analyst", flt=CaseFilter())
+    pid, done = server.proc.pid, threading.Event()
+    before = rss_bytes(pid)
+    peak = [before]
+    health: list[float] = []
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], rss_bytes(pid))
+            time.sleep(0.02)
+
+    def ping() -> None:
+        with httpx.Client(timeout=60) as c:
+            while not done.is_set():
+                started = time.perf_counter()
+                c.get(f"{server.url}/healthz")
+                health.append(time.perf_counter() - started)
+                time.sleep(0.2)
+
+    threads = [threading.Thread(target=sample), threading.Thread(target=ping)]
+    for t in threads:
+        t.start()
+    received = 0
+    started = time.perf_counter()
+    try:
+        with httpx.Client(timeout=600) as c, c.stream(
+                "GET", server.url + download_url(token),
+                headers={"Accept-Encoding": encoding}) as r:
+            r.raise_for_status()
+            for part in r.iter_raw(64 * 1024):
+                received += len(part)
+        seconds = time.perf_counter() - started
+    finally:
+        done.set()
+        for t in threads:
+            t.join()
+    return {"seconds": seconds, "bytes": received, "growth": peak[0] - before, "peak": peak[0],
+            "healthz_max": max(health, default=0.0)}
+
+
+def reference(db: Database) -> float:
+    """Seconds for the database's own CSV writer to write the same columns to /dev/null."""
+    env = dict(os.environ)
+    if db.is_sqlite:
+        cmd = ["sqlite3", "-csv", "-header", urlsplit(db.url).path.removeprefix("/"),
+               SQLITE_SELECT]
+    else:
+        url, _, query = db.url.replace("postgresql+psycopg://", "postgresql://").partition("?")
+        for part in query.split("&"):  # the throwaway schema's search_path
+            if part.startswith("options="):
+                env["PGOPTIONS"] = unquote(part.removeprefix("options="))
+        cmd = ["psql", url, "-q", "-c", f"\\copy ({POSTGRES_SELECT}) TO STDOUT WITH CSV HEADER"]
+    started = time.perf_counter()
+    with open(os.devnull, "wb") as sink:
+        subprocess.run(cmd, stdout=sink, check=True, env=env)
+    return time.perf_counter() - started
+
+
+def bench(db: Database, size: int, repeat: int, log_dir: Path) -> None:
+    have = grow(db, size)
+    print(f"{db.dialect}, {have:,} cases; load average {os.getloadavg()[0]:.2f} "
+          f"on {os.cpu_count()} cores", flush=True)
+    reference(db)  # warm the page cache for both
+    server = Server(db.url, log_dir)
+    try:
+        httpx.get(f"{server.url}/healthz")
+        fresh = rss_bytes(server.proc.pid)  # growth is counted from the fresh server's memory
+        results: dict[str, list[dict]] = {"identity": [], "gzip": []}
+        refs = []
+        for _ in range(repeat):
+            refs.append(reference(db))
+            for encoding in results:
+                results[encoding].append(download(server, db, encoding))
+    finally:
+        server.stop()
+    ref = statistics.median(refs)
+    tool = "sqlite3 -csv" if db.is_sqlite else "psql \\copy"
+    print(f"  {tool}: {ref:.2f} s (median of {repeat})")
+    for encoding, runs in results.items():
+        seconds = statistics.median(r["seconds"] for r in runs)
+        growth = max(r["peak"] - fresh for r in runs)
+        print(f"  download ({encoding}): {seconds:.2f} s, {runs[0]['bytes'] / MB:.1f} MB "
+              f"received, ratio {seconds / ref:.2f}x; server RSS {fresh / MB:.0f} MB fresh, "
+              f"peak growth {growth / MB:.1f} MB (during the download itself at most "
+              f"{max(r['growth'] for r in runs) / MB:.1f} MB); slowest /healthz during it "
+              f"{max(r['healthz_max'] for r in runs) * 1000:.0f} ms", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000],
+                        help="case counts to measure at (default: 1000000)")
+    parser.add_argument("--repeat", type=int, default=1, help="downloads per size (median)")
+    parser.add_argument("--db", type=Path, help="a SQLite file to seed (grown to each size) "
+                        "and keep, to run again without seeding")
+    parser.add_argument("--postgres", metavar="URL",
+                        help="also on PostgreSQL (a throwaway schema), e.g. "
+                             "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.db or Path(tmp) / "export.sqlite3"
+        db = Database(f"sqlite:///{path.resolve()}")
+        for size in sorted(args.sizes):
+            bench(db, size, args.repeat, Path(tmp))
+        db.dispose()
+        if args.postgres:
+            schema = f"bench_export_{uuid.uuid4().hex[:8]}"
+            admin = create_engine(args.postgres)
+            with admin.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            sep = "&" if "?" in args.postgres else "?"
+            pg = Database(f"{args.postgres}{sep}options={quote(f'-csearch_path={schema}')}")
+            try:
+                for size in sorted(args.sizes):
+                    bench(pg, size, args.repeat, Path(tmp))
+            finally:
+                pg.dispose()
+                with admin.begin() as conn:
+                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+                admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
