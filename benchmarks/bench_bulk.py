@@ -24,13 +24,12 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
-from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, select, text  # noqa: E402
+from common import throwaway_schema  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
 from core.access.users import ensure_demo_users  # noqa: E402
 from core.app_setup import prepare_database  # noqa: E402
@@ -124,19 +123,9 @@ def main() -> None:
             print("SQLite", file=sys.stderr)
             results += bench(f"sqlite:///{tmp}/bench.sqlite3", args.size, args.rounds)
     if args.database_url:
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.database_url)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            sep = "&" if "?" in args.database_url else "?"
+        with throwaway_schema(args.database_url) as url:
             print("PostgreSQL", file=sys.stderr)
-            results += bench(f"{args.database_url}{sep}options="
-                             f"{quote(f'-csearch_path={schema}')}", args.size, args.rounds)
-        finally:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
+            results += bench(url, args.size, args.rounds)
     print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")
     print(f"| database | cases | bulk action on {MAX_BULK} cases | median (s) | slowest (s) "
           "| per case (ms, median) |")

@@ -11,17 +11,15 @@ hand-written SQL on the same tables and indexes. Prints median milliseconds and 
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
-from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+
+from common import median_ms, throwaway_schema  # noqa: E402
 
 from core.app_setup import prepare_database  # noqa: E402
 from core.demo.generate import generate_cases  # noqa: E402
@@ -96,15 +94,6 @@ def core_calls(db: Database):
     }
 
 
-def median_ms(fn, repeat: int) -> float:
-    fn()  # warm-up (caches, statement compilation)
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
-
 
 def run_hand(db: Database, statements):
     raw = db.read_engine.raw_connection()
@@ -173,18 +162,9 @@ def main() -> None:
             print("SQLite", file=sys.stderr)
             results += bench(f"sqlite:///{tmp}/bench.sqlite3", args.sizes, args.repeat)
     if args.postgres:
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.postgres)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            sep = "&" if "?" in args.postgres else "?"
+        with throwaway_schema(args.postgres) as url:
             print("PostgreSQL", file=sys.stderr)
-            results += bench(f"{args.postgres}{sep}options={quote(f'-csearch_path={schema}')}",
-                             args.sizes, args.repeat)
-        finally:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            results += bench(url, args.sizes, args.repeat)
     print("| database | cases | query | core (ms) | hand SQL (ms) | ratio |")
     print("|---|---:|---|---:|---:|---:|")
     for dialect, size, name, core_ms, hand_ms, ratio in results:

@@ -13,17 +13,15 @@ and the counts per state the page shows at its top (`count_deliveries`).
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
-from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from common import median_ms, refresh_statistics, throwaway_schema  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
 from core.app_setup import prepare_database  # noqa: E402
 from core.notifications.deliveries import (  # noqa: E402
@@ -68,23 +66,8 @@ def seed(db: Database, size: int) -> None:
             f"ELSE {CHANNEL_SQL} END, "
             f"CASE WHEN n % 10 < 6 THEN n % {ENDPOINTS} + 1 END, {STATE_SQL}, 1, {now}, {now}, "
             f"{now} FROM ({numbers}) AS s"))
-    with db.write_engine.connect() as conn:
-        if db.is_sqlite:
-            conn.exec_driver_sql("ANALYZE")
-            conn.commit()
-        else:
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                "VACUUM ANALYZE")
+    refresh_statistics(db)
 
-
-def median_ms(fn, repeat: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
 
 
 FILTERS = {  # name -> (delivery_page kwargs, hand-written WHERE)
@@ -158,17 +141,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             results += bench(f"sqlite:///{tmp}/bench.sqlite3", args.size, args.repeat)
     if args.postgres:
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.postgres)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            sep = "&" if "?" in args.postgres else "?"
-            results += bench(f"{args.postgres}{sep}options={quote(f'-csearch_path={schema}')}",
-                             args.size, args.repeat)
-        finally:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        with throwaway_schema(args.postgres) as url:
+            results += bench(url, args.size, args.repeat)
     print("| database | deliveries | filter | page | the page (count to 10,000) ms "
           "| exact count (API) ms | hand-written SQL, exact ms | API / hand |")
     print("|---|---:|---|---:|---:|---:|---:|---:|")

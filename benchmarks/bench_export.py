@@ -40,6 +40,7 @@ from urllib.parse import quote, unquote, urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # noqa: E402
+from common import refresh_statistics  # noqa: E402
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 
 from core.access.users import ensure_demo_users  # noqa: E402
@@ -81,13 +82,7 @@ def grow(db: Database, want: int) -> int:
         generate_cases(db, want - have, seed=want)
         print(f"  seeded {want - have:,} cases in {time.perf_counter() - started:.1f} s",
               flush=True)
-        with db.write_engine.connect() as conn:
-            if db.is_sqlite:
-                conn.exec_driver_sql("ANALYZE")
-                conn.commit()
-            else:
-                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                    "VACUUM ANALYZE")
+        refresh_statistics(db)
     return max(have, want)
 
 

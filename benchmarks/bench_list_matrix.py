@@ -21,16 +21,15 @@ Markdown with the worst cases last. A seeded database is kept so a rerun measure
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from common import create_schema, median_ms  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
 
 from core.access.users import ensure_demo_users  # noqa: E402
 from core.app_setup import prepare_database  # noqa: E402
@@ -133,15 +132,6 @@ def scenarios(db: Database):
     return out
 
 
-def median_ms(fn, repeat: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
-
 
 def run_hand(db: Database, statements: list[str]) -> None:
     raw = db.read_engine.raw_connection()
@@ -187,10 +177,7 @@ def main() -> None:
     if args.sqlite:
         urls.append(f"sqlite:///{Path(args.sqlite).resolve()}")
     if args.postgres:
-        with create_engine(args.postgres).begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{args.schema}"'))
-        sep = "&" if "?" in args.postgres else "?"
-        urls.append(f"{args.postgres}{sep}options={quote(f'-csearch_path={args.schema}')}")
+        urls.append(create_schema(args.postgres, args.schema))
     results = []
     for url in urls:
         db = open_database(url, args.size)

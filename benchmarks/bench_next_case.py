@@ -20,17 +20,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
-from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from common import median_ms, refresh_statistics, throwaway_schema  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
 from core.access.users import add_user, ensure_demo_users, list_users  # noqa: E402
 from core.app_setup import prepare_database  # noqa: E402
@@ -44,19 +42,6 @@ from core.worklist.views import list_views  # noqa: E402
 
 BENCH_USER = "bench.reviewer"
 
-
-def median_ms(fn, repeat: int, after=None) -> float:
-    result = fn()
-    if after:
-        after(result)
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = fn()
-        times.append((time.perf_counter() - started) * 1000)
-        if after:
-            after(result)
-    return statistics.median(times)
 
 
 def give_back(db: Database):
@@ -136,14 +121,7 @@ def bench(url: str, sizes: list[int], repeat: int) -> list[tuple]:
         if not any(u.username == BENCH_USER for u in list_users(db)):  # after the load: the
             # demo generator assigns cases to every reviewer there is; this one holds none
             add_user(db, BENCH_USER, "Bench Reviewer", "reviewer", "a long bench password")
-        with db.write_engine.connect() as conn:
-            if db.is_sqlite:
-                conn.exec_driver_sql("ANALYZE")
-                conn.commit()
-            else:
-                # as autovacuum would after the load: statistics and the visibility map
-                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                    "VACUUM ANALYZE")
+        refresh_statistics(db)  # as autovacuum would after the load
         out.extend(measure(db, size, repeat))
     db.dispose()
     return out
@@ -163,18 +141,9 @@ def main() -> None:
             print("SQLite", file=sys.stderr)
             results += bench(f"sqlite:///{tmp}/bench.sqlite3", args.sizes, args.repeat)
     if args.postgres:
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.postgres)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            sep = "&" if "?" in args.postgres else "?"
+        with throwaway_schema(args.postgres) as url:
             print("PostgreSQL", file=sys.stderr)
-            results += bench(f"{args.postgres}{sep}options={quote(f'-csearch_path={schema}')}",
-                             args.sizes, args.repeat)
-        finally:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            results += bench(url, args.sizes, args.repeat)
     print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")
     print("| database | cases | measure | core (ms) | hand SQL (ms) | ratio |")
     print("|---|---:|---|---:|---:|---:|")

@@ -180,7 +180,7 @@ def has_tag(tag: str, per_case: bool = False) -> ColumnElement[bool]:
     """The case carries `tag` in its tag list: through `case_tags`, the tags as rows kept by
     triggers (migration 0011), an index instead of parsing every case's JSON list. As
     `IN (its cases)`, or `per_case`, as EXISTS tested on each case (a common tag: see
-    `core.worklist.query.Walk`); the same rows either way. Each call binds its own
+    `core.worklist.query.walk_is_cheaper`); the same rows either way. Each call binds its own
     parameter, so several tags can be combined."""
     if per_case:
         return exists(select(1).select_from(CaseTag)
