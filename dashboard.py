@@ -17,6 +17,7 @@ from ui.context import database
 from ui.list_state import remember_page
 from ui.navigation import pages_for, signed_out_pages
 from ui.reupload_form import REUPLOAD_PAGE, REUPLOAD_PARAM
+from ui.second_factor import new_recovery_codes_shown
 from ui.text import esc
 
 # The sign-in cookie's component (streamlit-authenticator's CookieManager) is an empty iframe
@@ -47,12 +48,17 @@ if user is None:
     st.navigation(signed_out_pages(sign_in), position="hidden").run()
     st.stop()
 
+if new_recovery_codes_shown(db, user.username):
+    auth.sync_cookie(authenticator)
+    st.stop()
+
 page = st.navigation(pages_for(user.role))
 with st.sidebar:
     st.markdown(f"**{esc(user.name)}**  \n{esc(user.role.capitalize())} · {esc(user.username)}")
     if st.button("Sign out", icon=":material/logout:", key="sign_out"):
-        auth.sign_out(authenticator)
+        auth.sign_out(db, authenticator)
         st.rerun()
     auth.sync_cookie(authenticator)
+    auth.watch_session(db, authenticator)
 remember_page(f"{page.title}|{page.url_path}")
 page.run()

@@ -24,6 +24,7 @@ from api.downloads import ROUTES as DOWNLOAD_ROUTES
 from api.metrics import ROUTES as METRICS_ROUTES
 from api.ops import ROUTES
 from core.app_setup import start_server
+from ui.sso_secrets import secrets_from_env
 
 
 def no_delay_on_listening_sockets(port: int) -> int:
@@ -75,5 +76,7 @@ api_mount = Mount(API_PREFIX, app=create_api())
 # Starlette's mount pattern (`.*`) stops at a newline: /api/v1/cases/a%0Ab would miss the API
 # and get the dashboard's plain-text 404. Match every character: the API answers (a problem).
 api_mount.path_regex = re.compile(api_mount.path_regex.pattern, re.DOTALL)
+# Single sign-on from DOCKET_SSO_* (docs/SSO.md): Streamlit's [auth] secrets, or None (then
+# [auth] of .streamlit/secrets.toml, if any).
 app = st.App("dashboard.py", routes=[api_mount, *ROUTES, *METRICS_ROUTES, *DOWNLOAD_ROUTES],
-             lifespan=lifespan)
+             lifespan=lifespan, secrets=secrets_from_env())

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from core import config
+from core.access.auth_settings import existing_cookie_key
 from core.demo.generate import seed_demo_if_empty
 from core.notifications.dispatcher import start_background_dispatcher
+from core.signin.sessions import end_sessions_of_other_keys, key_fingerprint
 from core.store.db import Database, get_database
 from core.store.statistics import planner_statistics
 from core.workflows.definitions import ensure_default_workflows
@@ -28,6 +30,9 @@ def start_server(url: str | None = None) -> Database:
     url = url or config.database_url()
     db = get_database(url)
     prepare_database(db, demo=config.demo_mode(url))
+    key = existing_cookie_key()
+    if key:  # sessions signed with another (rotated) key end now, not at their next action
+        end_sessions_of_other_keys(db, key_fingerprint(key))
     planner_statistics(db)  # SQLite: before the first list query needs a good plan
     start_background_dispatcher(db)
     return db

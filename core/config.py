@@ -101,6 +101,57 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DOCKET_REUPLOAD_TOKEN_SECRET", "",
             "Key signing re-upload links (32+ random bytes). Empty: generated once and kept in "
             "the database's settings table."),
+    # --- sign-in (core/signin/, docs/SECURITY.md); the Settings page can override each ---
+    Setting("DOCKET_SIGNIN_IDLE_MINUTES", "30",
+            "Minutes without an action after which a session ends (0.05-1440; decimals allowed)."),
+    Setting("DOCKET_SIGNIN_LIFETIME_HOURS", "12",
+            "Hours after sign-in at which a session ends, active or not (0.01-720)."),
+    Setting("DOCKET_MFA_REQUIRED", "admins_and_leads",
+            "Who must use a second factor (an authenticator app code) to sign in with a "
+            "password: admins_and_leads, everyone, or off (only where everyone signs in "
+            "through SSO, whose provider does MFA). Demo accounts in demo mode never need one."),
+    Setting("DOCKET_SSO_ONLY", "off",
+            "on: password sign-in is refused, except for the break-glass admin "
+            "(DOCKET_SSO_BREAK_GLASS_ADMIN, who must have a second factor); off: both."),
+    Setting("DOCKET_SSO_BREAK_GLASS_ADMIN", "",
+            "The one admin who may still sign in with a password (and a second factor) when "
+            "SSO only is on."),
+    Setting("DOCKET_SSO_ALLOWED_DOMAINS", "",
+            "Comma-separated email domains whose SSO users get an account on first sign-in "
+            "(role DOCKET_SSO_DEFAULT_ROLE). Empty: only users an admin created may sign in."),
+    Setting("DOCKET_SSO_DEFAULT_ROLE", "analyst",
+            "Role of an account created on first SSO sign-in (analyst, reviewer, lead, admin)."),
+    Setting("DOCKET_SSO_GROUPS_CLAIM", "",
+            "Name of the ID-token claim listing the user's groups (e.g. groups); empty: roles "
+            "are not taken from the provider."),
+    Setting("DOCKET_SSO_GROUP_ROLES", "",
+            "Provider groups mapped to Docket roles, e.g. docket-leads=lead,docket-admins=admin; "
+            "the highest role a user's groups give wins, set at each SSO sign-in."),
+    # --- the SSO provider (ui/sso.py, docs/SSO.md): Streamlit's [auth] secrets, from the
+    # environment; set DOCKET_SSO_METADATA_URL and it replaces [auth] of secrets.toml whole ---
+    Setting("DOCKET_SSO_METADATA_URL", "",
+            "The OpenID Connect provider's discovery URL (…/.well-known/openid-configuration). "
+            "Set: a 'Sign in with' button for this provider (the four below are then "
+            "required); empty: providers come from [auth] in .streamlit/secrets.toml, if any."),
+    Setting("DOCKET_SSO_CLIENT_ID", "", "The client (application) id registered at the provider."),
+    Setting("DOCKET_SSO_CLIENT_SECRET", "",
+            "The client secret registered at the provider (secret: never shown or logged)."),
+    Setting("DOCKET_SSO_REDIRECT_URI", "",
+            "The app's address followed by /oauth2callback (e.g. "
+            "https://docket.example.com/oauth2callback), registered at the provider as a "
+            "redirect URI and a post-logout redirect URI."),
+    Setting("DOCKET_SSO_COOKIE_SECRET", "",
+            "Key signing Streamlit's identity cookie (32+ random characters; secret: never "
+            "shown or logged)."),
+    Setting("DOCKET_SSO_PROVIDER_NAME", "sso",
+            "The provider's name (letters, digits, '-'): recorded in the audit log with each "
+            "SSO sign-in."),
+    Setting("DOCKET_SSO_DISPLAY_NAME", "",
+            "The button's wording, 'Sign in with <this>' (e.g. Okta). Empty: the provider's "
+            "name title-cased (up to three letters: in capitals, SSO)."),
+    Setting("DOCKET_SSO_PROMPT", "",
+            "The OpenID Connect prompt sent to the provider. Empty: Streamlit's "
+            "select_account (an account picker); login: always ask for the password."),
     # --- HTTP API (api/, docs/API.md) ---
     Setting("DOCKET_API_RATE_LIMIT", "600/minute",
             "Requests one API key may make, as N/second, N/minute, N/hour or N/day (a burst of "

@@ -51,3 +51,13 @@ class InvalidInput(DocketError):
         self.problems = list(problems or [])
         super().__init__(message if not self.problems else
                          message + "\n" + "\n".join(f"  - {p}" for p in self.problems))
+
+
+class SignInRefused(NotAllowed):
+    """A sign-in step refused. The message is what the person is told (it never says whether
+    a username exists); `reason` is what the audit log records (wrong_password, unknown_user,
+    disabled, locked, wrong_code, sso_only, ...)."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason

@@ -11,6 +11,7 @@ are read where they are enforced: `outbound_allowlist` (core.notifications.safe_
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -58,7 +59,28 @@ KEYS: tuple[StoreKey, ...] = (
              "Days a re-upload link stays valid (1-90)"),
     StoreKey("uploads.max_bytes", "DOCKET_MAX_UPLOAD_BYTES", False,
              "Largest document file accepted, in bytes (1024 = 1 KB to 52428800 = 50 MB)"),
+    # sign-in (core/signin/): read on every check, so a change applies at once everywhere
+    StoreKey("signin.idle_minutes", "DOCKET_SIGNIN_IDLE_MINUTES", False,
+             "Minutes without an action after which a session ends (0.05-1440)"),
+    StoreKey("signin.lifetime_hours", "DOCKET_SIGNIN_LIFETIME_HOURS", False,
+             "Hours after sign-in at which a session ends, active or not (0.01-720)"),
+    StoreKey("signin.mfa_required", "DOCKET_MFA_REQUIRED", False,
+             "Who needs a second factor with a password: admins_and_leads, everyone or off"),
+    StoreKey("sso.only", "DOCKET_SSO_ONLY", False,
+             "on: password sign-in only for the break-glass admin; off: passwords and SSO"),
+    StoreKey("sso.break_glass_admin", "DOCKET_SSO_BREAK_GLASS_ADMIN", False,
+             "The admin who may still use a password (with a second factor) when SSO only is on"),
+    StoreKey("sso.allowed_domains", "DOCKET_SSO_ALLOWED_DOMAINS", False,
+             "Email domains whose new SSO users get an account (comma-separated)"),
+    StoreKey("sso.default_role", "DOCKET_SSO_DEFAULT_ROLE", False,
+             "Role of an account made at a first SSO sign-in"),
+    StoreKey("sso.groups_claim", "DOCKET_SSO_GROUPS_CLAIM", False,
+             "ID-token claim listing the user's groups; empty: roles not taken from SSO"),
+    StoreKey("sso.group_roles", "DOCKET_SSO_GROUP_ROLES", False,
+             "group=role pairs, comma-separated (e.g. docket-leads=lead)"),
 )
+ROLES = ("analyst", "reviewer", "lead", "admin")
+MFA_REQUIRED_CHOICES = ("admins_and_leads", "everyone", "off")
 LINK_DAYS_RANGE = (1, 90)
 UPLOAD_BYTES_RANGE = (1024, 50 * 1024 * 1024)
 _BY_KEY = {k.key: k for k in KEYS}
@@ -262,6 +284,58 @@ def _validate(key: str, v: str) -> None:
         _whole_number(key, v, *LINK_DAYS_RANGE, "days")
     if key == "uploads.max_bytes":
         _whole_number(key, v, *UPLOAD_BYTES_RANGE, "bytes (1 KB to 50 MB)")
+    if key == "signin.idle_minutes":
+        decimal_number(key, v, 0.05, 1440, "minutes")
+    if key == "signin.lifetime_hours":
+        decimal_number(key, v, 0.01, 720, "hours")
+    if key == "signin.mfa_required" and v not in MFA_REQUIRED_CHOICES:
+        raise InvalidInput(f"signin.mfa_required must be one of {', '.join(MFA_REQUIRED_CHOICES)}")
+    if key == "sso.only" and v not in ("on", "off"):
+        raise InvalidInput("sso.only must be on or off")
+    if key == "sso.default_role" and v not in ROLES:
+        raise InvalidInput(f"sso.default_role must be one of {', '.join(ROLES)}")
+    if key == "sso.group_roles":
+        parse_group_roles(v, key)
+    if key == "sso.allowed_domains":
+        parse_domains(v, key)
+
+
+def decimal_number(key: str, v: str, low: float, high: float, unit: str) -> float:
+    try:
+        number = float(v.strip())
+    except ValueError:
+        number = float("nan")
+    if not low <= number <= high:  # NaN fails too
+        raise InvalidInput(f"{key} must be a number from {low:g} to {high:g} {unit}; "
+                           f"got {v.strip()[:40]!r}")
+    return number
+
+
+def parse_group_roles(text: str, where: str = "sso.group_roles") -> dict[str, str]:
+    """`group=role, group=role` as a dict; InvalidInput names the first bad pair."""
+    mapping = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        group, sep, role = part.partition("=")
+        if not sep or not group.strip() or role.strip() not in ROLES:
+            raise InvalidInput(f"{where}: {part.strip()[:60]!r} is not group=role with a role "
+                               f"among {', '.join(ROLES)}")
+        mapping[group.strip()] = role.strip()
+    return mapping
+
+
+def parse_domains(text: str, where: str = "sso.allowed_domains") -> list[str]:
+    domains = []
+    for part in (text or "").split(","):
+        domain = part.strip().lower().lstrip("@")
+        if not domain:
+            continue
+        if not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", domain):
+            raise InvalidInput(f"{where}: {part.strip()[:60]!r} is not an email domain "
+                               "(e.g. example.com)")
+        domains.append(domain)
+    return domains
 
 
 def _whole_number(key: str, v: str, low: int, high: int, unit: str) -> int:

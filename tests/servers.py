@@ -46,9 +46,12 @@ def running_app(db_url: str, log_dir: Path, port: int | None = None,
     URL once /_stcore/health answers; stops it afterwards."""
     port = port or free_port()
     log = log_dir / "streamlit.log"
+    # DOCKET_MFA_REQUIRED=off: the seeded admins and leads sign in with a password alone
+    # (outside demo mode they would need a second factor); tests/browser/test_browser_mfa.py
+    # runs its own server with the default.
     env = {**os.environ, "DOCKET_DATABASE_URL": db_url, "DOCKET_DEMO_MODE": "off",
            "DOCKET_COOKIE_KEY": secrets.token_urlsafe(48)[:64], "PYTHONUNBUFFERED": "1",
-           **env_overrides}
+           "DOCKET_MFA_REQUIRED": "off", **env_overrides}
     # No file watcher: a source file saved while the server runs (an editor, another checkout's
     # work) must not make Streamlit re-import modules mid-test (two copies of a class).
     with log.open("wb") as out:

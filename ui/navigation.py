@@ -47,6 +47,7 @@ PAGES = (
     PageSpec("pages/deliveries.py", "Deliveries", ":material/outbox:", ADMIN),
     PageSpec("pages/mailbox.py", "Sent emails", ":material/inbox:", ADMIN,
              enabled=config.demo_mailbox_enabled),
+    PageSpec("pages/account.py", "My account", ":material/account_circle:", ALL_ROLES),
 )
 
 

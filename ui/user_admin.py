@@ -1,16 +1,20 @@
 """The users page's widgets: the accounts table, the add-user form, and the panel managing
-one account (role, disable/enable, password reset). Every change goes through `core.access.users`,
-which checks the admin's role, protects the last admin and audits the change."""
+one account (role, disable/enable, password reset, second factor reset). Every change goes
+through `core.access.users` (or `core.signin.mfa`), which checks the admin's role, protects the
+last admin and audits the change."""
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
+from core.access.passwords import RULE as PASSWORD_RULE
 from core.access.roles import Role
-from core.access.users import MIN_PASSWORD, UserInfo, add_user, set_disabled, set_password, set_role
+from core.access.users import UserInfo, add_user, set_disabled, set_password, set_role
 from core.errors import DocketError
+from core.signin.mfa import MfaStatus, mfa_status, reset_mfa
 from core.store.db import Database
 from ui.admin import flash, show_error
+from ui.text import esc, when
 
 ROLES = [r.value for r in Role]
 ROLE_HELP = ("analyst: reads cases and dashboards, exports CSV · reviewer: + takes cases and "
@@ -18,6 +22,7 @@ ROLE_HELP = ("analyst: reads cases and dashboards, exports CSV · reviewer: + ta
              "assigns and reassigns cases, sees the Workload page · admin: + manages users, "
              "views, workflows, integrations")
 MANAGE_KEY = "ua_user"
+CONFIRM_MFA_RESET = "ua_confirm_mfa_reset"  # the username whose reset awaits a confirmation
 NEW_USER_FIELDS = ("ua_new_username", "ua_new_name", "ua_new_email", "ua_new_password")
 EMPTY_NEXT_RUN = "ua_empty_next_run"  # the form was sent: empty its fields before drawing it
 
@@ -43,8 +48,8 @@ def add_user_form(db: Database, admin: UserInfo) -> None:
         email = left.text_input("Email", key="ua_new_email", max_chars=254)
         role = right.selectbox("Role", ROLES, key="ua_new_role", help=ROLE_HELP)
         password = left.text_input("Initial password", type="password", key="ua_new_password",
-                                   max_chars=72, help=f"At least {MIN_PASSWORD} characters; "
-                                                      "tell it to the user out of band.")
+                                   max_chars=72, help=f"{PASSWORD_RULE} Tell it to the user "
+                                                      "out of band.")
         if st.form_submit_button("Add user", type="primary", icon=":material/person_add:"):
             try:
                 created = add_user(db, username, name, role, password, email=email,
@@ -87,11 +92,53 @@ def manage_user(db: Database, admin: UserInfo, users: list[UserInfo]) -> None:
                 _attempt(lambda: set_disabled(db, username, True, actor=admin.username),
                          f"{username} disabled; their sessions end at their next action.")
         password = st.text_input("New password", type="password", key=f"ua_password_{username}",
-                                 max_chars=72, help=f"At least {MIN_PASSWORD} characters. "
-                                                    "Also lifts a sign-in lockout.")
+                                 max_chars=72, help=f"{PASSWORD_RULE} Also lifts a sign-in "
+                                                    "lockout.")
         if st.button("Reset password", key="ua_reset_password", icon=":material/password:"):
             _attempt(lambda: set_password(db, username, password, actor=admin.username),
                      f"Password of {username} reset.")
+        second_factor_panel(db, admin, username)
+
+
+def mfa_status_text(status: MfaStatus) -> str:
+    if not status.enrolled:
+        return "not set up"
+    return (f"set up on {when(status.enrolled_at)} UTC, {status.recovery_codes_left} recovery "
+            f"code{'' if status.recovery_codes_left == 1 else 's'} left")
+
+
+def second_factor_panel(db: Database, admin: UserInfo, username: str) -> None:
+    """The user's second factor, and "Reset second factor" (after a confirmation): a lost
+    phone. Core removes the secret and the recovery codes and ends the user's sessions; the
+    user sets it up again at their next sign-in (if their role needs one)."""
+    status = mfa_status(db, username)
+    st.markdown(f"Second factor: **{esc(mfa_status_text(status))}**")
+    if not status.enrolled:
+        st.session_state.pop(CONFIRM_MFA_RESET, None)
+        return
+    if st.session_state.get(CONFIRM_MFA_RESET) != username:
+        st.button("Reset second factor", key="ua_mfa_reset_ask", icon=":material/phonelink_erase:",
+                  on_click=_ask_mfa_reset, args=(username,),
+                  help="For a lost phone. Asks for a confirmation first.")
+        return
+    st.warning(f"Reset the second factor of **{esc(username)}**? Their authenticator app and "
+               "recovery codes stop working, their open sessions end at their next action, and "
+               "they set up a new second factor at their next sign-in.",
+               icon=":material/warning:")
+    yes_no = st.container(horizontal=True)
+    if yes_no.button("Reset second factor", type="primary", key="ua_mfa_reset_confirm",
+                     icon=":material/phonelink_erase:"):
+        st.session_state.pop(CONFIRM_MFA_RESET, None)
+        _attempt(lambda: reset_mfa(db, username, actor=admin.username),
+                 f"Second factor of {username} reset: they set up a new one at their next "
+                 "sign-in.")
+    if yes_no.button("Cancel", key="ua_mfa_reset_cancel"):
+        st.session_state.pop(CONFIRM_MFA_RESET, None)
+        st.rerun()
+
+
+def _ask_mfa_reset(username: str) -> None:
+    st.session_state[CONFIRM_MFA_RESET] = username
 
 
 def _attempt(command, success: str) -> None:

@@ -61,6 +61,15 @@ def _append_key(path: Path, key: str) -> None:
                            "everyone out.\n" + f'cookie_key = "{key}"\n')
 
 
+def existing_cookie_key(secrets_file: Path | None = None) -> str | None:
+    """The cookie key if one is set already (never generates one)."""
+    env = config.setting("DOCKET_COOKIE_KEY")
+    if env.strip():
+        return _check(env, "DOCKET_COOKIE_KEY")
+    stored = _from_secrets_file(secrets_file or SECRETS_FILE)
+    return _check(stored, str(secrets_file or SECRETS_FILE)) if stored else None
+
+
 def cookie_key(secrets_file: Path | None = None) -> CookieKey:
     """The cookie signing key, generating and saving one on first start."""
     env = config.setting("DOCKET_COOKIE_KEY")

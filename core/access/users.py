@@ -8,15 +8,16 @@ from datetime import timedelta
 import bcrypt
 from sqlalchemy import func, select
 
+from core.access import passwords
 from core.access.actors import SYSTEM_ACTOR, require_permission
 from core.access.roles import Permission, Role
-from core.errors import InvalidInput, NotAllowed, NotFound
+from core.errors import InvalidInput, NotFound, SignInRefused
 from core.store import audit
 from core.store.db import Database
 from core.store.models import User, utcnow
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
-MIN_PASSWORD = 10
+MIN_PASSWORD = passwords.MIN_LENGTH  # 12 characters; the rules are in core/access/passwords.py
 LOCK_AFTER_FAILURES = 5
 LOCK_FOR = timedelta(minutes=15)
 
@@ -49,11 +50,9 @@ def hash_password(password: str) -> str:
     return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=BCRYPT_ROUNDS)).decode()
 
 
-def _check_password(password: str) -> None:
-    if len(password or "") < MIN_PASSWORD:
-        raise InvalidInput(f"a password needs at least {MIN_PASSWORD} characters")
-    if len(password.encode()) > 72:
-        raise InvalidInput("a password is at most 72 bytes (bcrypt's limit)")
+def _check_password(password: str, username: str) -> None:
+    """New and changed passwords only: signing in never applies the rules."""
+    passwords.check_password(password, username=username)
 
 
 def _require_admin(session, actor: str) -> None:
@@ -67,7 +66,7 @@ def add_user(db: Database, username: str, name: str, role: str, password: str, *
         raise InvalidInput("a username is 2 to 64 characters: a-z, 0-9, '_', '.', '-'")
     if role not in {r.value for r in Role}:
         raise InvalidInput(f"role must be one of {', '.join(r.value for r in Role)}")
-    _check_password(password)
+    _check_password(password, username)
     with db.unit_of_work() as s:
         _require_admin(s, actor)
         if s.get(User, username) is not None:
@@ -128,7 +127,7 @@ def set_role(db: Database, username: str, role: str, *, actor: str = SYSTEM_ACTO
 
 
 def set_password(db: Database, username: str, password: str, *, actor: str = SYSTEM_ACTOR) -> None:
-    _check_password(password)
+    _check_password(password, username)
     with db.unit_of_work() as s:
         _require_admin(s, actor)
         user = s.get(User, username)
@@ -141,27 +140,39 @@ def set_password(db: Database, username: str, password: str, *, actor: str = SYS
 
 
 def verify_login(db: Database, username: str, password: str) -> UserInfo:
-    """Checks a password, counting failures: 5 in a row lock the account for 15 minutes."""
+    """Checks a password, counting failures: 5 in a row lock the account for 15 minutes.
+    A refusal is a SignInRefused whose `reason` says why (for the audit log, not the person)."""
     username = (username or "").strip().lower()
     with db.unit_of_work() as s:
         user = s.get(User, username)
         now = utcnow()
         if user is None or user.disabled:
-            raise NotAllowed("wrong username or password")
+            raise SignInRefused("wrong username or password",
+                                "unknown_user" if user is None else "disabled")
         if user.locked_until and user.locked_until > now:
-            raise NotAllowed("this account is locked after repeated failed sign-ins; "
-                             "try again later")
+            raise SignInRefused(LOCKED_MESSAGE, "locked")
         if not bcrypt.checkpw((password or "").encode()[:72], user.password_hash.encode()):
-            user.failed_logins = (user.failed_logins or 0) + 1
-            if user.failed_logins >= LOCK_AFTER_FAILURES:
-                user.locked_until, user.failed_logins = now + LOCK_FOR, 0
-                audit.record(s, case_id=None, actor=username, kind="user.locked",
-                             after={"username": username})
-            return_error = NotAllowed("wrong username or password")
+            count_failure(s, user, now)
+            return_error = SignInRefused("wrong username or password", "wrong_password")
         else:
             user.failed_logins, user.locked_until = 0, None
             return _info(user)
     raise return_error
+
+
+LOCKED_MESSAGE = "this account is locked after repeated failed sign-ins; try again later"
+
+
+def count_failure(s, user: User, now) -> bool:
+    """One more failed sign-in step (a password or a second-factor code); the fifth in a row
+    locks the account for 15 minutes (audited). True when this one locked it."""
+    user.failed_logins = (user.failed_logins or 0) + 1
+    if user.failed_logins < LOCK_AFTER_FAILURES:
+        return False
+    user.locked_until, user.failed_logins = now + LOCK_FOR, 0
+    audit.record(s, case_id=None, actor=user.username, kind="user.locked",
+                 after={"username": user.username})
+    return True
 
 
 def ensure_demo_users(db: Database) -> None:

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.store.approval_models import CaseApproval  # noqa: F401  (four-eyes approvals)
 from core.store.base import Base, utcnow  # noqa: F401  (re-exported: `from core.store.models`)
 from core.store.counter_models import CaseCount, CaseDueCount, CaseTag  # noqa: F401  (triggers' tables)
+from core.store.signin_models import RecoveryCode, SignInSession  # noqa: F401  (sign-in)
 from core.store.worklist_models import SavedFilter  # noqa: F401  ("My views")
 
 
@@ -43,6 +44,11 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The second factor (TOTP, RFC 6238; core/signin/mfa.py): the base32 secret once enrolled,
+    # and the last time step a code was accepted for (a code is never accepted twice).
+    mfa_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    mfa_enrolled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    mfa_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Workflow(Base):
@@ -257,7 +263,7 @@ class AuditEvent(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     via: Mapped[str | None] = mapped_column(String(100), nullable=True)  # e.g. "api key crm"
-    __table_args__ = (Index("ix_audit_case", "case_id", "id"),)
+    __table_args__ = (Index("ix_audit_case", "case_id", "id"), Index("ix_audit_kind", "kind", "id"))
 
 
 class View(Base):

@@ -38,12 +38,15 @@ def _steady_state_navigation(monkeypatch) -> None:
 
 
 def new_app(monkeypatch, database_url: str, *, demo: bool = False,
-            query: dict[str, str] | None = None) -> AppTest:
+            query: dict[str, str] | None = None, mfa_required: str = "off") -> AppTest:
     _steady_state_navigation(monkeypatch)
     monkeypatch.setenv("DOCKET_DATABASE_URL", database_url)
     monkeypatch.setenv("DOCKET_DEMO_MODE", "on" if demo else "off")
     monkeypatch.setenv("DOCKET_COOKIE_KEY", COOKIE_KEY)
     monkeypatch.setenv("DOCKET_EMBEDDED_WORKER", "off")  # delivery has its own tests
+    # The test users are not demo accounts: admins and leads would need a second factor.
+    # The pages' tests sign in with a password alone; tests/app/test_second_factor.py has MFA.
+    monkeypatch.setenv("DOCKET_MFA_REQUIRED", mfa_required)
     monkeypatch.setattr(ui.auth, "LOGIN_SLEEP_TIME", 0)
     # A fresh app sees no figures cached by another test's app: on PostgreSQL every test of a
     # process has the same database URL, the key of the caches (tags in use, counts).

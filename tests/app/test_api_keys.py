@@ -111,8 +111,8 @@ def test_admin_adds_a_key_shown_once_stored_as_its_hash_and_it_authenticates(
 ])
 def test_a_bad_key_is_refused_with_a_clear_error_and_nothing_is_written(
         db, database_url, monkeypatch, name, scopes, user, message):
+    at = _keys_tab(monkeypatch, database_url)  # (signing in is audited)
     audit_before = _rows(db, AuditEvent)
-    at = _keys_tab(monkeypatch, database_url)
     _fill(at, name, scopes, user)
     assert any(message in e for e in errors(at)), errors(at)
     assert not at.code

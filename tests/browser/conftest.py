@@ -23,6 +23,7 @@ from core.intake.importer import import_cases
 from core.store.db import Database
 from core.store.models import Case
 from tests.browser.helpers import HOSTILE
+from tests.browser.oidc_fixture import sso_server  # noqa: F401  (SSO tests: provider + app)
 from tests.servers import free_port, running_app  # noqa: F401  (test modules import them from here)
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,8 +13,8 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from core.access.users import add_user, set_disabled
-from core.errors import InvalidInput
 from core.cases import actions as case_actions
+from core.errors import InvalidInput
 from core.store.models import Case, Document, Note
 from tests.browser.helpers import (
     HOSTILE,

@@ -4,6 +4,8 @@ on one PostgreSQL database, one shared cookie key, reviewers in Chromium on both
 - a sign-in cookie written by server A signs the reviewer in on server B;
 - a decision taken on A shows on B;
 - a user disabled on A is signed out on B at their next action;
+- a session an admin ends (the session table both servers read) is signed out on B at its
+  next click, and the idle timeout saved on A signs a browser on B out by itself;
 - every webhook of the decisions is delivered exactly once across both workers.
 
 The servers run with DOCKET_EMBEDDED_WORKER=off; the workers are `python -m core worker`
@@ -28,6 +30,8 @@ from sqlalchemy.engine import make_url
 from core.access.users import set_disabled
 from core.cases import actions as ca
 from core.notifications import endpoints as ep
+from core.settings_store import clear_setting, set_setting
+from core.signin import sessions
 from core.store.db import Database
 from core.store.models import Delivery
 from tests.browser.conftest import _seed, running_app
@@ -135,6 +139,37 @@ def test_a_user_disabled_on_a_is_signed_out_on_b(browser: Browser, team):
         expect(page.get_by_role("heading", name="Cases")).to_have_count(0)
     finally:
         set_disabled(db, "reviewer2", False, actor="admin")
+        context.close()
+
+
+def test_sessions_ended_or_idle_are_signed_out_on_either_server(browser: Browser, team):
+    db, url_a, url_b, _ = team
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    try:
+        on_a = context.new_page()
+        sign_in(on_a, url_a, "analyst")
+        on_b = context.new_page()  # the same session, served by B
+        on_b.goto(url_b + "/")
+        expect(on_b.get_by_role("heading", name="Cases")).to_be_visible()
+        wait_idle(on_b)
+        mine = [s for s in sessions.list_open(db, actor="admin") if s.username == "analyst"]
+        assert len(mine) == 1 and mine[0].client_addr == "loopback"
+        assert "Chrome" in mine[0].user_agent
+        sessions.end_session(db, mine[0].id, actor="admin")  # what the Sessions tab writes
+        search(on_b, "Quillfeather", expect_total=None)  # the next click, on B
+        expect(on_b.get_by_text("An admin ended your session; sign in again.")).to_be_visible()
+        expect(on_b.get_by_role("heading", name="Cases")).to_have_count(0)
+
+        sign_in(on_a, url_a, "analyst")
+        set_setting(db, "signin.idle_minutes", "0.1", actor="admin")  # saved on A: 6 seconds
+        try:
+            on_b.goto(url_b + "/")  # B's page watches the session every 2 seconds
+            expect(on_b.get_by_role("heading", name="Cases")).to_be_visible()
+            expect(on_b.get_by_text("You were signed out after 6 seconds without activity.")) \
+                .to_be_visible(timeout=30_000)
+        finally:
+            clear_setting(db, "signin.idle_minutes", actor="admin")
+    finally:
         context.close()
 
 
