@@ -37,6 +37,26 @@ def cmd_users(args) -> None:
     elif args.users_command == "set-role":
         users.set_role(db, args.username, args.role, actor=args.actor)
         print(f"{args.username} is now {args.role}")
+    else:
+        _sign_in_commands(db, args)
+
+
+def _sign_in_commands(db, args) -> None:
+    """Second factors and sessions (core/signin): the way back for an admin who lost the
+    phone, with the database in hand."""
+    from core.signin import mfa, sessions
+    if args.users_command == "reset-mfa":
+        mfa.reset_mfa(db, args.username, actor=args.actor)
+        print(f"second factor of {args.username} removed; their sessions ended; they set it up "
+              "again at their next sign-in")
+    elif args.users_command == "sessions":
+        for r in sessions.list_open(db, actor=args.actor, username=args.user):
+            print(f"{r.id[:12]}  {r.username:<16} {r.method:<8} {r.state:<6} "
+                  f"started {r.started_at:%Y-%m-%d %H:%M}  seen {r.last_seen_at:%Y-%m-%d %H:%M}"
+                  f"  {r.client_addr}")
+    elif args.users_command == "sign-out-everywhere":
+        ended = sessions.sign_out_everywhere(db, args.username, actor=args.actor)
+        print(f"{ended} session(s) of {args.username} ended")
 
 
 def cmd_worker(args) -> None:

@@ -141,7 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "for cron)", worklist.cmd_digest)
     sp.add_argument("--json", action="store_true", help="print JSON")
 
-    sp = add("users", "Manage users: add, list, disable, enable, set-password, set-role", admin.cmd_users)
+    sp = add("users", "Manage users: add, list, disable, enable, set-password, set-role, "
+                      "reset-mfa, sessions, sign-out-everywhere", admin.cmd_users)
     usub = sp.add_subparsers(dest="users_command", required=True, metavar="USERS_COMMAND")
     u = usub.add_parser("list", help="list users")
     u = usub.add_parser("add", help="add a user (password asked, or --password-stdin)")
@@ -159,6 +160,14 @@ def build_parser() -> argparse.ArgumentParser:
     u = usub.add_parser("set-role", help="change a user's role")
     u.add_argument("username")
     u.add_argument("role", choices=[r.value for r in Role])
+    u = usub.add_parser("reset-mfa", help="remove a user's second factor (a lost phone): they "
+                                          "set it up again at their next sign-in")
+    u.add_argument("username")
+    u = usub.add_parser("sessions", help="list open sign-in sessions")
+    u.add_argument("--user", help="only this user's")
+    u = usub.add_parser("sign-out-everywhere",
+                        help="end every session of a user (signed out at their next action)")
+    u.add_argument("username")
     for parser in usub.choices.values():
         parser.add_argument("--actor", default="system", help="admin making the change")
 

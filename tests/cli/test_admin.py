@@ -111,6 +111,37 @@ def test_users_set_password_replaces_the_old_one(cli_db, cli, monkeypatch):
         verify_login(cli_db, "carol", "the-first-password")
 
 
+def test_users_reset_mfa_sessions_and_sign_out_everywhere(cli_db, cli, monkeypatch):
+    """The way back for an admin who lost the phone: the shell operator removes the second
+    factor; sessions are listed and ended from the shell too."""
+    import pyotp
+
+    from core.signin import mfa, sessions
+    from core.signin.password import sign_in_with_password
+    monkeypatch.setenv("DOCKET_DEMO_MODE", "off")  # the demo admin then needs a second factor
+    start = sign_in_with_password(cli_db, "admin", "demo-admin-pass",
+                                  client=sessions.Client("198.51.100.4"), key_id="k")
+    secret = mfa.begin_enrolment(cli_db, start.token).secret
+    mfa.confirm_enrolment(cli_db, start.token, pyotp.TOTP(secret).now())
+    code, out, err = cli("users", "sessions", "--user", "admin")
+    assert code == 0 and re.match(r"^[0-9a-f]{12}  admin +password active .* 198\.51\.100\.4$",
+                                  out.strip()), (out, err)
+    before = row_counts(cli_db)
+    assert cli("users", "reset-mfa", "reviewer")[0:2] == (1, "")  # nothing to reset: refused
+    assert row_counts(cli_db) == before
+    assert cli("users", "reset-mfa", "admin") == (
+        0, "second factor of admin removed; their sessions ended; they set it up again at "
+           "their next sign-in\n", "")
+    assert not mfa.mfa_status(cli_db, "admin").enrolled
+    assert sessions.check(cli_db, start.token, username="admin", key_id="k").reason == "mfa_reset"
+    other = sign_in_with_password(cli_db, "reviewer", "demo-reviewer-pass",
+                                  client=sessions.Client(), key_id="k")
+    assert cli("users", "sign-out-everywhere", "reviewer") == (
+        0, "1 session(s) of reviewer ended\n", "")
+    assert not sessions.check(cli_db, other.token, username="reviewer", key_id="k").ok
+    assert cli("users", "sessions")[1] == ""
+
+
 # --- endpoints ----------------------------------------------------------------------------
 
 def test_endpoints_enable_after_disable(cli_db, cli, receiver):
