@@ -25,7 +25,7 @@ from core.access.actors import require_integrations_admin
 from core.errors import InvalidInput, NotFound
 from core.store import audit
 from core.store.db import Database
-from core.store.models import StoredSetting, utcnow
+from core.store.models import StoredSetting, User, utcnow
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,15 @@ def value(session: Session, key: str) -> str:
     if row is not None:
         return row.value
     return _env_value(spec)[0]
+
+
+def effective_values(session: Session, keys: tuple[str, ...]) -> dict[str, str]:
+    """`value` of several keys with one query (the sign-in checks read theirs on every run)."""
+    specs = [_known(k) for k in keys]
+    stored = {r.key: r.value for r in session.scalars(
+        select(StoredSetting).where(StoredSetting.key.in_(keys)))}
+    return {spec.key: stored[spec.key] if spec.key in stored else _env_value(spec)[0]
+            for spec in specs}
 
 
 def values(db: Database, *keys: str) -> dict[str, str]:
@@ -230,6 +239,21 @@ def set_settings(db: Database, changes: dict[str, str], *, actor: str) -> None:
         require_integrations_admin(s, actor)
         for key, new_value in changes.items():
             _store(s, _known(key), new_value, actor)
+        if {"sso.only", "sso.break_glass_admin"} & changes.keys():
+            s.flush()
+            _keep_a_way_in(s)
+
+
+def _keep_a_way_in(s: Session) -> None:
+    """SSO only needs a break-glass admin who can still sign in with a password: without one,
+    a misconfigured provider would lock everyone out (and only SQL could undo it)."""
+    if value(s, "sso.only").strip() != "on":
+        return
+    name = value(s, "sso.break_glass_admin").strip().lower()
+    user = s.get(User, name) if name else None
+    if user is None or user.disabled or user.role != "admin":
+        raise InvalidInput("sso.only=on needs sso.break_glass_admin to name an active admin "
+                           "(who keeps a password and a second factor for when SSO fails)")
 
 
 def _store(s: Session, spec: StoreKey, new_value: str, actor: str) -> None:

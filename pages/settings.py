@@ -1,7 +1,8 @@
 """Settings: the integrations notifications use — SMTP email, the SMS gateway, the CRM call,
 the address in applicants' links — each with a "Send test" button; secrets are stored but
 never shown back. Below, the limits and lifetimes an admin may set (private targets allowed,
-re-upload link lifetime, upload limit), then what only the environment sets."""
+re-upload link lifetime, upload limit), sign-in and sessions (idle timeout, lifetime, who
+needs a second factor, SSO rules; docs/SECURITY.md), then what only the environment sets."""
 import streamlit as st
 
 from core.access.roles import Permission
@@ -23,4 +24,5 @@ with right:
     channel_panel(db, user, "sms")
     channel_panel(db, user, "crm")
 channel_panel(db, user, "limits")
+channel_panel(db, user, "signin")
 environment_limits()

@@ -11,6 +11,10 @@ from core import settings_store
 from core.access.roles import Role
 from core.store.db import Database
 
+KEYS = ("signin.idle_minutes", "signin.lifetime_hours", "signin.mfa_required", "sso.only",
+        "sso.break_glass_admin", "sso.allowed_domains", "sso.default_role", "sso.groups_claim",
+        "sso.group_roles")
+
 
 @dataclass(frozen=True)
 class SignInPolicy:
@@ -38,10 +42,7 @@ def read_policy(source: Session | Database) -> SignInPolicy:
     if isinstance(source, Database):
         with source.read() as s:
             return read_policy(s)
-    v = {k: settings_store.value(source, k).strip() for k in (
-        "signin.idle_minutes", "signin.lifetime_hours", "signin.mfa_required", "sso.only",
-        "sso.break_glass_admin", "sso.allowed_domains", "sso.default_role", "sso.groups_claim",
-        "sso.group_roles")}
+    v = {k: text.strip() for k, text in settings_store.effective_values(source, KEYS).items()}
     mfa = v["signin.mfa_required"]
     if mfa not in settings_store.MFA_REQUIRED_CHOICES:
         mfa = "everyone"  # an unreadable value errs on the safe side

@@ -82,8 +82,23 @@ def test_sso_only_refuses_passwords_except_the_break_glass_admin_who_needs_a_cod
     assert _try(people, "ada").next_step == "mfa"
 
 
-def test_sso_only_with_no_break_glass_admin_refuses_every_password(people):
-    set_settings(people, {"sso.only": "on"}, actor="system")
+@pytest.mark.parametrize("changes", [{"sso.only": "on"},
+                                     {"sso.only": "on", "sso.break_glass_admin": "rui"},
+                                     {"sso.only": "on", "sso.break_glass_admin": "nobody"}])
+def test_sso_only_is_refused_in_the_app_without_an_active_break_glass_admin(people, changes):
+    from core.errors import InvalidInput
+    from core.signin.policy import read_policy
+    with pytest.raises(InvalidInput, match="break_glass_admin to name an active admin"):
+        set_settings(people, changes, actor="ada")
+    assert read_policy(people).sso_only is False  # nothing saved
+    set_settings(people, {"sso.only": "on", "sso.break_glass_admin": "ada"}, actor="ada")
+    with pytest.raises(InvalidInput):  # and the admin cannot be removed while it is on
+        set_settings(people, {"sso.break_glass_admin": ""}, actor="ada")
+
+
+def test_sso_only_from_the_environment_without_a_break_glass_admin_refuses_every_password(
+        people, monkeypatch):
+    monkeypatch.setenv("DOCKET_SSO_ONLY", "on")  # the operator's choice: not checked
     for username in ("ada", "rui"):
         with pytest.raises(SignInRefused):
             _try(people, username)
