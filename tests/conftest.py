@@ -80,3 +80,13 @@ def db(database_url):
     ensure_demo_users(database)
     yield database
     database.dispose()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Every test under tests/browser/ is a browser test, marked or not: `-m "not browser"`
+    (the PostgreSQL leg) must never start Chromium, and the browser rerun applies to all."""
+    for item in items:
+        if "tests/browser/" in item.nodeid.replace("\\", "/") or \
+                item.nodeid.startswith("browser/"):
+            item.add_marker(pytest.mark.browser)
