@@ -1,6 +1,6 @@
 """The case list's sidebar: the user's saved filters ("My views", ui/my_views.py), the
 shared views with their counts, then the filters (search, assignee, workflow, tags, overdue,
-dates, status). The Tags filter offers the tags in use (core/worklist/tag_list.py, cached for
+open screening hits, dates, status). The Tags filter offers the tags in use (core/worklist/tag_list.py, cached for
 a minute) and the ones chosen; a tag typed in it is taken as it is.
 
 Each view shows its overdue cases under its count, and "Overdue only" keeps the cases past
@@ -33,6 +33,7 @@ COUNTS_TTL_SECONDS = 5
 CASE_PARAM = "case"
 ASSIGNEE_LABELS = {"anyone": "Anyone", "me": "Me", "unassigned": "Unassigned",
                    "someone": "Assigned to someone"}
+OPEN_HITS_LABELS = {None: "Any", "open": "Yes", "none": "No"}  # the "Open hits" filter
 
 
 # --- cached counts (keyed on the database URL and the filter) ------------------------------
@@ -117,7 +118,7 @@ def list_filter(state: ListParams, views: list[ViewInfo], user: UserInfo) -> Cas
     return CaseFilter(view=view, statuses=state.statuses, assignee=state.assignee,
                       me=user.username, search=state.search, created_from=state.created_from,
                       created_to=state.created_to, workflows=state.workflows,
-                      tags=state.tags, overdue=state.overdue)
+                      tags=state.tags, overdue=state.overdue, open_hits=state.open_hits)
 
 
 def sidebar_filters(db: Database, user: UserInfo) -> tuple[CaseFilter, int | None]:
@@ -179,6 +180,12 @@ def sidebar_filters(db: Database, user: UserInfo) -> tuple[CaseFilter, int | Non
         st.toggle(overdue_label, key="f_overdue",
                   help="Cases past their SLA due time (the workflow's service level).",
                   on_change=list_state.on_change("overdue", "f_overdue", bool))
+        list_state.bind("f_hits", state.open_hits)
+        st.selectbox("Open hits", list(OPEN_HITS_LABELS), key="f_hits",
+                     format_func=OPEN_HITS_LABELS.get,
+                     help="Cases with screening hits needing work (not dispositioned, needing "
+                          "information, or a true match awaiting a lead's sign-off).",
+                     on_change=list_state.on_change("open_hits", "f_hits"))
         today = utcnow().date()
         list_state.bind("f_from", state.created_from)
         st.date_input("Created from", key="f_from", min_value=EARLIEST_DATE, max_value=today,

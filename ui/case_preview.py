@@ -1,4 +1,5 @@
-"""The case preview: title, status, case actions, assignee, tags, blocks, notes and timeline.
+"""The case preview: title, status, case actions, assignee, tags, blocks, screening hits
+(ui/screening_block.py), notes and timeline.
 
 Everything shown comes from `core.cases.read.case_detail` for the signed-in viewer; every
 button's enabled state and help text is the core's answer (allowed / reason). Case data is
@@ -24,6 +25,7 @@ from ui.case_edit import data_block, user_data_block
 from ui.case_list import close_preview
 from ui.case_tags import case_tags
 from ui.dialogs import open_dialog, show_open_dialog
+from ui.screening_block import screening_block
 from ui.text import esc, plain, when
 from ui.timeline import timeline
 
@@ -48,6 +50,7 @@ def case_preview(db: Database, user: UserInfo, case_id: str) -> None:
     if detail.enriched_data and detail.shows("enriched_data"):
         data_block("Enriched data", detail.enriched_data, "")
     blocks(db, user, detail)
+    screening_block(db, user, detail)
     _notes(db, user, detail)
     timeline(db, detail)
 

@@ -43,8 +43,8 @@ TABLE_KEY_PREFIX = "case_table_"
 TABLE_KEY_STATE = "case_table_key"   # the current table's widget key (tests read it)
 SEEN_KEY = "case_table_seen"         # what the last drawn table showed: key, selection, ids
 EXACT_KEY = "case_count_exact"       # the filter whose total the reviewer asked to count exactly
-COLUMNS = ["ID", "Entity name", "Type", "Country", "Workflow", "Status", "Due", "Assignee",
-           "Created", "Last update", "Age (days)"]
+COLUMNS = ["ID", "Entity name", "Type", "Country", "Workflow", "Status", "Due", "Open hits",
+           "Assignee", "Created", "Last update", "Age (days)"]
 # A header click sorts by: column -> (core sort column, first order); a second click reverses.
 HEADER_SORTS = {
     "ID": ("id", "asc"), "Entity name": ("name", "asc"), "Status": ("status", "asc"),
@@ -127,7 +127,7 @@ def _frame(page: CasePage) -> pd.DataFrame:
     return pd.DataFrame([{
         "ID": r.id, "Entity name": r.entity_name, "Type": r.entity_type, "Country": r.country,
         "Workflow": r.workflow, "Status": r.status_label, "Due": time_left(r.due_at, now),
-        "Assignee": r.assignee or "",
+        "Open hits": r.open_hits, "Assignee": r.assignee or "",
         "Created": r.created_at, "Last update": r.updated_at, "Age (days)": r.age_days(now),
     } for r in page.rows], columns=COLUMNS)
 
@@ -146,6 +146,10 @@ def _column_config(state: ListParams) -> dict:
         "Created": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
         "Last update": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
         "Age (days)": st.column_config.NumberColumn(format="%d"),
+        "Open hits": st.column_config.NumberColumn(
+            format="%d", width=80, help="Screening hits needing work (not dispositioned, "
+                                        "needing information, or a true match awaiting a "
+                                        "lead's sign-off)"),
     }
     sorted_column = SORTED_HEADER.get(state.sort)
     if sorted_column:

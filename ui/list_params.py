@@ -12,6 +12,7 @@ links with it):
     q=<search>               at most core's MAX_SEARCH characters
     from=YYYY-MM-DD, to=YYYY-MM-DD   created between (either may be absent)
     overdue=1                only cases past their SLA due time (absent: every case)
+    hits=open|none           cases with open screening hits / without (absent: any)
     sort=<SORT_COLUMNS key>, order=asc|desc   (absent: created_at, desc)
     page=N                   (absent: 1)
     case=<case id>           the open case (kept by the case table, not here)
@@ -29,14 +30,14 @@ from typing import Iterable, Mapping
 from core.cases.status import CaseStatus
 from core.cases.tags import clean_tag
 from core.errors import InvalidInput
-from core.worklist.query import ASSIGNEE_MODES, MAX_SEARCH, SORT_COLUMNS
+from core.worklist.query import ASSIGNEE_MODES, MAX_SEARCH, OPEN_HITS_MODES, SORT_COLUMNS
 from ui.text import esc
 
 DEFAULT_SORT = "created_at"
 DEFAULT_ORDER = "desc"
 ORDERS = ("asc", "desc")
 LIST_KEYS = ("view", "status", "assignee", "workflow", "tag", "q", "from", "to", "overdue",
-             "sort", "order", "page")
+             "hits", "sort", "order", "page")
 MAX_TAGS = 20  # tags chosen at once (a saved filter keeps as many)
 CASE_KEY = "case"
 EARLIEST_DATE = date(2000, 1, 1)   # the date pickers' lower bound
@@ -82,6 +83,7 @@ class ListParams:
     created_from: date | None = None
     created_to: date | None = None
     overdue: bool = False
+    open_hits: str | None = None  # "open" | "none" (core's OPEN_HITS_MODES); None: any
     sort: str = DEFAULT_SORT
     order: str = DEFAULT_ORDER
     page: int = 1
@@ -212,6 +214,13 @@ def parse_query(query: Mapping[str, list[str]], *, views: Mapping[int, str],
     elif overdue is not None:
         notes.append(f"The link's overdue {_shown(overdue)} is not 1 or 0; showing every case.")
 
+    hits = _one(query, "hits")
+    if hits in OPEN_HITS_MODES:
+        params = replace(params, open_hits=hits)
+    elif hits is not None:
+        notes.append(f"The link's hits {_shown(hits)} is not open or none; showing every "
+                     f"case.")
+
     sort, order = _one(query, "sort"), _one(query, "order")
     if sort is not None and sort not in SORT_COLUMNS:
         notes.append(f"The list cannot be sorted by {_shown(sort)}; sorted newest first.")
@@ -252,6 +261,8 @@ def to_query(params: ListParams, *, default_view: int | None) -> dict[str, list[
         query["to"] = [params.created_to.isoformat()]
     if params.overdue:
         query["overdue"] = ["1"]
+    if params.open_hits:
+        query["hits"] = [params.open_hits]
     if (params.sort, params.order) != (DEFAULT_SORT, DEFAULT_ORDER):
         query["sort"], query["order"] = [params.sort], [params.order]
     if params.page > 1:

@@ -53,8 +53,8 @@ def filters_of(state: ListParams) -> dict:
             "workflows": list(state.workflows), "search": state.search,
             "created_from": state.created_from.isoformat() if state.created_from else None,
             "created_to": state.created_to.isoformat() if state.created_to else None,
-            "tags": list(state.tags), "overdue": state.overdue, "sort": state.sort,
-            "order": state.order}
+            "tags": list(state.tags), "overdue": state.overdue, "open_hits": state.open_hits,
+            "sort": state.sort, "order": state.order}
 
 
 def _params_of(saved: SavedFilter, views: list[ViewInfo]) -> ListParams:
@@ -67,7 +67,7 @@ def _params_of(saved: SavedFilter, views: list[ViewInfo]) -> ListParams:
         workflows=tuple(f["workflows"]), tags=tuple(f["tags"]), search=f["search"],
         created_from=date.fromisoformat(f["created_from"]) if f["created_from"] else None,
         created_to=date.fromisoformat(f["created_to"]) if f["created_to"] else None,
-        overdue=f["overdue"], sort=f["sort"], order=f["order"])
+        overdue=f["overdue"], open_hits=f.get("open_hits"), sort=f["sort"], order=f["order"])
 
 
 def _choose(saved: SavedFilter, views: list[ViewInfo]) -> None:

@@ -44,7 +44,8 @@ FIELD_CHOICES = [*FIELDS, USER_DATA]
 FIELD_LABELS = {"country": "Country (ISO code)", "entity_type": "Entity type",
                 "name": "Entity name", "email": "Email",
                 "registration_number": "Registration number", "risk_score": "Risk score",
-                "tags": "Tags", USER_DATA: "User provided field…"}
+                "tags": "Tags", "open_hits": "Open screening hits",
+                USER_DATA: "User provided field…"}
 LIST_FIELDS = {name for name, (_, kind) in FIELDS.items() if kind == "list"}
 LIST_OPERATORS = ("contains",)
 OPERATOR_LABELS = {"equals": "equals", "in": "is one of", "contains": "contains",

@@ -84,6 +84,12 @@ def edit_workflow(db: Database, user: UserInfo, name: str) -> None:
                             key=f"wf_e_needs_all{k}",
                             help="Until then Approve is off and says which blocks are still "
                                  "awaiting review.")
+    screening = st.checkbox("Approve is refused while a screening hit is open or a true match "
+                            "awaits a lead's sign-off",
+                            value=current["screening_blocks_approval"],
+                            key=f"wf_e_screening{k}",
+                            help="Until then Approve is off and says how many hits are open "
+                                 "(docs/SCREENING.md).")
     four_eyes = _four_eyes_inputs(current["four_eyes"], k)
     st.markdown("**Notifications** — channels used when a reviewer takes each action")
     columns = st.columns(len(wa.NOTIFICATION_ACTIONS))
@@ -97,6 +103,7 @@ def edit_workflow(db: Database, user: UserInfo, name: str) -> None:
     draft = {"name": name, "title": title, "document_types": types,
              "reupload_reasons": [r.strip() for r in reasons_text.splitlines() if r.strip()],
              "blocks": blocks, "approve_needs_all_blocks_approved": needs_all,
+             "screening_blocks_approval": screening,
              "notifications": notifications, "four_eyes": four_eyes[0],
              "sla": current["sla"]}  # no fields here: kept as stored (docs/WORKLIST.md)
     problems += four_eyes[1] + wa.validate_definition(draft)
@@ -149,11 +156,13 @@ def _four_eyes_inputs(rule: dict, k: str) -> tuple[dict, list[str]]:
         key=f"wf_e_4e_countries{k}", placeholder="e.g. IR, RU, KP")
     types = types_col.multiselect("Entity types", list(ENTITY_TYPES),
                                   default=rule["entity_types"], key=f"wf_e_4e_types{k}")
+    true_match = st.checkbox("A screening hit of the case is a true match",
+                             value=rule.get("true_match", False), key=f"wf_e_4e_true_match{k}")
     countries = [c.strip().upper() for c in countries_text.replace(";", ",").split(",")
                  if c.strip()]
     problems = []
     typed = {"risk_score_at_least": int(score) if use_score else None,
-             "countries": countries, "entity_types": types}
+             "countries": countries, "entity_types": types, "true_match": true_match}
     if countries_text.strip() and not countries:
         problems.append("four-eyes countries: write two-letter codes separated by commas")
     return typed, problems

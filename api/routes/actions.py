@@ -10,10 +10,12 @@ from api.deps import Actor, Db, acting
 from api.problems import PROBLEM_RESPONSES
 from core.cases.commands import COMMANDS, perform
 from core.cases.read import case_detail
+from core.screening.commands import SCREENING_COMMANDS, perform_screening
 
 router = APIRouter(tags=["actions"], responses=PROBLEM_RESPONSES)
 
-ActionName = Literal[tuple(COMMANDS)]  # type: ignore[valid-type]
+ActionName = Literal[tuple([*COMMANDS, *SCREENING_COMMANDS])]  # type: ignore[valid-type]
+Disposition = Literal["true_match", "false_positive", "needs_information"]
 
 
 class ActionRequest(BaseModel):
@@ -27,6 +29,9 @@ class ActionRequest(BaseModel):
     text: str | None = Field(None, max_length=10_000, description="note: its text")
     changes: dict[str, Any] | None = Field(None, description="edit: {field: new value}")
     tag: str | None = Field(None, max_length=50, description="tag, untag: the tag")
+    hit: int | None = Field(None, ge=1, description="disposition-hit, sign-off-hit: the "
+                            "screening hit's id")
+    disposition: Disposition | None = Field(None, description="disposition-hit: the decision")
 
 
 class ApprovalState(BaseModel):
@@ -48,14 +53,20 @@ class ActionResult(BaseModel):
 
 
 @router.post("/cases/{case_id}/actions/{action}", response_model=ActionResult,
-             summary="Take a case action: " + ", ".join(COMMANDS))
+             summary="Take a case action: " + ", ".join([*COMMANDS, *SCREENING_COMMANDS]))
 def post_action(case_id: str, action: ActionName, body: ActionRequest, p: Actor,
                 db: Db) -> ActionResult:
+    asked = None
     with acting(p):
-        asked = perform(db, case_id, action, actor=p.username,
-                        expected_version=body.expected_version, reason=body.reason,
-                        block=body.block, to=body.to, text=body.text, changes=body.changes,
-                        tag=body.tag)
+        if action in SCREENING_COMMANDS:
+            perform_screening(db, case_id, action, actor=p.username,
+                              expected_version=body.expected_version, hit=body.hit,
+                              disposition=body.disposition, reason=body.reason)
+        else:
+            asked = perform(db, case_id, action, actor=p.username,
+                            expected_version=body.expected_version, reason=body.reason,
+                            block=body.block, to=body.to, text=body.text,
+                            changes=body.changes, tag=body.tag)
     after = case_detail(db, case_id, with_timeline=False)
     approval = None
     if action == "approve":

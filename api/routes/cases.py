@@ -47,6 +47,9 @@ def get_cases(p: Reader, db: Db,
               created_from: date | None = None, created_to: date | None = None,
               overdue: bool = Query(False, description="only cases past their due time "
                                                        "(the workflow's SLA)"),
+              open_hits: Literal["open", "none"] | None = Query(
+                  None, description="open: only cases with screening hits needing work; "
+                                    "none: only cases without"),
               sort: Literal[tuple(SORT_COLUMNS)] = "created_at",  # type: ignore[valid-type]
               order: Literal["asc", "desc"] = "desc",
               page: int = Query(1, ge=1, le=1_000_000),
@@ -61,7 +64,8 @@ def get_cases(p: Reader, db: Db,
         raise InvalidInput("the request is not valid", [f"view: {e}"]) from None
     flt = CaseFilter(view=chosen, statuses=tuple(status), workflows=tuple(workflow),
                      tags=tuple(tag), search=search, assignee=assignee, me=p.username,
-                     created_from=created_from, created_to=created_to, overdue=overdue)
+                     created_from=created_from, created_to=created_to, overdue=overdue,
+                     open_hits=open_hits)
     descending = order == "desc"
     if cursor is not None:
         after = list_cases_after(db, flt, sort=sort, descending=descending, cursor=cursor,

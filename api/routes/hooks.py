@@ -12,6 +12,7 @@ from api.deps import Db
 from api.problems import PROBLEM_RESPONSES, problem
 from core.errors import NotFound, Unauthenticated
 from core.intake.hooks import MAX_BODY_BYTES, receive
+from core.screening.hits import record_hooked_screening
 
 router = APIRouter(tags=["hooks"], responses=PROBLEM_RESPONSES)
 
@@ -55,7 +56,8 @@ async def _body(request: Request) -> bytes | None:
 
 @router.post("/hooks/{source}", response_model=HookResult,
              openapi_extra={"requestBody": BODY, "parameters": HEADERS},
-             summary="A vendor's signed callback (Standard Webhooks), mapped to a case event")
+             summary="A vendor's signed callback (Standard Webhooks), mapped to a case event "
+                     "or to screening hits")
 async def post_hook(source: str, request: Request, db: Db):
     if not _is_json(request.headers.get("content-type", "")):
         return problem(415, "a callback's body is JSON (Content-Type: application/json)")
@@ -64,7 +66,8 @@ async def post_hook(source: str, request: Request, db: Db):
         return problem(413, f"a callback's body is at most {MAX_BODY_BYTES:,} bytes")
     headers = {name: request.headers[name] for name in SIGNED_HEADERS if name in request.headers}
     try:
-        result = await run_in_threadpool(receive, db, source, headers, body)
+        result = await run_in_threadpool(receive, db, source, headers, body,
+                                         screening=record_hooked_screening)
     except Unauthenticated as e:
         return problem(401, str(e))
     except NotFound as e:  # a case or UBO the payload names: the callback is unprocessable

@@ -27,6 +27,9 @@ class Permission(StrEnum):
     MANAGE_INTEGRATIONS = "manage_integrations"
     IMPORT_CASES = "import_cases"
     VIEW_WORKLOAD = "view_workload"  # the Workload page: cases per reviewer
+    # screening hits (core/screening/): sign off a colleague's true match, disposition hits
+    # on any case and in bulk
+    SIGN_OFF_HITS = "sign_off_hits"
 
 
 _ANALYST = {Permission.READ, Permission.EXPORT}
@@ -34,7 +37,8 @@ _REVIEWER = _ANALYST | {Permission.ASSIGN_SELF, Permission.DECIDE, Permission.ED
                         Permission.ADD_NOTE}
 # A team lead: a reviewer who also assigns and reassigns cases and sees the team's workload;
 # like any reviewer, a lead may be a case's second approver (core/cases/approvals.py).
-_LEAD = _REVIEWER | {Permission.REASSIGN, Permission.VIEW_WORKLOAD}
+# A lead also signs off true screening matches and dispositions hits in bulk.
+_LEAD = _REVIEWER | {Permission.REASSIGN, Permission.VIEW_WORKLOAD, Permission.SIGN_OFF_HITS}
 _ADMIN = _LEAD | {Permission.MANAGE_USERS, Permission.MANAGE_VIEWS,
                   Permission.MANAGE_WORKFLOWS, Permission.MANAGE_INTEGRATIONS,
                   Permission.IMPORT_CASES}

@@ -31,8 +31,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.cases.status import HitDisposition
 from core.store import audit
-from core.store.models import Case, CaseApproval, DocumentFile, utcnow
+from core.store.models import Case, CaseApproval, DocumentFile, ScreeningHit, utcnow
 from core.workflows.four_eyes import four_eyes_reason
 
 APPROVALS_NEEDED = 2  # under the four-eyes rule
@@ -66,12 +67,24 @@ class FourEyes:
         return self.first.approver if self.awaiting_second else None
 
 
-def rule_for(case: Case, definition: dict[str, Any]) -> str:
+def true_matches_of(session: Session, case: Case) -> int:
+    """The case's screening hits dispositioned true match and not gone (core/screening/)."""
+    return int(session.scalar(
+        select(func.count()).select_from(ScreeningHit)
+        .where(ScreeningHit.case_id == case.id, ScreeningHit.gone_at.is_(None),
+               ScreeningHit.disposition == HitDisposition.TRUE_MATCH.value)) or 0)
+
+
+def rule_for(session: Session, case: Case, definition: dict[str, Any]) -> str:
     """Why the workflow's four-eyes rule asks a second approver for this case ("" if not)."""
     entity = case.entity
-    return four_eyes_reason(definition.get("four_eyes"), risk_score=case.risk_score,
+    rule = definition.get("four_eyes")
+    asks_true_match = isinstance(rule, dict) and bool(rule.get("true_match"))
+    return four_eyes_reason(rule, risk_score=case.risk_score,
                             country=getattr(entity, "country", None),
-                            entity_type=getattr(entity, "kind", None))
+                            entity_type=getattr(entity, "kind", None),
+                            true_matches=true_matches_of(session, case) if asks_true_match
+                            else 0)
 
 
 def _counting(session: Session, case_id: str) -> list[CaseApproval]:
@@ -88,7 +101,7 @@ def _pending(case: Case, rows: list[CaseApproval]) -> CaseApproval | None:
 
 
 def four_eyes_of(session: Session, case: Case, definition: dict[str, Any]) -> FourEyes:
-    rule = rule_for(case, definition)
+    rule = rule_for(session, case, definition)
     rows = _counting(session, case.id)
     infos = [ApprovalInfo(r.step, APPROVALS_NEEDED, r.approver, r.at, r.reason) for r in rows]
     return FourEyes(APPROVALS_NEEDED if rule else 1, rule, infos, _pending(case, rows))
@@ -96,7 +109,7 @@ def four_eyes_of(session: Session, case: Case, definition: dict[str, Any]) -> Fo
 
 def facts_digest(session: Session, case: Case) -> str:
     """A digest of what an approver approved: entity, data, every block with its status and
-    current file version, UBOs and their KYC, processes."""
+    current file version, UBOs and their KYC, processes, screening hits and their decisions."""
     doc_ids = [d.id for d in case.documents]
     versions = dict(session.execute(
         select(DocumentFile.document_id, func.max(DocumentFile.version))
@@ -114,6 +127,12 @@ def facts_digest(session: Session, case: Case) -> str:
                   u.reupload_reason] for u in case.ubos],
         "processes": [[p.name, p.state, p.detail] for p in case.processes],
     }
+    hits = session.execute(
+        select(ScreeningHit.id, ScreeningHit.match_hash, ScreeningHit.disposition,
+               ScreeningHit.reason, ScreeningHit.signed_off_by, ScreeningHit.gone_at.is_(None))
+        .where(ScreeningHit.case_id == case.id).order_by(ScreeningHit.id)).all()
+    if hits:  # a case without screening hits keeps the digest it had before they existed
+        seen["screening_hits"] = [list(h) for h in hits]
     text = json.dumps(seen, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -307,6 +307,52 @@ def _link_used(actor, before, after, names):
             + (f": {', '.join(blocks)}" if blocks else ""))
 
 
+def _subject(key: Any, names: Names) -> str:
+    key = str(key or "")
+    if key.startswith("ubo:"):
+        return _person(f"kyc:{key[len('ubo:'):]}", names)
+    return "the entity" if key == "entity" else _text(key) or "a subject"
+
+
+def _hit(after: dict, names: Names) -> str:
+    return (f"hit {_value(after.get('entry_id'))} ({_text(after.get('dataset'))}) of "
+            f"{_subject(after.get('subject'), names)}")
+
+
+def _disposition(value: Any) -> str:
+    return _words(value).lower() if value else "open"
+
+
+def _screening_recorded(actor, before, after, names):
+    counts = [f"{after[k]} {word}" for k, word in
+              (("new", "new"), ("carried", "decided before"), ("reopened", "re-opened"),
+               ("updated", "updated"), ("returned", "back"), ("gone", "no longer returned"))
+              if isinstance(after.get(k), int) and after[k]]
+    return (f"Screening by {_text(after.get('source'))} of "
+            f"{_subject(after.get('subject'), names)}: {', '.join(counts) or 'no change'}"
+            f"{_reported(actor)}")
+
+
+def _hit_carried(actor, before, after, names):
+    return (f"{_hit(after, names)} carries the decision taken before on the same entry: "
+            f"{_disposition(after.get('disposition'))} by {_text(after.get('disposed_by'))}"
+            f"{_reason(after.get('reason'))}")
+
+
+def _hit_reopened(actor, before, after, names):
+    return (f"{_hit(after, names)} re-opened ({_text(after.get('because'))}); it was "
+            f"{_disposition(before.get('disposition'))}{_reason(before.get('reason'))}")
+
+
+def _hit_dispositioned(actor, before, after, names):
+    return (f"{_who(actor)} marked {_hit(after, names)} "
+            f"{_disposition(after.get('disposition'))}{_reason(after.get('reason'))}")
+
+
+def _hit_signed_off(actor, before, after, names):
+    return f"{_who(actor)} signed off the true match {_hit(after, names)}"
+
+
 WRITERS: dict[str, Writer] = {
     "case.imported": _imported,
     "case.status_changed": _status_changed,
@@ -338,6 +384,11 @@ WRITERS: dict[str, Writer] = {
     "document.uploaded": _document_uploaded,
     "kyc.resubmitted": _kyc_resubmitted,
     "reupload.link_used": _link_used,
+    "screening.recorded": _screening_recorded,
+    "screening.hit_carried": _hit_carried,
+    "screening.hit_reopened": _hit_reopened,
+    "screening.hit_dispositioned": _hit_dispositioned,
+    "screening.hit_signed_off": _hit_signed_off,
 }
 
 

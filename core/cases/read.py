@@ -17,6 +17,7 @@ from core.access.roles import Permission, can
 from core.cases import review_log
 from core.cases.actions import load_case
 from core.cases.approvals import FourEyes, four_eyes_of
+from core.cases.hits_read import ScreeningSubject, screening_subjects
 from core.cases.state import (
     case_action_verdict,
     document_label,
@@ -149,6 +150,11 @@ class CaseDetail:
     approvals: list[dict[str, Any]] = field(default_factory=list)
     awaiting_second_approver: str | None = None
     next_approval: int = 1
+    # Screening hits (core/cases/hits_read.py): the entity and each UBO with their hits, the
+    # case's open hits (its counter), and whether the viewer may disposition hits in bulk
+    screening: list[ScreeningSubject] = field(default_factory=list)
+    open_hits: int = 0
+    can_bulk_disposition: bool = False
 
     def shows(self, block: str) -> bool:
         return block in self.blocks_shown
@@ -322,7 +328,10 @@ def case_detail(db: Database, case_id: str, viewer: str | None = None, *,
             approvals_needed=four_eyes.needed, four_eyes_rule=four_eyes.rule,
             approvals=[asdict(a) for a in four_eyes.approvals],
             awaiting_second_approver=four_eyes.first_approver,
-            next_approval=2 if four_eyes.awaiting_second else 1)
+            next_approval=2 if four_eyes.awaiting_second else 1,
+            screening=screening_subjects(s, case, user), open_hits=case.open_hits or 0,
+            can_bulk_disposition=bool(user and not user.disabled
+                                      and can(user.role, Permission.SIGN_OFF_HITS)))
 
 
 

@@ -1,9 +1,11 @@
 """Reads a loaded case's facts and keeps its stored status equal to the derived one."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Iterable
 
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, object_session
 
 from core.cases.approvals import withdraw_if_changed
 from core.cases.sla_clock import restart_clock
@@ -15,12 +17,13 @@ from core.cases.status import (
     CaseAction,
     CaseFacts,
     CaseStatus,
+    HitDisposition,
     block_status_of,
     case_action_availability,
     derive_case_status,
 )
 from core.store import audit
-from core.store.models import Case, utcnow
+from core.store.models import Case, ScreeningHit, utcnow
 
 
 def facts_from(*, decision: str | None, collection_completed: bool,
@@ -44,11 +47,32 @@ def facts_from(*, decision: str | None, collection_completed: bool,
     )
 
 
+def screening_counts(session: Session | None, case: Case) -> tuple[int, int]:
+    """(open hits, true matches awaiting a lead's sign-off) of a case's screening hits that
+    are not gone, read from `screening_hits` (core/screening/ writes them). Read only when
+    the case's counter `open_hits` (their sum) says there are some."""
+    if session is None or not case.open_hits:
+        return 0, 0
+    rows = session.execute(
+        select(ScreeningHit.disposition, ScreeningHit.signed_off_by.is_(None), func.count())
+        .where(ScreeningHit.case_id == case.id, ScreeningHit.gone_at.is_(None))
+        .group_by(ScreeningHit.disposition, ScreeningHit.signed_off_by.is_(None))).all()
+    open_hits = sum(n for disposition, _, n in rows
+                    if disposition in (None, HitDisposition.NEEDS_INFORMATION.value))
+    unsigned = sum(n for disposition, unsigned, n in rows
+                   if disposition == HitDisposition.TRUE_MATCH.value and unsigned)
+    return open_hits, unsigned
+
+
 def facts_of(case: Case) -> CaseFacts:
-    return facts_from(decision=case.decision, collection_completed=case.collection_completed,
-                      document_block_statuses=[d.block_status for d in case.documents],
-                      kyc_blocks=[(u.block_status, u.kyc_state) for u in case.ubos],
-                      process_states=[p.state for p in case.processes])
+    facts = facts_from(decision=case.decision, collection_completed=case.collection_completed,
+                       document_block_statuses=[d.block_status for d in case.documents],
+                       kyc_blocks=[(u.block_status, u.kyc_state) for u in case.ubos],
+                       process_states=[p.state for p in case.processes])
+    open_hits, unsigned = screening_counts(object_session(case), case)
+    if open_hits or unsigned:
+        facts = replace(facts, open_hits=open_hits, unsigned_true_matches=unsigned)
+    return facts
 
 
 def document_label(document_type: str, document_types: dict[str, str]) -> str:
@@ -80,7 +104,8 @@ def case_action_verdict(case: Case, action: CaseAction, definition: dict[str, An
     return case_action_availability(
         CaseStatus(case.case_status), action, facts_of(case),
         bool(definition.get("approve_needs_all_blocks_approved")),
-        [name for name, _ in unreviewed_blocks(case, definition.get("document_types") or {})])
+        [name for name, _ in unreviewed_blocks(case, definition.get("document_types") or {})],
+        bool(definition.get("screening_blocks_approval")))
 
 
 def refresh_status(session: Session, case: Case, actor: str) -> CaseStatus:

@@ -100,6 +100,9 @@ class CaseFacts:
     kyc_sent_not_completed: int = 0
     reupload_needed_blocks: int = 0           # blocks marked "Re-upload needed"
     unapproved_blocks: int = 0                # document/KYC blocks not yet Approved
+    # screening hits (core/screening/), gone ones not counted
+    open_hits: int = 0                        # not dispositioned, or "needs information"
+    unsigned_true_matches: int = 0            # true matches without a lead's sign-off
 
 
 @dataclass(frozen=True)
@@ -164,9 +167,11 @@ ALLOWED = Availability(True)
 
 def case_action_availability(status: CaseStatus, action: CaseAction, facts: CaseFacts,
                              approve_needs_all_blocks_approved: bool = False,
-                             unreviewed: Sequence[str] = ()) -> Availability:
-    """May `action` be taken now? `approve_needs_all_blocks_approved` is the workflow's rule;
-    `unreviewed` names the blocks not reviewed yet, for the refusal to list them."""
+                             unreviewed: Sequence[str] = (),
+                             screening_blocks_approval: bool = False) -> Availability:
+    """May `action` be taken now? `approve_needs_all_blocks_approved` and
+    `screening_blocks_approval` are the workflow's rules; `unreviewed` names the blocks not
+    reviewed yet, for the refusal to list them."""
     status = CaseStatus(status)
     if action not in CASE_ACTIONS_BY_STATUS[status]:
         offered = ", ".join(a.label for a in sorted(CASE_ACTIONS_BY_STATUS[status])) or "none"
@@ -183,6 +188,49 @@ def case_action_availability(status: CaseStatus, action: CaseAction, facts: Case
         which = f": {', '.join(unreviewed)}" if unreviewed else ""
         return Availability(False, "Approve needs every document and KYC block reviewed first "
                                    f"({facts.unapproved_blocks} awaiting review{which})")
+    if action is CaseAction.APPROVE and screening_blocks_approval:
+        if facts.open_hits > 0:
+            n = facts.open_hits
+            return Availability(False, f"Approve is refused while {n} screening "
+                                       f"{'hit is' if n == 1 else 'hits are'} open (not "
+                                       "dispositioned, or needing information)")
+        if facts.unsigned_true_matches > 0:
+            n = facts.unsigned_true_matches
+            which = ("hit is a true match that awaits" if n == 1
+                     else "hits are true matches that await")
+            return Availability(False, f"Approve is refused while {n} screening {which} a "
+                                       "lead's sign-off")
+    return ALLOWED
+
+
+# Case statuses in which a screening hit may be dispositioned: where blocks are reviewed.
+HIT_ACTION_STATUSES = BLOCK_ACTION_STATUSES
+
+
+class HitDisposition(StrEnum):
+    TRUE_MATCH = "true_match"
+    FALSE_POSITIVE = "false_positive"
+    NEEDS_INFORMATION = "needs_information"
+
+    @property
+    def label(self) -> str:
+        return {"true_match": "True match", "false_positive": "False positive",
+                "needs_information": "Needs information"}[self.value]
+
+
+# A disposition that clears a hit (and so sticks across rescreens and cases).
+CLEARING_DISPOSITIONS = frozenset({HitDisposition.TRUE_MATCH, HitDisposition.FALSE_POSITIVE})
+
+
+def hit_action_availability(case_status: CaseStatus, *, gone: bool) -> Availability:
+    """May a screening hit be dispositioned (or a true match signed off) now?"""
+    case_status = CaseStatus(case_status)
+    if case_status not in HIT_ACTION_STATUSES:
+        return Availability(False, "screening hits cannot be dispositioned while the case is "
+                                   f"{case_status.label}")
+    if gone:
+        return Availability(False, "the latest screening no longer returns this hit: it "
+                                   "blocks nothing and needs no decision")
     return ALLOWED
 
 

@@ -30,6 +30,9 @@ ACT_ACTIONS = {
     "tag": "Add a tag (--tag; a lead or admin on any case, a reviewer on their own)",
     "untag": "Remove a tag (--tag)",
     "edit": "Edit user provided data (--set FIELD=VALUE, repeatable)",
+    "disposition-hit": "Decide on a screening hit (--hit ID --disposition true_match, "
+                       "false_positive or needs_information; --reason for the first two)",
+    "sign-off-hit": "Sign off a true match (--hit ID; a lead or admin who did not decide it)",
 }
 
 
@@ -137,6 +140,11 @@ def cmd_show(args) -> None:
         print(f"    actions: {', '.join(allowed) or 'none'}")
         for sub in getattr(b, "documents", []):
             print(f"    document {sub.ref}: {sub.label} {sub.status_label}")
+    for subject in d.screening:  # screening hits (docs/SCREENING.md), per subject
+        for h in subject.hits:
+            decided = " ".join(f"{h.disposition or ''} {h.reason or ''}".split())
+            print(f"hit {h.id:<6} {subject.key:<10} {h.entry.get('name', '')[:30]:<30} "
+                  f"{h.dataset[:20]:<20} {h.state_label}" + (f": {decided}" if decided else ""))
     print("timeline (newest first):" if d.timeline else "timeline: no events yet")
     for entry in case_history(db, d):  # one line each: control characters are spaces
         print(f"  {entry.at:%Y-%m-%d %H:%M:%S}  {entry.sentence}")
@@ -157,6 +165,13 @@ def cmd_act(args) -> None:
         changes[field] = value
     if args.action in BLOCK_COMMANDS and not args.block:
         raise DocketError(f"{args.action} needs --block document:ID or kyc:ID")
+    if args.action in ("disposition-hit", "sign-off-hit"):
+        from core.screening.commands import perform_screening
+        perform_screening(db, args.case, args.action, actor=args.as_user,
+                          expected_version=version, hit=args.hit,
+                          disposition=args.disposition, reason=args.reason)
+        _show_status(args.case)
+        return
     asked = perform(db, args.case, args.action, actor=args.as_user, expected_version=version,
                     reason=args.reason, block=args.block, to=args.to, text=args.text,
                     changes=changes, tag=args.tag)

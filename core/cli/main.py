@@ -84,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--text", help="note text (note)")
     sp.add_argument("--tag", help="the tag (tag, untag)")
     sp.add_argument("--set", action="append", help="FIELD=VALUE (edit; repeatable)")
+    sp.add_argument("--hit", type=int, help="a screening hit's id (disposition-hit, "
+                                            "sign-off-hit)")
+    sp.add_argument("--disposition", choices=("true_match", "false_positive",
+                                               "needs_information"),
+                    help="disposition-hit: the decision")
 
     def filters(sp):
         sp.add_argument("--view", help="view name or id (see `views`)")

@@ -21,6 +21,7 @@ from core.access.users import ensure_demo_users
 from core.demo.bulk_load import _Writer, open_writer, row_batches
 from core.demo.files import _files_by_type, demo_files
 from core.demo.rows import ID_TABLES, TABLE_ORDER
+from core.demo.screening_demo import seed_demo_screening
 from core.store.db import Database
 from core.store.models import Case, User, utcnow
 from core.workflows.definitions import DEFAULT_WORKFLOWS, ensure_default_workflows
@@ -64,7 +65,8 @@ def generate_cases(db: Database, n_cases: int, *, seed: int = 0,
 
 def seed_demo_if_empty(db: Database, n_cases: int = 300) -> bool:
     """Demo mode's first start: workflows, demo users, default views, then `n_cases` cases
-    tagged "demo" with audit timelines. Does nothing (returns False) if any case exists."""
+    tagged "demo" with audit timelines, a few of them with screening hits. Does nothing
+    (returns False) if any case exists."""
     with db.read() as s:
         if s.scalar(select(Case.id).limit(1)) is not None:
             return False
@@ -73,8 +75,11 @@ def seed_demo_if_empty(db: Database, n_cases: int = 300) -> bool:
     ensure_demo_users(db)
     with db.unit_of_work() as s:
         ensure_default_views(s)
-    return _generate(db, n_cases, seed=DEMO_SEED, extra_tags=(DEMO_TAG,), with_audit=True,
-                     only_if_empty=True) > 0
+    seeded = _generate(db, n_cases, seed=DEMO_SEED, extra_tags=(DEMO_TAG,), with_audit=True,
+                       only_if_empty=True) > 0
+    if seeded:
+        seed_demo_screening(db)  # a few cases with screening hits to look at
+    return seeded
 
 
 def _slas(db: Database) -> dict:

@@ -315,11 +315,14 @@ def case_actions_now(db: Database, case_id: str) -> list[ActionState]:
     — role, assignee — is left out: the simulator shows what the status allows)."""
     with db.read() as s:
         case = load_case(s, case_id)
-        needs_all = bool(definition_of(s, case.workflow).get("approve_needs_all_blocks_approved"))
+        definition = definition_of(s, case.workflow)
+        needs_all = bool(definition.get("approve_needs_all_blocks_approved"))
+        screening = bool(definition.get("screening_blocks_approval"))
         facts, status = facts_of(case), CaseStatus(case.case_status)
         result = []
         for action in CaseAction:
-            verdict = case_action_availability(status, action, facts, needs_all)
+            verdict = case_action_availability(status, action, facts, needs_all,
+                                               screening_blocks_approval=screening)
             label = action.label + (f" ({facts.reupload_needed_blocks})"
                                     if action is CaseAction.ASK_FOR_REUPLOADS else "")
             result.append(ActionState(label, verdict.allowed, verdict.reason))

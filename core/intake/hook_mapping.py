@@ -12,6 +12,21 @@ Rules are tried in order; the first whose `when` holds gives the event. A value 
 path into the payload (`"data.items.0.id"`; `"$"` is the whole payload), `{"path": ...,
 "split": SEP, "part": N}` (the Nth piece of a text), or `{"const": VALUE}`. A `when` compares
 paths with JSON values (a list means "one of"). docs/API.md ("Vendor callbacks") documents it.
+
+A rule may map a screening vendor's results into screening hits instead of an event:
+
+    {"when": {...}, "screening": {
+        "subject": {"path": "client_ref", "split": ":", "part": 1},   # "entity" or a UBO id
+        "hits": "data.hits",                                        # the list of hits
+        "hit": {"entry_id": "doc.id", "name": "doc.name",            # each hit's fields,
+                "aliases": {"path": "doc.aka", "pluck": "name"},     # paths inside one hit
+                "dataset": {"path": "doc.sources", "join": ", "}}}}
+
+Inside `hit`, a value may also pluck a key from a list of objects (`"pluck"`, keeping only the
+objects whose keys hold `"where"`'s values) and join a list of texts into one (`"join"`). The
+hits are checked by core/screening (every problem named) when the callback is applied; the
+planned event is then "screening", handed to the screening handler `core.intake.hooks`
+is given (docs/SCREENING.md).
 """
 from __future__ import annotations
 
@@ -37,6 +52,12 @@ MAX_MAPPING_CHARS = 20_000
 MAPPABLE_EVENTS: dict[str, tuple[str, ...]] = {
     name: kind.params for name, kind in EVENTS.items() if name != "document_uploaded"}
 OPTIONAL_PARAMS = frozenset({"detail"})
+SCREENING = "screening"  # the planned "event" of a screening rule
+# A screening hit's fields (core/screening/inputs.py HIT_FIELDS; tests/intake keeps them
+# equal: intake and screening stand side by side and do not import each other).
+HIT_FIELDS = ("entry_id", "dataset", "name", "aliases", "birth_dates", "countries",
+              "programme", "url", "score", "matched_fields")
+HIT_VALUE_KEYS = frozenset({"path", "pluck", "where", "join"})
 WHOLE_PAYLOAD = "$"
 _MISSING = object()
 _SCALARS = (str, int, float, bool, type(None))
@@ -81,19 +102,67 @@ def _check_when(when: Any, where: str, problems: list[str]) -> None:
                             "or a non-empty list of them (one of)")
 
 
+def _check_hit_value(spec: Any, where: str, problems: list[str]) -> None:
+    if not (isinstance(spec, dict) and ("pluck" in spec or "join" in spec)):
+        _check_value(spec, where, problems)
+        return
+    if not set(spec) <= HIT_VALUE_KEYS or "path" not in spec:
+        problems.append(f"{where}: a list value is {{\"path\": ..., \"pluck\": KEY, "
+                        "\"where\": {KEY: VALUE}, \"join\": SEP} (a path, with pluck or join)")
+        return
+    _check_path(spec["path"], f"{where}.path", problems)
+    if "pluck" in spec and (not isinstance(spec["pluck"], str) or not spec["pluck"]
+                            or len(spec["pluck"]) > MAX_PATH_CHARS):
+        problems.append(f"{where}.pluck: the key to take from each object of the list")
+    if "where" in spec:
+        if "pluck" not in spec:
+            problems.append(f"{where}.where: goes with pluck")
+        _check_when(spec["where"], f"{where}.where", problems)
+    if "join" in spec and (not isinstance(spec["join"], str)
+                           or not 1 <= len(spec["join"]) <= MAX_SPLIT_CHARS):
+        problems.append(f"{where}.join: the separator is 1 to {MAX_SPLIT_CHARS} characters")
+
+
+def _check_screening(spec: Any, where: str, problems: list[str]) -> None:
+    if not isinstance(spec, dict) or set(spec) != {"subject", "hits", "hit"}:
+        problems.append(f"{where}: an object with subject, hits and hit")
+        return
+    _check_value(spec["subject"], f"{where}.subject", problems)
+    _check_path(spec["hits"], f"{where}.hits", problems)
+    fields = spec["hit"]
+    if not isinstance(fields, dict):
+        problems.append(f"{where}.hit: an object of hit field: value")
+        return
+    for name, value in fields.items():
+        if name not in HIT_FIELDS:
+            problems.append(f"{where}.hit.{str(name)[:40]}: not a hit field (fields: "
+                            f"{', '.join(HIT_FIELDS)})")
+        else:
+            _check_hit_value(value, f"{where}.hit.{name}", problems)
+    for name in ("entry_id", "dataset", "name"):
+        if name not in fields:
+            problems.append(f"{where}.hit.{name}: a hit needs it")
+
+
 def _check_rule(rule: Any, where: str, has_case_id: bool, problems: list[str]) -> None:
     if not isinstance(rule, dict):
         problems.append(f"{where}: a rule is an object with when, event and params")
         return
-    unknown = sorted(set(rule) - {"when", "event", "case_id", "params"})
+    unknown = sorted(set(rule) - {"when", "event", "case_id", "params", SCREENING})
     if unknown:
         problems.append(f"{where}: unknown keys {', '.join(unknown)} "
-                        "(a rule has when, event, case_id, params)")
+                        "(a rule has when, event, case_id, params; or when, case_id, "
+                        "screening)")
     _check_when(rule.get("when"), f"{where}.when", problems)
     if "case_id" in rule:
         _check_value(rule["case_id"], f"{where}.case_id", problems)
     elif not has_case_id:
         problems.append(f"{where}.case_id: needed, as the mapping has no case_id of its own")
+    if SCREENING in rule:
+        if "event" in rule or "params" in rule:
+            problems.append(f"{where}: a screening rule has no event or params")
+        _check_screening(rule[SCREENING], f"{where}.{SCREENING}", problems)
+        return
     event = rule.get("event")
     if event not in MAPPABLE_EVENTS:
         problems.append(f"{where}.event: {event!r} is not an event a callback may report; "
@@ -252,19 +321,56 @@ def _case_id(spec: Any, payload: Any) -> str:
     return value
 
 
+def _hit_value(spec: Any, item: Any) -> Any:
+    """One field of one hit: missing values are None (the screening's own check names what a
+    hit lacks)."""
+    if isinstance(spec, dict) and ("pluck" in spec or "join" in spec):
+        value = _lookup(item, spec["path"])
+        if value is _MISSING or not isinstance(value, list):
+            return None
+        if "pluck" in spec:
+            value = [v.get(spec["pluck"]) for v in value if isinstance(v, dict)
+                     and _holds(spec.get("where", {}), v) and spec["pluck"] in v]
+        if "join" in spec:
+            value = spec["join"].join(str(v) for v in value if isinstance(v, (str, int)))
+            return value or None
+        return value
+    try:
+        return _value(spec, item, "hit")
+    except InvalidInput:
+        return None
+
+
+def _screening(spec: dict[str, Any], payload: Any) -> dict[str, Any]:
+    subject = _value(spec["subject"], payload, "screening.subject")
+    found = _lookup(payload, spec["hits"])
+    if found is _MISSING or not isinstance(found, list):
+        raise InvalidInput("the callback does not fit its rule", [
+            f"screening.hits: the payload has no list at {spec['hits']}"])
+    hits = [{name: _hit_value(value, item) for name, value in spec["hit"].items()}
+            for item in found]
+    return {"subject": subject, "hits": [{k: v for k, v in hit.items() if v is not None}
+                                         for hit in hits]}
+
+
 def plan(mapping: dict[str, Any], payload: Any) -> Planned:
     """The event a payload means by `mapping` (checked by validate_mapping); `unfit` says why
-    when a rule matches but a value it needs is missing or unfit."""
+    when a rule matches but a value it needs is missing or unfit. A screening rule plans the
+    event "screening" with `{"subject": ..., "hits": [...]}` as its parameters."""
     for index, rule in enumerate(mapping["rules"]):
         if _holds(rule["when"], payload):
             case_id = None
+            event = SCREENING if SCREENING in rule else rule["event"]
             try:
                 case_id = _case_id(rule.get("case_id", mapping.get("case_id")), payload)
-                params = {name: _value(spec, payload, f"params.{name}")
-                          for name, spec in rule.get("params", {}).items()}
+                if event == SCREENING:
+                    params = _screening(rule[SCREENING], payload)
+                else:
+                    params = {name: _value(spec, payload, f"params.{name}")
+                              for name, spec in rule.get("params", {}).items()}
             except InvalidInput as unfit:
-                return Planned(rule["event"], case_id, rule=index, unfit=unfit)
-            return Planned(rule["event"], case_id, params, index)
+                return Planned(event, case_id, rule=index, unfit=unfit)
+            return Planned(event, case_id, params, index)
     try:  # nothing to do; the case id (if the payload names one) is kept with the record
         case_id = _case_id(mapping["case_id"], payload) if "case_id" in mapping else None
     except InvalidInput:

@@ -16,7 +16,7 @@ import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -32,7 +32,7 @@ from core.access.actors import (
 from core.access.roles import Permission
 from core.errors import DocketError, InvalidInput, NotAllowed, NotFound, Unauthenticated
 from core.intake.events import report_event
-from core.intake.hook_mapping import plan, validate_mapping
+from core.intake.hook_mapping import SCREENING, plan, validate_mapping
 from core.notifications.signing import new_secret
 from core.store import audit
 from core.store.db import Database
@@ -47,6 +47,12 @@ TIMESTAMP_TOLERANCE_MINUTES = 5  # fixed by the standardwebhooks library, both w
 NOT_VERIFIED = ("the callback could not be verified: an unknown or disabled source, a bad "
                 "signature, or a webhook-timestamp more than 5 minutes from now")
 _DECOY_SECRET = new_secret()  # an unknown source costs the same work as a known one
+NO_SCREENING = "screening callbacks are not taken here (no screening handler was given)"
+
+# Records a screening a mapping planned: (db, case id, {"subject", "hits"}, source=the hook
+# source's name, actor=its user). The API hands over core.screening.hits'
+# record_hooked_screening: intake and screening stand side by side, neither imports the other.
+ScreeningHandler = Callable[..., None]
 
 
 @dataclass(frozen=True)
@@ -258,13 +264,26 @@ def _stored(s: Session, source_id: int, message_id: str) -> HookOutcome | None:
                                               duplicate=True)
 
 
+def _apply(db: Database, planned, source: HookSource,
+           screening: ScreeningHandler | None) -> None:
+    if planned.event != SCREENING:
+        report_event(db, planned.case_id, planned.event, reporter=source.acting_user,
+                     **planned.params)
+    elif screening is None:
+        raise InvalidInput(NO_SCREENING)
+    else:
+        screening(db, planned.case_id, planned.params, source=source.name,
+                  actor=source.acting_user)
+
+
 def receive(db: Database, source_name: str, headers: Mapping[str, str],
-            body: bytes) -> HookOutcome:
+            body: bytes, *, screening: ScreeningHandler | None = None) -> HookOutcome:
     """One callback. Unauthenticated (saying no more) unless a secret of the enabled source
     verifies it; InvalidInput if its body is not a JSON object. A recorded webhook-id answers
     its stored outcome. Otherwise the mapped event is reported as the source's user (audited
     via "hook NAME") and the callback recorded with it: applied, ignored (no rule matched), or
-    refused, in which case core's refusal is raised once it is recorded."""
+    refused, in which case core's refusal is raised once it is recorded. A screening rule's
+    hits go to `screening` (see ScreeningHandler), with the source's name as their source."""
     if len(body) > MAX_BODY_BYTES:
         raise InvalidInput(f"the callback is {len(body):,} bytes; at most {MAX_BODY_BYTES:,}")
     headers = {k.lower(): v for k, v in headers.items()}
@@ -290,8 +309,7 @@ def receive(db: Database, source_name: str, headers: Mapping[str, str],
             s.flush()  # the unique (source, webhook-id) is taken before the event is applied
             if planned.event is not None and refusal is None:
                 try:
-                    report_event(_OneTransaction(db, s), planned.case_id, planned.event,
-                                 reporter=source.acting_user, **planned.params)
+                    _apply(_OneTransaction(db, s), planned, source, screening)
                     record.outcome, record.detail = "applied", f"rule {planned.rule + 1}"
                 except DocketError as refused:
                     refusal = refused

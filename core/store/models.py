@@ -28,6 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.store.approval_models import CaseApproval  # noqa: F401  (four-eyes approvals)
 from core.store.base import Base, utcnow  # noqa: F401  (re-exported: `from core.store.models`)
 from core.store.counter_models import CaseCount, CaseDueCount, CaseTag  # noqa: F401  (triggers' tables)
+from core.store.screening_models import ScreeningHit  # noqa: F401  (screening hits)
 from core.store.signin_models import RecoveryCode, SignInSession  # noqa: F401  (sign-in)
 from core.store.worklist_models import SavedFilter  # noqa: F401  ("My views")
 
@@ -101,6 +102,12 @@ class Case(Base):
     entity_name: Mapped[str | None] = mapped_column(String(300), nullable=True)
     entity_country: Mapped[str | None] = mapped_column(String(2), nullable=True)
     entity_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # Screening hits needing work: not dispositioned, marked "needs information", or a true
+    # match awaiting a lead's sign-off (core/screening/, migration 0014). A counter the
+    # screening service keeps in the command's own transaction, so the list filters and
+    # shows it from `cases` alone; the bulk demo loader leaves it 0. The database's default
+    # only (no ORM default): a row written by code made before the column leaves it out.
+    open_hits: Mapped[int] = mapped_column(Integer, server_default="0")
 
     entity: Mapped[Entity] = relationship(lazy="joined")
     documents: Mapped[list["Document"]] = relationship(
@@ -133,6 +140,8 @@ class Case(Base):
         Index("ix_cases_entity_view_name", "entity_country", "entity_kind", "entity_name", "id"),
         Index("ix_cases_entity_name", "entity_name", "id"),
         Index("ix_cases_status_id", "case_status", "id"),
+        # "open hits: yes" (migration 0014): the few cases with open hits, newest first
+        Index("ix_cases_open_hits", "open_hits", "created_at", "id"),
     )
 
 

@@ -9,6 +9,8 @@ A definition (docs/ADMIN.md shows the YAML):
     reupload_reasons: [Bad image quality, ...]  # offered by "Ask to re-upload"
     blocks: [user_data, registry_data, enriched_data, documents, kyc]  # shown in a case
     approve_needs_all_blocks_approved: true     # Approve only once every block is reviewed
+    screening_blocks_approval: true             # Approve refused while a screening hit is
+                                                # open or a true match is not signed off
     notifications:                              # action -> channels
       approve: [webhook, email]
       reject: [webhook, email]
@@ -22,6 +24,7 @@ A definition (docs/ADMIN.md shows the YAML):
       risk_score_at_least: 70               # (core/workflows/four_eyes.py); all empty: one
       countries: [IR, RU]                   # approver
       entity_types: [business]
+      true_match: false                     # a screening hit dispositioned true match
 
 Changing a workflow never corrupts its cases: the name cannot change; a document type
 removed from the list keeps its existing documents (they show the type's key as a label and
@@ -61,7 +64,8 @@ FORMAT_VERSION = 1
 NAME = re.compile(r"^[a-z0-9_]{1,64}$")
 DOCUMENT_TYPE = re.compile(r"^[a-z0-9_]{1,64}$")
 FIELDS = ("name", "title", "document_types", "reupload_reasons", "blocks",
-          "approve_needs_all_blocks_approved", "notifications", "sla", "four_eyes")
+          "approve_needs_all_blocks_approved", "screening_blocks_approval", "notifications",
+          "sla", "four_eyes")
 NOTIFICATION_ACTIONS = ("approve", "reject", "ask_for_reuploads", "kyc_reupload")
 CHANNELS = ("webhook", "email", "sms", "crm")
 MAX_TITLE = 200
@@ -125,9 +129,9 @@ def validate_definition(d: Any, where: str = "workflow") -> list[str]:
     elif len(set(blocks)) != len(blocks):
         problems.append(f"{where}.blocks: a block appears twice")
 
-    flag = d.get("approve_needs_all_blocks_approved", False)
-    if not isinstance(flag, bool):
-        problems.append(f"{where}.approve_needs_all_blocks_approved: true or false")
+    for flag_name in ("approve_needs_all_blocks_approved", "screening_blocks_approval"):
+        if not isinstance(d.get(flag_name, False), bool):
+            problems.append(f"{where}.{flag_name}: true or false")
 
     rules = d.get("notifications", {})
     if not isinstance(rules, dict):
@@ -158,6 +162,7 @@ def normalized(d: dict[str, Any]) -> dict[str, Any]:
         "blocks": [b for b in BLOCKS if b in d.get("blocks", list(BLOCKS))],
         "approve_needs_all_blocks_approved": bool(d.get("approve_needs_all_blocks_approved",
                                                         False)),
+        "screening_blocks_approval": bool(d.get("screening_blocks_approval", False)),
         "notifications": {a: list((d.get("notifications") or {}).get(a, []))
                           for a in NOTIFICATION_ACTIONS},
         "sla": normalized_sla(d["sla"] if "sla" in d else default_sla(d["name"])),
@@ -216,6 +221,10 @@ def change_notes(db: Database, new: dict[str, Any]) -> list[str]:
             and not old["approve_needs_all_blocks_approved"]):
         notes.append("open cases can be approved only once every document and KYC block is "
                      "reviewed (approved)")
+    if (bool(new.get("screening_blocks_approval"))
+            and not old["screening_blocks_approval"]):
+        notes.append("open cases can be approved only once every screening hit is "
+                     "dispositioned and every true match signed off by a lead")
     if "sla" in new and normalized_sla(new.get("sla")) != old["sla"]:
         notes.append("cases keep the due time they have; a case gets the new service level "
                      "when it next enters a status")
@@ -406,6 +415,7 @@ def new_definition(name: str, title: str) -> dict[str, Any]:
             "reupload_reasons": list(DOCUMENT_REUPLOAD_REASONS),
             "blocks": list(BLOCKS),
             "approve_needs_all_blocks_approved": False,
+            "screening_blocks_approval": False,
             "notifications": copy.deepcopy(DEFAULT_NOTIFICATIONS),
             "sla": default_sla(name), "four_eyes": copy.deepcopy(OFF)}
 

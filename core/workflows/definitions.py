@@ -47,6 +47,10 @@ DEFAULT_WORKFLOWS: dict[str, dict[str, Any]] = {
         # marked "Re-upload needed" refuses Approve anyway). On for onboarding: a first
         # decision on a customer waits until every document has been looked at.
         "approve_needs_all_blocks_approved": True,
+        # Approve is refused while a screening hit is open or a true match awaits a lead's
+        # sign-off (core/screening/). On for onboarding: no new customer is approved past an
+        # undecided sanctions or PEP hit.
+        "screening_blocks_approval": True,
         "notifications": DEFAULT_NOTIFICATIONS,
         "blocks": list(BLOCKS),
         # Due times (core/workflows/sla.py): a case is due 24 h after entering Manual review.
@@ -62,6 +66,7 @@ DEFAULT_WORKFLOWS: dict[str, dict[str, Any]] = {
         },
         "reupload_reasons": list(DOCUMENT_REUPLOAD_REASONS),
         "approve_needs_all_blocks_approved": False,
+        "screening_blocks_approval": False,
         "notifications": DEFAULT_NOTIFICATIONS,
         "blocks": list(BLOCKS),
         # A periodic review is less pressing than a new customer waiting: three days.

@@ -6,6 +6,7 @@ A workflow's definition may carry (docs/ADMIN.md shows it in YAML):
       risk_score_at_least: 70    # the case's risk score (0-100) is at least this; null: unused
       countries: [IR, RU]        # the entity's country (ISO 3166 alpha-2) is one of these
       entity_types: [business]   # the entity's type (business, person) is one of these
+      true_match: true           # a screening hit of the case is dispositioned true match
 
 Absent, null, or with no condition set: one approver, as before. `validate_four_eyes` lists
 every problem as a sentence; `normalized_four_eyes` gives the stored shape; `four_eyes_reason`
@@ -17,11 +18,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-KEYS = ("risk_score_at_least", "countries", "entity_types")
+KEYS = ("risk_score_at_least", "countries", "entity_types", "true_match")
 ENTITY_TYPES = ("business", "person")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
 MAX_COUNTRIES = 250
-OFF: dict[str, Any] = {"risk_score_at_least": None, "countries": [], "entity_types": []}
+OFF: dict[str, Any] = {"risk_score_at_least": None, "countries": [], "entity_types": [],
+                       "true_match": False}
 
 
 def validate_four_eyes(value: Any, where: str = "four_eyes") -> list[str]:
@@ -29,8 +31,8 @@ def validate_four_eyes(value: Any, where: str = "four_eyes") -> list[str]:
     if value is None:
         return []
     if not isinstance(value, dict):
-        return [f"{where}: a mapping with risk_score_at_least, countries and entity_types "
-                "(or null for one approver)"]
+        return [f"{where}: a mapping with risk_score_at_least, countries, entity_types and "
+                "true_match (or null for one approver)"]
     problems = []
     unknown = [str(k)[:60] for k in value if k not in KEYS]
     if unknown:
@@ -57,6 +59,8 @@ def validate_four_eyes(value: Any, where: str = "four_eyes") -> list[str]:
             or len(set(types)) != len(types)):
         problems.append(f"{where}.entity_types: a list among {', '.join(ENTITY_TYPES)}, each "
                         "once")
+    if not isinstance(value.get("true_match", False), bool):
+        problems.append(f"{where}.true_match: true or false")
     return problems
 
 
@@ -65,17 +69,18 @@ def normalized_four_eyes(value: Any) -> dict[str, Any]:
     value = value or {}
     return {"risk_score_at_least": value.get("risk_score_at_least"),
             "countries": sorted(value.get("countries") or []),
-            "entity_types": [t for t in ENTITY_TYPES if t in (value.get("entity_types") or [])]}
+            "entity_types": [t for t in ENTITY_TYPES if t in (value.get("entity_types") or [])],
+            "true_match": bool(value.get("true_match", False))}
 
 
 def is_on(value: Any) -> bool:
     rule = normalized_four_eyes(value)
     return (rule["risk_score_at_least"] is not None or bool(rule["countries"])
-            or bool(rule["entity_types"]))
+            or bool(rule["entity_types"]) or rule["true_match"])
 
 
 def four_eyes_reason(value: Any, *, risk_score: int | None, country: str | None,
-                     entity_type: str | None) -> str:
+                     entity_type: str | None, true_matches: int = 0) -> str:
     """Why a case with these properties needs a second approver under the rule `value`, in
     words ("risk score 85 is at least 70; country IR"); "" when no condition matches."""
     rule = normalized_four_eyes(value)
@@ -87,6 +92,8 @@ def four_eyes_reason(value: Any, *, risk_score: int | None, country: str | None,
         why.append(f"country {country} is on the four-eyes list")
     if entity_type and entity_type in rule["entity_types"]:
         why.append(f"entity type {entity_type}")
+    if rule["true_match"] and true_matches > 0:
+        why.append("a screening hit is a true match")
     return "; ".join(why)
 
 
@@ -100,4 +107,6 @@ def describe_four_eyes(value: Any) -> str:
         parts.append(f"country in {', '.join(rule['countries'])}")
     if rule["entity_types"]:
         parts.append(f"entity type {' or '.join(rule['entity_types'])}")
+    if rule["true_match"]:
+        parts.append("a screening hit dispositioned true match")
     return " or ".join(parts)

@@ -30,6 +30,8 @@ columns are only ever added at the end; docs/EXPORT.md lists them too):
 | registration_number | the company's registration number (may be empty)                 |
 | tags                | the case's tags, separated by `; `                               |
 | days_in_status      | whole days the case has been in its current status               |
+| open_hits           | screening hits needing work (not dispositioned, needing          |
+|                     | information, or a true match awaiting a lead's sign-off)         |
 
 Rows follow the case list's sort: `sort` is a key of `core.worklist.query.SORT_COLUMNS`
 (created_at, updated_at, id, status, name) and `descending` its order, with the case id as
@@ -74,13 +76,13 @@ from core.worklist.query import (
 COLUMNS: tuple[str, ...] = ("case_id", "entity_name", "entity_type", "country", "workflow",
                             "status", "assignee", "created_at", "updated_at", "age_days",
                             "decision", "decided_by", "decided_at", "decision_reason", "email",
-                            "registration_number", "tags", "days_in_status")
+                            "registration_number", "tags", "days_in_status", "open_hits")
 # What a row is read from, in this order; the sort column's value is selected last (sort_key).
 # The tags are read as the database gives them (SQLite: the JSON text) and decoded by `_json`.
 SELECTED = (Case.id, Entity.name, Entity.kind, Entity.country, Case.workflow, Case.case_status,
             Case.assignee, Case.created_at, Case.updated_at, Case.decision, Case.decided_by,
             Case.decided_at, Case.decision_reason, Entity.email, Entity.registration_number,
-            type_coerce(Case.tags, Text).label("tags"), Case.status_changed_at)
+            type_coerce(Case.tags, Text).label("tags"), Case.status_changed_at, Case.open_hits)
 TAG_SEPARATOR = "; "
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -149,7 +151,7 @@ def _cells(rows, now: datetime) -> list[tuple]:
     if not rows:
         return []
     (ids, names, kinds, countries, workflows, statuses, assignees, created, updated, decisions,
-     deciders, decided, reasons, emails, registrations, tags, changed) = \
+     deciders, decided, reasons, emails, registrations, tags, changed, hits) = \
         list(zip(*rows))[:len(SELECTED)]
     first = _FORMULA_FIRST
 
@@ -169,7 +171,8 @@ def _cells(rows, now: datetime) -> list[tuple]:
         texts(ids), texts(names), texts(kinds), texts(countries), texts(workflows), labels,
         texts(assignees), times(created), times(updated), days(created), texts(decisions),
         texts(deciders), times(decided), texts(reasons), texts(emails), texts(registrations),
-        texts([_tags(_json(v)) for v in tags]), days(changed)))
+        texts([_tags(_json(v)) for v in tags]), days(changed),
+        [v if v.__class__ is int else int(v or 0) for v in hits]))
 
 
 def csv_row(row, now: datetime) -> list[str | int]:

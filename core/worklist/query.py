@@ -1,7 +1,7 @@
 """The case list: filters, sorting, paging and counts, as SQL built by SQLAlchemy.
 
 One `CaseFilter` describes what the reviewer asked for (view, statuses, assignee, search,
-created date range, workflows, tags); `list_cases` returns one page and the total (the API's
+created date range, workflows, tags, open screening hits); `list_cases` returns one page and the total (the API's
 cursors, keyset paging: `core.worklist.cursors`), `count_cases`
 and `counts_by_status` / `counts_by_view` feed the sidebar, `iter_cases` streams every
 matching row for CSV export in keyset-paged batches. Search goes through the full-text index
@@ -14,7 +14,9 @@ the filter can be answered at its grain — workflow, status, entity country, en
 assigned or not: views made of workflows, statuses and `equals`/`in` predicates on country
 and entity_type, the status and workflow filters, assignee anyone/unassigned/someone, no
 search, no date range. Anything else is counted with COUNT(*) over the cases — by the Cases
-page only up to COUNT_CAP (`count_upto`, "10,000+ cases").
+page only up to COUNT_CAP (`count_upto`, "10,000+ cases"). "Open hits" is such a filter: it
+reads the per-case counter `cases.open_hits` (kept by core/screening/), which the
+`case_counts` grain does not hold.
 """
 from __future__ import annotations
 
@@ -46,6 +48,7 @@ from core.worklist.views import ViewInfo, has_tag, list_views, view_clauses
 
 AssigneeMode = Literal["anyone", "me", "unassigned", "someone"]
 ASSIGNEE_MODES = ("anyone", "me", "unassigned", "someone")
+OPEN_HITS_MODES = ("open", "none")  # cases with open screening hits / without
 PAGE_SIZES = (25, 50, 100, 200)
 MAX_SEARCH = 200
 MAX_TAG = 50  # as long as a stored tag may be (docs/INTAKE.md)
@@ -73,6 +76,7 @@ class CaseFilter:
     workflows: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()  # the case carries every one of them
     overdue: bool = False  # only cases past their due time (core/worklist/overdue.py)
+    open_hits: str | None = None  # "open": with open screening hits; "none": without
 
     def without_statuses(self) -> "CaseFilter":
         return replace(self, statuses=())
@@ -90,6 +94,7 @@ class CaseRow:
     created_at: datetime
     updated_at: datetime
     due_at: datetime | None = None  # the SLA's due time; None: no SLA in this status
+    open_hits: int = 0  # screening hits needing work (core/screening/)
 
     @property
     def status_label(self) -> str:
@@ -116,7 +121,8 @@ class CasePage:
 # A row of the list, from `cases` alone: the entity's name, kind and country are copied onto
 # the case by triggers (migration 0011)
 ROW_COLUMNS = (Case.id, Case.entity_name, Case.entity_kind, Case.entity_country, Case.workflow,
-               Case.case_status, Case.assignee, Case.created_at, Case.updated_at, Case.due_at)
+               Case.case_status, Case.assignee, Case.created_at, Case.updated_at, Case.due_at,
+               Case.open_hits)
 
 
 def _fts_matches(query: str) -> Select:
@@ -211,6 +217,10 @@ def filter_clauses(flt: CaseFilter, dialect: str, walk: bool = False
                                                           datetime.min.time()))
     if flt.overdue:
         clauses.append(Case.due_at < utcnow())
+    if flt.open_hits is not None:
+        if flt.open_hits not in OPEN_HITS_MODES:
+            raise InvalidInput(f"open hits must be one of {', '.join(OPEN_HITS_MODES)}")
+        clauses.append(Case.open_hits > 0 if flt.open_hits == "open" else Case.open_hits == 0)
     search = _search_clause(flt.search, dialect)
     if search is not None:
         clauses.append(search)  # a subquery of its own: no join of the outer query
@@ -337,9 +347,9 @@ COUNTER_FIELDS = {"country": CaseCount.country, "entity_type": CaseCount.kind}
 def counter_clauses(flt: CaseFilter, counts=CaseCount) -> list[ColumnElement[bool]] | None:
     """The filter as conditions on `case_counts` (or `counts`, a table of the same key: the
     due-hour counters), or None when that grain cannot answer it (search, dates, "me",
-    overdue, any other predicate). Validate with `filter_clauses`."""
+    overdue, open hits, any other predicate). Validate with `filter_clauses`."""
     if (flt.search.strip() or flt.created_from or flt.created_to or flt.assignee == "me"
-            or flt.tags or flt.overdue):
+            or flt.tags or flt.overdue or flt.open_hits is not None):
         return None
     clauses: list[ColumnElement[bool]] = []
     view = flt.view

@@ -3,7 +3,7 @@ gets them back in one click, with the live count of the cases they match.
 
 A saved filter belongs to one user (its owner) and only they see it. It holds what the
 sidebar holds — the view (its id; None: the first view), statuses, assignee mode, workflows,
-search, created range, tags, "overdue only", sort and order — as a JSON object checked whole
+search, created range, tags, "overdue only", open hits, sort and order — as a JSON object checked whole
 by `clean_filters` before anything is written (every problem listed, nothing written on a
 refusal). At most MAX_SAVED per user, names 1 to MAX_NAME characters, unique per owner.
 Saving, renaming and deleting are audited (`saved_filter.saved|renamed|deleted`, not case
@@ -28,7 +28,13 @@ from core.store import audit
 from core.store.db import Database
 from core.store.models import View, Workflow
 from core.store.worklist_models import SavedFilter as SavedFilterRow
-from core.worklist.query import ASSIGNEE_MODES, MAX_SEARCH, CaseFilter, count_cases
+from core.worklist.query import (
+    ASSIGNEE_MODES,
+    MAX_SEARCH,
+    OPEN_HITS_MODES,
+    CaseFilter,
+    count_cases,
+)
 from core.worklist.sort_keys import SORT_KEYS
 from core.worklist.views import ViewInfo, list_views
 
@@ -39,7 +45,7 @@ ORDERS = ("asc", "desc")
 DEFAULTS: dict[str, Any] = {
     "view": None, "statuses": [], "assignee": "anyone", "workflows": [], "search": "",
     "created_from": None, "created_to": None, "tags": [], "overdue": False,
-    "sort": "created_at", "order": "desc",
+    "open_hits": None, "sort": "created_at", "order": "desc",
 }
 
 
@@ -152,6 +158,10 @@ def clean_filters(session: Session, filters: Any) -> dict[str, Any]:
         problems.append("overdue must be true or false")
     else:
         out["overdue"] = f["overdue"]
+    if f["open_hits"] is not None and f["open_hits"] not in OPEN_HITS_MODES:
+        problems.append(f"open_hits must be one of {', '.join(OPEN_HITS_MODES)}, or null")
+    else:
+        out["open_hits"] = f["open_hits"]
     if f["sort"] not in SORT_KEYS:
         problems.append(f"cannot sort by {f['sort']!r}; sort by one of {', '.join(SORT_KEYS)}")
     else:
@@ -259,7 +269,7 @@ def case_filter_of(saved: SavedFilter, views: list[ViewInfo], me: str) -> CaseFi
         search=f["search"], workflows=tuple(f["workflows"]), tags=tuple(f["tags"]),
         created_from=date.fromisoformat(f["created_from"]) if f["created_from"] else None,
         created_to=date.fromisoformat(f["created_to"]) if f["created_to"] else None,
-        overdue=bool(f["overdue"]))
+        overdue=bool(f["overdue"]), open_hits=f.get("open_hits"))
 
 
 def saved_filter_counts(db: Database, owner: str,

@@ -1,7 +1,8 @@
 """Sidebar views: saved segments of cases, stored as data and compiled to SQL.
 
 A view is a set of workflows plus predicates on entity properties (`country equals HK`,
-`tags contains vip`, `risk_score range 50..100`, `user_data.industry in [...]`). Predicates are
+`tags contains vip`, `risk_score range 50..100`, `user_data.industry in [...]`, `open_hits
+range 1..` for the cases with open screening hits). Predicates are
 validated when a view is saved and compiled to SQLAlchemy clauses when it is queried; cases
 are never filtered in Python.
 """
@@ -33,6 +34,9 @@ FIELDS = {  # field name -> (column, kind)
     "registration_number": (Entity.registration_number, "text"),
     "risk_score": (Case.risk_score, "number"),
     "tags": (Case.tags, "list"),
+    # screening hits needing work (core/screening/ keeps the counter on the case):
+    # `open_hits range [1, null]` segments the cases with open hits
+    "open_hits": (Case.open_hits, "number"),
 }
 USER_FIELD = re.compile(r"^user_data\.([A-Za-z0-9_]{1,100})$")
 ENTITY_FIELDS = {"email", "registration_number"}  # read from `entities` (a join)
@@ -96,7 +100,7 @@ def validate_predicates(predicates: Any) -> list[str]:
             ok = (isinstance(value, list) and len(value) == 2 and value != [None, None]
                   and all(v is None or _is_number(v) for v in value))
             if not numeric_field:
-                problems.append(f"{where}: range works on risk_score and user_data fields only")
+                problems.append(f"{where}: range works on number fields (risk_score, open_hits) and user_data fields only")
             elif not ok:
                 problems.append(f"{where}: range needs [min, max] numbers (one may be null)")
             elif None not in value and value[0] > value[1]:
@@ -201,10 +205,11 @@ def _predicate_clause(p: dict[str, Any], dialect: str) -> ColumnElement[bool]:
                              (col <= hi) if hi is not None else None) if c is not None]
         return and_(*parts)
     col = column.as_string() if is_user else column
+    numeric = not is_user and FIELDS[name][1] == "number"
     if op == "equals":
-        return col == (str(value) if is_user or name != "risk_score" else value)
+        return col == (value if numeric else str(value))
     if op == "in":
-        return col.in_([str(v) if is_user or name != "risk_score" else v for v in value])
+        return col.in_([v if numeric else str(v) for v in value])
     if op == "contains":
         return func.lower(col).contains(value.lower(), autoescape=True)
     raise AssertionError(op)

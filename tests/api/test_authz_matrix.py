@@ -26,6 +26,8 @@ from core.cases import actions as ca
 from core.intake import hooks
 from core.intake.events import report_event
 from core.intake.importer import push_cases
+from core.screening.dispositions import disposition_hit
+from core.screening.hits import record_screening
 from core.store.models import Case, Delivery, Document, utcnow
 from tests.api.conftest import Api, a_case, new_id
 from tests.factories import row_counts
@@ -55,6 +57,7 @@ RULES: dict[str, Rule] = {
     "POST /cases": Rule("intake", ADMIN, 200),                  # importing cases
     "POST /cases/{case_id}/documents": Rule("intake", ADMIN, 201),
     "POST /cases/{case_id}/events": Rule("events", ADMIN, 200),
+    "POST /cases/{case_id}/screening": Rule("events", ADMIN, 200),  # like outside events
     "POST /deliveries/{delivery_id}/replay": Rule("act", ADMIN, 202),  # integrations
     "POST /hooks/{source}": Rule(SIGNATURE, frozenset(), 200),
     "POST /cases/{case_id}/actions/approve": Rule("act", DECIDERS, 200),
@@ -69,6 +72,9 @@ RULES: dict[str, Rule] = {
     "POST /cases/{case_id}/actions/edit": Rule("act", DECIDERS, 200),
     "POST /cases/{case_id}/actions/tag": Rule("act", DECIDERS, 200),  # a reviewer: own cases
     "POST /cases/{case_id}/actions/untag": Rule("act", DECIDERS, 200),
+    # screening hits: the assignee (or a lead or admin) decides; a lead or admin signs off
+    "POST /cases/{case_id}/actions/disposition-hit": Rule("act", DECIDERS, 200),
+    "POST /cases/{case_id}/actions/sign-off-hit": Rule("act", ASSIGNERS, 200),
 }
 ACTION = "POST /cases/{case_id}/actions/"
 
@@ -209,6 +215,32 @@ _action("tag", lambda v, b: {"tag": "vip"})
 _action("untag", lambda v, b: {"tag": "vip"})
 
 
+def _screened(api: Api, assignee: str | None) -> tuple[str, int]:
+    """A case of `assignee` with one open screening hit of its entity: (case id, hit id)."""
+    case_id, _, _ = _case(api, assignee=assignee)
+    summary = record_screening(api.db, case_id, "entity", "authz", [
+        {"entry_id": new_id("E"), "dataset": "UN SC", "name": "Acme Trading Ltd"}],
+        actor="svc")
+    return case_id, summary.new[0]
+
+
+def _disposition_hit(api: Api, cred: Credential) -> tuple[str, dict]:
+    case_id, hit = _screened(api, cred.assignee)
+    return case_id, {"expected_version": _version(api, case_id), "hit": hit,
+                     "disposition": "false_positive", "reason": "a different company"}
+
+
+def _sign_off_hit(api: Api, cred: Credential) -> tuple[str, dict]:
+    case_id, hit = _screened(api, cred.assignee)
+    disposition_hit(api.db, hit, "true_match", "the same registration number", actor="boss",
+                    expected_version=_version(api, case_id))
+    return case_id, {"expected_version": _version(api, case_id), "hit": hit}
+
+
+ACTION_CASES["disposition-hit"] = _disposition_hit
+ACTION_CASES["sign-off-hit"] = _sign_off_hit
+
+
 def _upload(api: Api) -> Call:
     """A passport block not uploaded yet, and its file."""
     case = a_case(new_id("AUTHZ"), documents=[{"type": "passport"}])
@@ -231,6 +263,10 @@ CALLS: dict[str, Callable[[Api, Credential], Call]] = {
         {"json": {"event": "process_started", "name": "screening"}}),
     "POST /deliveries/{delivery_id}/replay": lambda api, cred: (
         "POST", f"/deliveries/{_failed_delivery(api)}/replay", {}),
+    "POST /cases/{case_id}/screening": lambda api, cred: (
+        "POST", f"/cases/{_case(api)[0]}/screening",
+        {"json": {"subject": "entity", "source": "authz", "hits": [
+            {"entry_id": new_id("E"), "dataset": "UN SC", "name": "Acme Trading Ltd"}]}}),
 }
 
 
@@ -327,13 +363,16 @@ def test_a_vendor_callback_ignores_api_keys_and_needs_its_signature(api, keys, h
 # (An admin reassigns and notes on any case; whether an admin decides on a case assigned to
 # someone else is not settled by the docs, so it is not asserted here.)
 ON_A_COLLEAGUES_CASE = {("reviewer", name): (200 if name == "note" else 403)
-                        for name in ACTION_CASES}
+                        for name in ACTION_CASES if name != "sign-off-hit"}  # (a role's)
 ON_A_COLLEAGUES_CASE |= {("admin", "assign"): 200, ("admin", "unassign"): 200,
-                         ("admin", "note"): 200, ("admin", "tag"): 200, ("admin", "untag"): 200}
+                         ("admin", "note"): 200, ("admin", "tag"): 200, ("admin", "untag"): 200,
+                         ("admin", "disposition-hit"): 200, ("admin", "sign-off-hit"): 200}
 # A team lead reassigns (takes or unassigns) a colleague's case and notes on it; deciding
 # on it stays the assignee's (a lead may be the second approver: tests/api/test_actions.py).
+# A lead also decides on screening hits and signs off true matches on any case.
 ON_A_COLLEAGUES_CASE |= {("lead", name): (200 if name in ("note", "assign", "unassign", "tag",
-                                                            "untag") else 403)
+                                                            "untag", "disposition-hit",
+                                                            "sign-off-hit") else 403)
                          for name in ACTION_CASES}
 
 

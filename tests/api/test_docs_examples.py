@@ -5,9 +5,10 @@ The convention (stated in one line at the top of the guide's "Examples" section)
 - An example is a ```sh block that calls `curl`; other blocks (`python -m core keys add`, the
   `export` lines) are not run. Examples run in document order, each as its own
   `bash -c 'set -euo pipefail; ...'`, with DOCKET_URL (the server, without `/api/v1`),
-  DOCKET_KEY (an admin's key: intake, events, read) and DOCKET_REVIEWER_KEY (a reviewer's
-  key: read, act) exported, in a scratch directory holding `certificate.pdf` (the small real
-  PDF of examples/cases.json).
+  DOCKET_KEY (an admin's key: intake, events, read), DOCKET_REVIEWER_KEY (a reviewer's
+  key: read, act) and the hook sources' secrets (DOCKET_HOOK_SECRET: sumsub,
+  DOCKET_CA_HOOK_SECRET: complyadvantage) exported, in a scratch directory holding
+  `certificate.pdf` (the small real PDF of examples/cases.json).
 - A successful example uses `--fail-with-body`, so an error answer makes it exit non-zero.
 - An example showing an error has a line `# expect: STATUS` and prints the status on its
   output's last line (`-w '\\n%{http_code}\\n'`); that line must be STATUS.
@@ -48,7 +49,7 @@ from core.app_setup import prepare_database
 from core.intake import hooks
 from core.store.db import Database
 from tests.api.conftest import PASSWORD, fresh_database_url
-from tests.intake.hook_payloads import SUMSUB_MAPPING
+from tests.intake.hook_payloads import COMPLYADVANTAGE_MAPPING, SUMSUB_MAPPING
 from tests.servers import ROOT, running_app
 
 GUIDE = ROOT / "docs" / "API.md"
@@ -178,6 +179,9 @@ def docs_server(tmp_path_factory):
                                                        acting_user="rev").secret,
             "DOCKET_HOOK_SECRET": hooks.create_source(db, "sumsub", mapping=SUMSUB_MAPPING,
                                                       acting_user="svc").secret,
+            "DOCKET_CA_HOOK_SECRET": hooks.create_source(
+                db, "complyadvantage", mapping=COMPLYADVANTAGE_MAPPING,
+                acting_user="svc").secret,
         }
         try:
             with running_app(db.url, tmp_path_factory.mktemp("docs-app"),
@@ -228,6 +232,14 @@ def test_the_guide_has_examples_that_follow_the_convention():
         else:
             assert "%{http_code}" in example.code, (
                 f"an example with '# expect:' prints the status\n{example.where()}")
+
+
+def test_the_complyadvantage_mapping_shown_is_the_one_tested():
+    """The guide's example mapping is the one the hook tests run (tests/intake)."""
+    text = GUIDE.read_text()
+    start = text.index("`complyadvantage.json`:")
+    shown = json.loads(FENCE.search(text, start).group(2))
+    assert shown == COMPLYADVANTAGE_MAPPING
 
 
 def test_every_example_runs_and_answers_as_shown(docs_server, workdir):

@@ -17,8 +17,8 @@ def test_the_openapi_document_is_the_contract(api):
     assert doc["servers"] == [{"url": "/api/v1"}]
     assert set(doc["paths"]) == {
         "/cases", "/cases/{case_id}", "/cases/{case_id}/actions/{action}",
-        "/cases/{case_id}/events", "/cases/{case_id}/documents", "/views", "/deliveries",
-        "/deliveries/{delivery_id}/replay", "/hooks/{source}"}
+        "/cases/{case_id}/events", "/cases/{case_id}/screening", "/cases/{case_id}/documents",
+        "/views", "/deliveries", "/deliveries/{delivery_id}/replay", "/hooks/{source}"}
     assert "HTTPBearer" in doc["components"]["securitySchemes"]
     for path, operations in doc["paths"].items():
         for method, op in operations.items():

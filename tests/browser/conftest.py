@@ -20,6 +20,7 @@ from core.app_setup import prepare_database
 from core.cases import actions as case_actions
 from core.cases.read import case_detail
 from core.intake.importer import import_cases
+from core.screening.hits import record_screening
 from core.store.db import Database
 from core.store.models import Case
 from tests.browser.helpers import HOSTILE
@@ -87,6 +88,10 @@ CASES = [
     _case("BR-BACK-1", "Wychwood Previous Ltd"),
     _case("BR-BACK-2", "Yarrowdale Next Ltd"),
     _case("BR-BLOCKMSG", "Alderbank Messages Ltd"),
+    # test_browser_screening.py: the reviewer's, every block reviewed, its UBO screened
+    {**_case("BR-SCREEN", "Kestrelmoor Screening Ltd"),
+     "ubos": [{"full_name": "Ilse Varga", "date_of_birth": "1985-04-02", "nationality": "GB",
+               "kyc": {"state": "completed", "result": {"outcome": "clear"}}}]},
 ] + [_case(f"BR-HK-{i:02d}", f"Harbourview Filler {i} Ltd", country="HK", documents=False)
      for i in range(HK_FILLERS)]
 
@@ -129,6 +134,26 @@ def _seed(db: Database) -> None:
                              expected_version=_version(db, "BR-APPROVE"))
     case_actions.reject_case(db, "BR-REJECTED", actor="reviewer",
                              expected_version=_version(db, "BR-REJECTED"), reason="sanctions hit")
+    _screened_case(db, "BR-SCREEN")
+
+
+# The list entry BR-SCREEN's UBO is screened against (test_browser_screening.py).
+SCREEN_ENTRY = {"entry_id": "BY-SDN-4411", "dataset": "OFAC SDN", "name": "Ilse Varga",
+                "aliases": ["Ilsa Warga"], "birth_dates": ["1958"], "countries": ["Belarus"],
+                "programme": "BELARUS-EO14038", "score": 87, "matched_fields": ["name"]}
+
+
+def _screened_case(db: Database, case_id: str) -> None:
+    """The reviewer's case, its document and KYC blocks approved, its UBO screened with one
+    open hit: only screening holds Approve back."""
+    case_actions.assign_case(db, case_id, "reviewer", actor="reviewer",
+                             expected_version=_version(db, case_id))
+    _review_documents(db, case_id)
+    kyc = case_detail(db, case_id, "reviewer").kyc_blocks[0]
+    case_actions.approve_block(db, case_id, kyc.ref, actor="reviewer",
+                               expected_version=_version(db, case_id))
+    record_screening(db, case_id, f"ubo:{kyc.id}", "worldcheck", [SCREEN_ENTRY],
+                     actor="system")
 
 
 # A browser test failing once is run once more (pytest-rerunfailures; the report says RERUN):

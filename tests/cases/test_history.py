@@ -26,6 +26,8 @@ from core.notifications.endpoints import create_endpoint
 from core.notifications.event_types import EVENT_TYPES
 from core.notifications.reupload_tokens import create_reupload_token
 from core.notifications.settle import audit_final
+from core.screening.dispositions import disposition_hit, sign_off_true_match
+from core.screening.hits import record_screening
 from core.store.models import Delivery, Document, Ubo
 from core.workflows import admin as wa
 from tests.factories import make_case, version_of
@@ -180,6 +182,23 @@ def _four_eyes_case(db) -> None:
                       expected_version=_v(db, "H-3"))
 
 
+def _screening_case(db) -> None:
+    """Case H-4: a UBO screened, its hit dispositioned true match and signed off by a lead,
+    then re-opened by a changed entry; H-5 (the same person) carries a decision."""
+    make_case(db, "H-4", assignee="reviewer", ubos=1, reviewed=True)
+    ubo = case_detail(db, "H-4", "reviewer").kyc_blocks[0].id
+    hit = {"entry_id": "SDN-7", "dataset": "OFAC SDN", "name": "Owner 0"}
+    hit_id = record_screening(db, "H-4", f"ubo:{ubo}", "api", [hit], actor="admin").new[0]
+    disposition_hit(db, hit_id, "true_match", "same passport number", actor="reviewer",
+                    expected_version=_v(db, "H-4"))
+    sign_off_true_match(db, hit_id, actor="lead", expected_version=_v(db, "H-4"))
+    make_case(db, "H-5", assignee="reviewer", ubos=1, reviewed=True)
+    record_screening(db, "H-5", case_detail(db, "H-5", "reviewer").kyc_blocks[0].id, "api",
+                     [hit], actor="admin")
+    record_screening(db, "H-4", f"ubo:{ubo}", "api", [{**hit, "programme": "SDGT"}],
+                     actor="admin")
+
+
 def test_a_case_through_every_path_reads_as_sentences(db):
     create_endpoint(db, "https://hooks.example.com/docket", actor="admin",
                     description="Acme CRM hook", event_types=["case.rejected"])
@@ -190,9 +209,12 @@ def test_a_case_through_every_path_reads_as_sentences(db):
     ca.reject_case(db, "H-2", actor="reviewer", expected_version=_v(db, "H-2"),
                    reason="sanctions hit")
     _four_eyes_case(db)
+    _screening_case(db)
     entries = [*case_history(db, case_detail(db, "H-1", "admin")),
                *case_history(db, case_detail(db, "H-2", "admin")),
-               *case_history(db, case_detail(db, "H-3", "admin"))]
+               *case_history(db, case_detail(db, "H-3", "admin")),
+               *case_history(db, case_detail(db, "H-4", "admin")),
+               *case_history(db, case_detail(db, "H-5", "admin"))]
     kinds = {e.kind for e in entries}
     assert len(kinds) >= 24, sorted(kinds)
     assert set(recorded_case_kinds()) - kinds == set(), "the scenario misses a kind"
@@ -231,6 +253,14 @@ def test_a_case_through_every_path_reads_as_sentences(db):
             "reviewer gave approval 1 of 2; waiting for a second approver — four-eyes rule: "
             "country HK is on the four-eyes list: looks fine",
             "Approval 1 of 2 by reviewer withdrawn: the case changed after the first approval",
+            "Screening by api of Owner 0: 1 new (reported by admin)",
+            "reviewer marked hit “SDN-7” (OFAC SDN) of Owner 0 true match: same passport "
+            "number",
+            "lead signed off the true match hit “SDN-7” (OFAC SDN) of Owner 0",
+            "hit “SDN-7” (OFAC SDN) of Owner 0 re-opened (the entry or the subject changed); "
+            "it was true match: same passport number",
+            "hit “SDN-7” (OFAC SDN) of Owner 0 carries the decision taken before on the same "
+            "entry: true match by reviewer: same passport number",
     ):
         assert expected in said, f"{expected!r} not in {said}"
     assert any(s.startswith("The applicant uploaded certificate-2.png as version ")

@@ -391,4 +391,25 @@ def test_an_event_on_a_final_case_is_refused_and_changes_nothing(cli_db, cli):
 def test_the_cli_offers_exactly_the_core_commands():
     from core.cases.commands import COMMANDS
     from core.cli.cases import ACT_ACTIONS
-    assert list(ACT_ACTIONS) == list(COMMANDS)
+    from core.screening.commands import SCREENING_COMMANDS
+    assert list(ACT_ACTIONS) == [*COMMANDS, *SCREENING_COMMANDS]
+
+
+def test_a_screening_hit_is_decided_and_shown(cli_db, cli):
+    from core.screening.hits import record_screening
+    make_case(cli_db, "H-1", assignee="reviewer", reviewed=True)
+    hit = record_screening(cli_db, "H-1", "entity", "api", [
+        {"entry_id": "UN-1", "dataset": "UN SC", "name": "Acme Trading Ltd"}],
+        actor="system").new[0]
+    code, out, _ = cli("show", "H-1")
+    assert code == 0 and "Approve is refused while 1 screening hit is open" in out
+    assert f"hit {hit:<6} entity     Acme Trading Ltd" in out
+    code, out, err = cli("act", "H-1", "disposition-hit", "--hit", str(hit), "--disposition",
+                         "true_match", "--reason", "same registration number",
+                         "--as", "reviewer")
+    assert (code, err) == (0, "")
+    code, _, err = cli("act", "H-1", "sign-off-hit", "--hit", str(hit), "--as", "reviewer")
+    assert code != 0 and "may not sign off hits" in err
+    assert cli("act", "H-1", "sign-off-hit", "--hit", str(hit), "--as", "lead")[0] == 0
+    assert "True match · signed off: true_match same registration number" in \
+        cli("show", "H-1")[1]

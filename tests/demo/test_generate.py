@@ -31,6 +31,7 @@ from core.store.models import (
     Entity,
     FileBlob,
     Process,
+    ScreeningHit,
     Ubo,
     User,
 )
@@ -320,6 +321,14 @@ def test_seed_demo_if_empty_seeds_once(database_url):
         assert any(c.assignee for c in cases)
         with db.read() as s:
             assert s.scalar(text("SELECT count(*) FROM views")) > 0
+        with db.read() as s:  # a few cases carry screening hits to look at
+            hits = s.execute(select(ScreeningHit.case_id, ScreeningHit.subject_key,
+                                    ScreeningHit.disposition).order_by(ScreeningHit.id)).all()
+            counters = dict(s.execute(select(Case.id, Case.open_hits)
+                                      .where(Case.open_hits > 0)).all())
+        assert [(key.split(":")[0], disposition) for _, key, disposition in hits] == [
+            ("ubo", None), ("entity", "false_positive"), ("ubo", "true_match")]
+        assert counters == {hits[0][0]: 1, hits[2][0]: 1}
         assert seed_demo_if_empty(db, n_cases=300) is False
         assert _count(db, Case) == 300
     finally:

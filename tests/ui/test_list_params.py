@@ -121,3 +121,13 @@ def test_the_sort_box_offers_every_core_sort_both_ways():
 def test_count_wording():
     assert [cases_count(n) for n in (0, 1, 2, 1234)] == ["0 cases", "1 case", "2 cases",
                                                          "1,234 cases"]
+
+
+def test_the_open_hits_filter_is_in_the_link():
+    params, notes = parse_query({"hits": ["open"]}, views={1: "All cases"}, workflows=[],
+                                today=date(2026, 1, 1))
+    assert (params.open_hits, notes) == ("open", [])
+    assert to_query(ListParams(open_hits="none"), default_view=1) == {"hits": ["none"]}
+    params, notes = parse_query({"hits": ["maybe"]}, views={1: "All cases"}, workflows=[],
+                               today=date(2026, 1, 1))
+    assert params.open_hits is None and "is not open or none" in notes[0]

@@ -33,17 +33,22 @@ def test_any_condition_matches():
     assert "risk score 90 is at least 70" in four_eyes_reason(
         rule, risk_score=90, country="IR", entity_type="person")
     assert not is_on(None) and not is_on({"countries": []}) and is_on({"entity_types": ["person"]})
+    assert is_on({"true_match": True})
+    assert four_eyes_reason({"true_match": True}, risk_score=None, country=None,
+                            entity_type=None, true_matches=0) == ""
+    assert four_eyes_reason({"true_match": True}, risk_score=None, country=None,
+                            entity_type=None, true_matches=1) == "a screening hit is a true match"
 
 
 def test_saved_audited_and_exported(db):
     definition = wa.get_workflow(db, "onboarding")
     assert definition["four_eyes"] == {"risk_score_at_least": None, "countries": [],
-                                       "entity_types": []}
+                                       "entity_types": [], "true_match": False}
     definition["four_eyes"] = {"risk_score_at_least": 80, "countries": ["RU", "IR"]}
     assert any("approval 1 of 2" in n for n in wa.change_notes(db, definition))
     saved = wa.save_workflow(db, definition, actor="admin", create=False)
     assert saved["four_eyes"] == {"risk_score_at_least": 80, "countries": ["IR", "RU"],
-                                  "entity_types": []}
+                                  "entity_types": [], "true_match": False}
     exported = yaml.safe_load(wa.export_yaml(db, ["onboarding"]))["workflows"][0]
     assert exported["four_eyes"]["countries"] == ["IR", "RU"]
     assert wa.parse_yaml(wa.export_yaml(db, ["onboarding"]))  # round trip

@@ -20,7 +20,8 @@ def test_a_lead_sits_between_reviewer_and_admin():
     reviewer = {p for p in Permission if can(Role.REVIEWER, p)}
     admin = {p for p in Permission if can(Role.ADMIN, p)}
     assert reviewer < lead < admin
-    assert lead - reviewer == {Permission.REASSIGN, Permission.VIEW_WORKLOAD}
+    assert lead - reviewer == {Permission.REASSIGN, Permission.VIEW_WORKLOAD,
+                               Permission.SIGN_OFF_HITS}
     assert not can(Role.REVIEWER, Permission.VIEW_WORKLOAD)
     assert not can(Role.LEAD, Permission.MANAGE_USERS)
 
