@@ -106,7 +106,7 @@ def new_recovery_codes_shown(db: Database, username: str) -> bool:
         st.session_state.pop(NEW_CODES_KEY)
         left = mfa.mfa_status(db, username).recovery_codes_left
         st.toast(f"Recovery code used: {left} left. An admin can reset your second factor "
-                 "if your phone is lost.", icon=":material/key:")
+                 "if your phone is lost.", icon=":material/key:", duration="long")
         return False
     st.title("Your recovery codes", anchor=False)
     st.write("Each code signs you in once if your phone is not at hand. Keep them somewhere "
