@@ -89,7 +89,7 @@ CASES = [
     _case("BR-BACK-2", "Yarrowdale Next Ltd"),
     _case("BR-BLOCKMSG", "Alderbank Messages Ltd"),
     # test_browser_screening.py: the reviewer's, every block reviewed, its UBO screened
-    {**_case("BR-SCREEN", "Kestrelmoor Screening Ltd"),
+    {**_case("BR-SCREEN", "Oxwickham Screening Ltd"),
      "ubos": [{"full_name": "Ilse Varga", "date_of_birth": "1985-04-02", "nationality": "GB",
                "kyc": {"state": "completed", "result": {"outcome": "clear"}}}]},
 ] + [_case(f"BR-HK-{i:02d}", f"Harbourview Filler {i} Ltd", country="HK", documents=False)

@@ -18,7 +18,14 @@ from core.signin.password import sign_in_with_password
 from core.store.db import Database
 from core.store.models import User
 from tests.browser.conftest import running_app
-from tests.browser.helpers import choose, keyed_button, sidebar, wait_idle
+from tests.browser.helpers import (
+    AUTH_COOKIE,
+    choose,
+    keyed_button,
+    sidebar,
+    wait_for_cookie,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -139,12 +146,14 @@ def test_a_lead_sets_up_two_step_sign_in_then_signs_in_with_a_code(page: Page, m
     expect(page.get_by_role("heading", name="Cases")).to_be_visible()
     expect(sidebar(page).get_by_text("Mia Tester")).to_be_visible()
 
+    wait_for_cookie(page, AUTH_COOKIE, present=True)
     page.reload()  # the cookie keeps the session, which is complete: no code asked again
     expect(page.get_by_role("heading", name="Cases")).to_be_visible()
     _sign_out(page)
 
     _password_step(page, url, "mia")
     expect(page.get_by_role("heading", name="Two-step sign-in")).to_be_visible()
+    wait_for_cookie(page, AUTH_COOKIE, present=True)  # the browser holds the session's cookie
     page.reload()  # a reload half-way keeps the code step: the password alone opens nothing
     expect(page.get_by_role("heading", name="Two-step sign-in")).to_be_visible()
     expect(page.get_by_role("heading", name="Cases")).to_have_count(0)

@@ -27,7 +27,7 @@ from tests.browser.helpers import (
 
 pytestmark = pytest.mark.browser
 
-CASE_ID, NAME, UBO = "BR-SCREEN", "Kestrelmoor Screening Ltd", "Ilse Varga"
+CASE_ID, NAME, UBO = "BR-SCREEN", "Oxwickham Screening Ltd", "Ilse Varga"
 OPEN = "Approve is refused while 1 screening hit is open"
 FIRST_REASON = "Listed person born 1958 in Minsk; our UBO was born 1985 in Leeds"
 
