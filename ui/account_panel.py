@@ -15,7 +15,7 @@ from core.signin import mfa, sessions
 from core.store.db import Database
 from ui import auth
 from ui.admin import flash, show_error
-from ui.second_factor import NEW_CODES_KEY
+from ui.second_factor import NEW_CODES_KEY, code_input, show_enrolment
 from ui.sessions_panel import count, sessions_frame
 from ui.text import esc, when
 
@@ -72,18 +72,9 @@ def _enrol(db: Database) -> None:
         show_error(e)
         return
     with st.container(border=True):
-        st.write("Scan this QR code with an authenticator app (Google Authenticator, Microsoft "
-                 "Authenticator, 1Password, Aegis…), then enter the 6-digit code it shows.")
-        left, right = st.columns([1, 2])
-        left.image(enrolment.qr_png, caption="Scan with your authenticator app", width=220)
-        with right:
-            st.caption("No camera? Type this key into the app (time-based, 6 digits, "
-                       "30 seconds):")
-            st.code(" ".join(enrolment.secret[i:i + 4]
-                             for i in range(0, len(enrolment.secret), 4)), language=None)
+        with show_enrolment(enrolment):
             with st.form("acct_enrol", clear_on_submit=True, border=False):
-                code = st.text_input("Code from the app", max_chars=mfa.MAX_CODE_CHARS,
-                                     autocomplete="one-time-code", placeholder="123456")
+                code = code_input("Code from the app")
                 submitted = st.form_submit_button("Confirm", type="primary")
             if st.button("Cancel", key="acct_enrol_cancel"):
                 st.session_state.pop(ENROLLING_KEY, None)
@@ -105,8 +96,7 @@ def _renew_form(db: Database) -> None:
         st.markdown("**New recovery codes**")
         st.caption("Ten new codes; the old ones stop working. Enter a current code from your "
                    "authenticator app to confirm it is you.")
-        code = st.text_input("Code from the app", max_chars=mfa.MAX_CODE_CHARS,
-                             autocomplete="one-time-code", placeholder="123456")
+        code = code_input("Code from the app")
         submitted = st.form_submit_button("Make new recovery codes", icon=":material/key:")
     if submitted:
         try:

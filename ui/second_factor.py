@@ -39,13 +39,31 @@ def _refused(db: Database, authenticator: stauth.Authenticate, e: DocketError) -
     st.session_state[_ERROR_KEY] = str(e)
 
 
+def code_input(label: str) -> str:
+    """The field a code from the authenticator app (or a recovery code) is typed in."""
+    return st.text_input(label, max_chars=mfa.MAX_CODE_CHARS, autocomplete="one-time-code",
+                         placeholder="123456")
+
+
+def show_enrolment(enrolment: mfa.Enrolment):
+    """The QR code to scan and the key to type, side by side; returns the right-hand column,
+    where the caller puts the form confirming a first code."""
+    st.write("Scan this QR code with an authenticator app (Google Authenticator, Microsoft "
+             "Authenticator, 1Password, Aegis…), then enter the 6-digit code it shows.")
+    left, right = st.columns([1, 2])
+    left.image(enrolment.qr_png, caption="Scan with your authenticator app", width=220)
+    right.caption("No camera? Type this key into the app (time-based, 6 digits, 30 seconds):")
+    right.code(" ".join(enrolment.secret[i:i + 4] for i in range(0, len(enrolment.secret), 4)),
+               language=None)
+    return right
+
+
 def _ask_for_code(db: Database, authenticator: stauth.Authenticate) -> None:
     st.subheader("Two-step sign-in", anchor=False)
     st.write(f"Signed in as **{st.session_state.get('username', '')}**. Enter the 6-digit code "
              "from your authenticator app, or one of your recovery codes.")
     with st.form("second_factor", clear_on_submit=True, border=True):
-        code = st.text_input("Code", max_chars=mfa.MAX_CODE_CHARS, autocomplete="one-time-code",
-                             placeholder="123456")
+        code = code_input("Code")
         submitted = st.form_submit_button("Verify", type="primary")
     if submitted:
         try:
@@ -64,23 +82,15 @@ def _ask_for_code(db: Database, authenticator: stauth.Authenticate) -> None:
 
 def _enrol(db: Database, authenticator: stauth.Authenticate) -> None:
     st.subheader("Set up two-step sign-in", anchor=False)
-    st.write("Your role needs a second factor. Scan this QR code with an authenticator app "
-             "(Google Authenticator, Microsoft Authenticator, 1Password, Aegis…), then enter "
-             "the 6-digit code it shows.")
+    st.caption("Your role needs a second factor.")
     try:
         enrolment = mfa.begin_enrolment(db, _token())
     except DocketError as e:
         auth.sign_out(db, authenticator, message=str(e))
         st.rerun()
-    left, right = st.columns([1, 2])
-    left.image(enrolment.qr_png, caption="Scan with your authenticator app", width=220)
-    with right:
-        st.caption("No camera? Type this key into the app (time-based, 6 digits, 30 seconds):")
-        st.code(" ".join(enrolment.secret[i:i + 4] for i in range(0, len(enrolment.secret), 4)),
-                language=None)
+    with show_enrolment(enrolment):
         with st.form("enrol_second_factor", clear_on_submit=True, border=True):
-            code = st.text_input("Code from the app", max_chars=mfa.MAX_CODE_CHARS,
-                                 autocomplete="one-time-code", placeholder="123456")
+            code = code_input("Code from the app")
             submitted = st.form_submit_button("Confirm", type="primary")
     if submitted:
         try:
