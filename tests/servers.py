@@ -17,6 +17,16 @@ ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 120  # only a hung start fails: a loaded machine may take a while
 
 
+def stop(proc: subprocess.Popen, timeout: float = 10) -> None:
+    """Ends a server process: asked first, killed if it does not go within `timeout`."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -66,9 +76,4 @@ def running_app(db_url: str, log_dir: Path, port: int | None = None,
         wait_healthy(url, proc, log)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)

@@ -29,7 +29,7 @@ import pytest
 from core.access.users import add_user, ensure_demo_users, set_disabled
 from core.app_setup import prepare_database
 from core.store.db import Database
-from tests.servers import ROOT, START_TIMEOUT_S, free_port, running_app
+from tests.servers import ROOT, START_TIMEOUT_S, free_port, running_app, stop
 
 OIDC_DIR = ROOT / "tests" / "oidc"
 PROVIDER_NAME = "testidp"        # [auth.testidp]: recorded with each sign-in
@@ -111,12 +111,7 @@ def running_provider(log_dir: Path, redirect_uri: str, client_secret: str,
         _wait_for_discovery(issuer, proc, log)
         yield issuer
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def _database(path: Path) -> Database:

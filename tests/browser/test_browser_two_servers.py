@@ -47,7 +47,7 @@ from tests.browser.helpers import (
 from tests.browser.test_browser_postgres import _connect, _drop, _server_url
 from tests.factories import make_case, version_of
 from tests.receivers import LOOPBACK_ALLOWLIST, Receiver, wait_until
-from tests.servers import ROOT
+from tests.servers import ROOT, stop
 
 pytestmark = pytest.mark.browser
 
@@ -89,17 +89,8 @@ def team(browser_type_launch_args, tmp_path_factory):
             stack.callback(log.close)
             worker = subprocess.Popen([sys.executable, "-m", "core", "worker"], cwd=ROOT,
                                       env=env, stdout=log, stderr=subprocess.STDOUT)
-            stack.callback(_stop, worker)
+            stack.callback(stop, worker, 15)
         yield db, urls[0], urls[1], receiver
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def test_a_cookie_from_a_signs_in_on_b_and_a_decision_on_a_shows_on_b(page: Page, team):
