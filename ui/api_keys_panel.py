@@ -123,7 +123,7 @@ def add_key_form(db: Database, admin: UserInfo, users: list[UserInfo]) -> None:
         st.session_state.pop("ak_new_user", None)
     with st.form("ak_add", border=True):
         st.markdown("**Add a key**")
-        name = st.text_input("Name", key="ak_new_name", max_chars=64,
+        name = st.text_input("Name", key="ak_new_name",
                              placeholder="e.g. onboarding-prod",
                              help="What calls with it: 2 to 64 characters, a-z, 0-9, '_', "
                                   "'.', '-'. Shown in the audit trail as \"api key NAME\".")

@@ -26,6 +26,7 @@ from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlExcepti
 from core.access.roles import Role
 from core.access.users import UserInfo, list_users
 from core.cases.actions import MAX_REASON
+from core.cases.tags import MAX_TAG_CHARS
 from core.errors import DocketError
 from core.store.db import Database
 from core.worklist.bulk import (
@@ -41,6 +42,7 @@ from core.worklist.query import CaseFilter
 from ui import list_state
 from ui.actions import error_text
 from ui.case_list import refresh_counts
+from ui.limits import up_to
 from ui.list_params import cases_count
 
 MODE_KEY = "docket_bulk_mode"          # "Select cases" on (kept for the session)
@@ -180,8 +182,8 @@ def _reject_dialog(db: Database, user: UserInfo) -> None:
     st.write(f"Reject **{n:,} case{'s' if n != 1 else ''}**? Each decision is final; the "
              "reason is sent with each notification. Only the cases assigned to you are "
              "rejected: the others are listed as refused.")
-    st.text_area("Reason (required)", key=REASON_KEY, max_chars=MAX_REASON,
-                 help="The same reason for every case.")
+    st.text_area("Reason (required)", key=REASON_KEY,
+                 help=f"The same reason for every case; up to {MAX_REASON:,} characters.")
     error = st.session_state.get(CONFIRM_ERROR_KEY)
     if error:
         st.error(error, icon=":material/error:")
@@ -290,8 +292,8 @@ def bulk_bar(db: Database, user: UserInfo, listing: Listing) -> None:
                           kwargs={"to": user.username},
                           help="Unassigned cases become yours; someone else's are refused")
             if "tag" in allowed:
-                st.text_input("Tag", key=TAG_KEY, width=180, max_chars=50,
-                              placeholder="e.g. batch-7")
+                st.text_input("Tag", key=TAG_KEY, width=180, placeholder="e.g. batch-7",
+                              help=up_to(MAX_TAG_CHARS))
                 st.button("Add tag", key="bulk_tag_add", icon=":material/sell:",
                           disabled=n == 0, on_click=_ask_tag, args=("tag", ids))
                 st.button("Remove tag", key="bulk_tag_remove", disabled=n == 0,

@@ -18,7 +18,7 @@ from core.cases import actions as case_actions
 from core.cases.read import CaseDetail
 from core.store.db import Database
 from ui.actions import attempt, changes_since, fail, show_outcome
-from ui.text import plain
+from ui.text import count_of, plain
 
 NEW_FIELD, NEW_VALUE = "__new_field", "__new_value"
 LIMIT_NOTE = (f"A value holds up to {case_actions.MAX_FIELD_VALUE:,} characters; a longer one "
@@ -81,7 +81,7 @@ def _save(db: Database, actor: str, detail: CaseDetail, base: str, data: dict[st
     else:
         command = lambda: case_actions.edit_document_properties(  # noqa: E731
             db, detail.id, document_id, changes, actor=actor, expected_version=detail.version)
-    if attempt(command, f"Saved {len(changes)} change(s).", where=base,
+    if attempt(command, f"Saved {count_of(len(changes), 'change')}.", where=base,
                changes=changes_since(db, detail)):
         st.session_state.pop(_kept_key(base), None)
     else:

@@ -19,6 +19,8 @@ from ui.case_list import refresh_tags
 from ui.text import esc
 
 WHERE = "tags"
+ADD_WHERE = "tags_add"  # an added tag's outcome: in the "Add tag" menu, which stays open over
+# the row's own messages
 
 
 def _input_key(case_id: str) -> str:
@@ -32,11 +34,11 @@ def _add(db: Database, actor: str, detail: CaseDetail) -> None:
     changed: list[bool] = []
     if attempt(lambda: changed.append(add_tag(db, case_id, tag, actor=actor,
                                               expected_version=version)),
-               f"Tag {esc(tag.strip())} added.", where=WHERE, changes=changes):
+               f"Tag {esc(tag.strip())} added.", where=ADD_WHERE, changes=changes):
         st.session_state[key] = ""
         refresh_tags()
         if changed and not changed[0]:
-            fail(f"The case already has the tag {tag.strip()}.", where=WHERE)
+            fail(f"The case already has the tag {tag.strip()}.", where=ADD_WHERE)
 
 
 def _remove(db: Database, actor: str, detail: CaseDetail, tag: str) -> None:
@@ -69,9 +71,9 @@ def case_tags(db: Database, user: UserInfo, detail: CaseDetail) -> None:
             with st.popover("Add tag", icon=":material/sell:", type="tertiary",
                             key="tag_add_menu"):
                 with st.form(f"tag_form_{detail.id}", border=False):
-                    st.text_input("New tag", key=_input_key(detail.id),
-                                  max_chars=MAX_TAG_CHARS, placeholder="e.g. vip",
+                    st.text_input("New tag", key=_input_key(detail.id), placeholder="e.g. vip",
                                   help=f"1 to {MAX_TAG_CHARS} characters; Enter adds it.")
                     st.form_submit_button("Add", type="primary", on_click=_add,
                                           args=(db, user.username, detail))
+                show_outcome(ADD_WHERE)  # (outside the form: a stale case offers a button)
     show_outcome(WHERE)

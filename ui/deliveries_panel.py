@@ -17,7 +17,8 @@ from core.notifications.outbox import EVENT_TYPES
 from core.store.db import Database
 from core.workflows.admin import list_workflows
 from ui.admin import flash, show_error
-from ui.text import plain, when
+from ui.limits import cut_to_limit, refuse_too_long, show_cut_note, up_to
+from ui.text import count_of, esc, plain, when
 
 TABLE_KEY = "dl_table_key"        # the table's widget key, new for each filter (no stale row)
 SECRET_KEY = "dl_new_secret"       # (what, secret): shown at the next run, then forgotten
@@ -25,6 +26,9 @@ EMPTY_NEXT_RUN = "dl_empty_next_run"  # an endpoint was added: empty the form be
 ALL = "All"
 PAGE_SIZE = 50
 PAGE_KEY = "dl_page"               # the page of the deliveries list shown
+# characters: the endpoint's URL and description as stored (their columns), a disabling
+# reason, a case id to filter by
+MAX_URL, MAX_DESCRIPTION, MAX_REASON, MAX_CASE_ID = 2000, 200, 200, 64
 
 
 def counted(n: int) -> str:
@@ -75,8 +79,10 @@ def _filters(endpoints: list[ep.EndpointInfo]) -> dict:
                                      on_change=_first_page,
                                      format_func=lambda i: i if i == ALL else
                                      f"#{i} {by_id[i].url}")
-    case_id = case.text_input("Case", key="dl_case", max_chars=64, placeholder="case id",
-                              on_change=_first_page)
+    case_id = case.text_input("Case", key="dl_case", placeholder="case id",
+                              on_change=cut_to_limit("dl_case", MAX_CASE_ID, "Case",
+                                                     then=_first_page))
+    show_cut_note("dl_case", case)
     return {"status": None if status == ALL else status,
             "channel": None if chosen_channel == ALL else chosen_channel,
             "endpoint_id": None if endpoint_id == ALL else endpoint_id,
@@ -231,13 +237,14 @@ def manage_endpoint(db: Database, user: UserInfo, endpoints: list[ep.EndpointInf
         endpoint_id = st.selectbox("Endpoint", list(by_id), key="dl_manage",
                                    format_func=lambda i: f"#{i} {by_id[i].url}")
         e = by_id[endpoint_id]
-        st.caption(("Enabled" if e.enabled else f"Disabled: {plain(e.disabled_reason)}")
-                   + f" · {e.active_secrets} signing secret(s)")
+        st.caption(("Enabled" if e.enabled else f"Disabled: {esc(e.disabled_reason)}")
+                   + f" · {count_of(e.active_secrets, 'signing secret')}")
         if e.enabled:
             reason = st.text_input("Reason for disabling", key="dl_disable_reason",
-                                   max_chars=200)
+                                   help=up_to(MAX_REASON))
             if st.button("Disable", key="dl_disable", icon=":material/block:",
-                         help="Its waiting deliveries fail; replay them after enabling it"):
+                         help="Its waiting deliveries fail; replay them after enabling it") \
+                    and not refuse_too_long({"Reason for disabling": (reason, MAX_REASON)}):
                 _attempt(lambda: ep.disable_endpoint(db, e.id, actor=user.username,
                                                      reason=reason.strip() or None),
                          f"Endpoint #{e.id} disabled.")
@@ -269,13 +276,16 @@ def add_endpoint_form(db: Database, user: UserInfo) -> None:
         st.session_state.update(dl_new_url="", dl_new_description="", dl_new_events=[])
     with st.form("dl_add", border=True):
         st.markdown("**Add an endpoint**")
-        url = st.text_input("URL", key="dl_new_url", max_chars=2000,
+        url = st.text_input("URL", key="dl_new_url", help=up_to(MAX_URL),
                             placeholder="https://example.com/webhooks/docket")
         workflow = st.selectbox("Workflow", [ALL, *workflows], key="dl_new_workflow")
         events = st.multiselect("Event types (none: all)", list(EVENT_TYPES.values()),
                                 key="dl_new_events")
-        description = st.text_input("Description", key="dl_new_description", max_chars=200)
-        if st.form_submit_button("Add endpoint", type="primary", icon=":material/add_link:"):
+        description = st.text_input("Description", key="dl_new_description",
+                                    help=up_to(MAX_DESCRIPTION))
+        if st.form_submit_button("Add endpoint", type="primary", icon=":material/add_link:") \
+                and not refuse_too_long({"URL": (url, MAX_URL),
+                                         "Description": (description, MAX_DESCRIPTION)}):
             try:
                 created = ep.create_endpoint(db, url, actor=user.username,
                                              workflow=None if workflow == ALL else workflow,

@@ -15,7 +15,7 @@ from core.errors import CaseChanged, DocketError
 from core.store.db import Database
 from ui.actions import OUTCOME_KEY, error_text, log, show_case_changed
 from ui.case_list import refresh_counts
-from ui.text import esc, when
+from ui.text import count_of, esc, when
 
 DIALOG_KEY = "docket_dialog"
 DIALOG_ERROR_KEY = "docket_dialog_error"
@@ -83,7 +83,7 @@ def _confirm(db: Database, username: str) -> None:
 def _unreviewed(detail: CaseDetail) -> None:
     """The blocks nobody has reviewed yet: approving decides on them unseen."""
     if detail.unreviewed_blocks:
-        st.warning(f"{len(detail.unreviewed_blocks)} block(s) not reviewed yet — approving "
+        st.warning(f"{count_of(len(detail.unreviewed_blocks), 'block')} not reviewed yet — approving "
                    "decides on them too:\n" + "\n".join(f"- {esc(b)}"
                                                        for b in detail.unreviewed_blocks),
                    icon=":material/rule:")
@@ -121,8 +121,8 @@ def _body(db: Database, user: UserInfo, detail: CaseDetail) -> None:
         st.text_area("Reason (required)", key=REASON_KEY, help=REASON_HELP)
     else:
         count = state.get("count", 0)
-        st.write(f"Send the applicant one email asking to re-upload the {count} block(s) "
-                 "marked \"Re-upload needed\"?")
+        st.write(f"Send the applicant one email asking to re-upload the "
+                 f"{count_of(count, 'block')} marked \"Re-upload needed\"?")
     kind, message = st.session_state.get(DIALOG_ERROR_KEY, (None, None))
     if kind == "changed":
         if show_case_changed(message, key="dialog_reload"):

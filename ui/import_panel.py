@@ -13,6 +13,7 @@ from core.intake.csv_import import ImportFile, import_upload, read_upload
 from core.store.db import Database
 from ui.admin import show_error
 from ui.case_list import refresh_counts
+from ui.text import count_of
 
 UPLOADER_ROUND = "imp_round"   # bumped after an import: a fresh, empty file picker
 PREVIEW_ROWS = 200
@@ -48,13 +49,13 @@ def check_file(db: Database, filename: str, content: bytes) -> ImportFile:
 
 def validation_report(found: ImportFile) -> None:
     if found.problems:
-        st.error(f"The file was refused: {len(found.problems):,} problem(s). Nothing was "
+        st.error(f"The file was refused: {count_of(len(found.problems), 'problem')}. Nothing was "
                  "imported; fix the file and upload it again.", icon=":material/error:")
         st.dataframe(_report_frame(found.problems), hide_index=True, width="stretch",
                      key="imp_report")
         return
     cases = found.cases
-    st.success(f"The file is valid: {len(cases):,} case(s) ready to import. Nothing is written "
+    st.success(f"The file is valid: {count_of(len(cases), 'case')} ready to import. Nothing is written "
                "until you press Import.", icon=":material/task_alt:")
     st.dataframe(pd.DataFrame([{
         "ID": c.get("id") or "(generated)", "Workflow": c.get("workflow"),
@@ -71,13 +72,13 @@ def validation_report(found: ImportFile) -> None:
 def import_button(db: Database, user: UserInfo, found: ImportFile) -> None:
     if found.problems or found.data is None:
         return
-    if not st.button(f"Import {len(found.cases):,} case(s)", type="primary",
+    if not st.button(f"Import {count_of(len(found.cases), 'case')}", type="primary",
                      icon=":material/upload:", key="imp_go"):
         return
     bar = st.progress(0.0, text="Importing…")
 
     def progress(done: int, total: int) -> None:
-        bar.progress(done / total, text=f"Imported {done:,} of {total:,} cases")
+        bar.progress(done / total, text=f"Imported {done:,} of {count_of(total, 'case')}")
 
     try:
         ids = import_upload(db, found, actor=user.username, on_progress=progress)
@@ -88,7 +89,7 @@ def import_button(db: Database, user: UserInfo, found: ImportFile) -> None:
     refresh_counts()
     st.session_state[UPLOADER_ROUND] += 1   # the next run shows an empty file picker
     st.session_state.pop("imp_checked", None)
-    st.success(f"Imported {len(ids):,} case(s). They are in the Cases list now.",
+    st.success(f"Imported {count_of(len(ids), 'case')}. They are in the Cases list now.",
                icon=":material/check_circle:")
     st.dataframe(pd.DataFrame({"Case ID": ids}), hide_index=True, key="imp_done_ids")
     st.page_link("pages/cases.py", label="Open the Cases list", icon=":material/folder_open:")

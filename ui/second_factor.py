@@ -41,7 +41,7 @@ def _refused(db: Database, authenticator: stauth.Authenticate, e: DocketError) -
 
 def code_input(label: str) -> str:
     """The field a code from the authenticator app (or a recovery code) is typed in."""
-    return st.text_input(label, max_chars=mfa.MAX_CODE_CHARS, autocomplete="one-time-code",
+    return st.text_input(label, autocomplete="one-time-code",
                          placeholder="123456")
 
 

@@ -20,6 +20,7 @@ from core.errors import DocketError
 from core.notifications import integration_check
 from core.store.db import Database
 from ui.admin import flash, show_error
+from ui.limits import refuse_too_long, up_to
 from ui.text import esc
 
 GROUPS = {  # panel -> (title, setting keys, test channel, recipient label)
@@ -55,6 +56,7 @@ SOURCE_LABELS = {"database": "set here", "environment": "from the environment",
                  "default": "default",
                  "browser": "not set: the address staff last opened the app at"}
 EMPTY_NEXT_RUN = "st_empty_next_run"  # fields to empty before they are drawn again
+MAX_RECIPIENT = 254  # characters: an email address (RFC 5321), or a phone number
 
 
 def _field_key(key: str) -> str:
@@ -157,8 +159,10 @@ def _test(db: Database, user: UserInfo, group: str, channel: str,
           recipient_label: str | None) -> None:
     recipient = ""
     if recipient_label:
-        recipient = st.text_input(recipient_label, key=f"st_to_{group}", max_chars=254)
-    if st.button("Send test", icon=":material/send:", key=f"st_test_{group}"):
+        recipient = st.text_input(recipient_label, key=f"st_to_{group}",
+                                  help=up_to(MAX_RECIPIENT))
+    if st.button("Send test", icon=":material/send:", key=f"st_test_{group}") \
+            and not refuse_too_long({recipient_label or "Recipient": (recipient, MAX_RECIPIENT)}):
         try:
             outcome = integration_check.send_test(db, channel, actor=user.username,
                                                   recipient=recipient)
@@ -175,7 +179,7 @@ def environment_limits() -> None:
     """Read-only: what only the environment sets (restart the app to change it)."""
     rows = [
         ("Largest import file (DOCKET_MAX_IMPORT_BYTES)", f"{config.max_import_bytes():,} bytes"),
-        ("Sign-in cookie lifetime", f"{COOKIE_EXPIRY_DAYS:g} day(s)"),
+        ("Sign-in cookie lifetime", f"{COOKIE_EXPIRY_DAYS:g} day{'' if COOKIE_EXPIRY_DAYS == 1 else 's'}"),
         ("HTTP timeouts (connect / read)",
          f"{config.setting('DOCKET_HTTP_CONNECT_TIMEOUT')} s / "
          f"{config.setting('DOCKET_HTTP_READ_TIMEOUT')} s"),

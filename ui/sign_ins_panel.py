@@ -13,10 +13,11 @@ import streamlit as st
 
 from core.access.users import UserInfo
 from core.errors import DocketError
-from core.signin.history import SignInEvent, sign_in_events
+from core.signin.history import MAX_USERNAME_FILTER, SignInEvent, sign_in_events
 from core.store.db import Database
 from ui.admin import show_error
-from ui.text import when
+from ui.limits import cut_to_limit, show_cut_note
+from ui.text import count_of, when
 
 PAGE_SIZE = 50
 CURSOR_KEY = "si_cursor"      # the before_id of each page shown so far (None: the newest)
@@ -41,9 +42,10 @@ def _first_page() -> None:
 def sign_ins_section(db: Database, admin: UserInfo) -> None:
     user_col, outcome_col, dates_col = st.columns([2, 2, 3])
     username = user_col.text_input(
-        "User", key="si_user", max_chars=64, on_change=_first_page,
-        placeholder="Any user",
+        "User", key="si_user", placeholder="Any user",
+        on_change=cut_to_limit("si_user", MAX_USERNAME_FILTER, "User", then=_first_page),
         help="A username, or a name as typed at a refused sign-in (any case).")
+    show_cut_note("si_user", user_col)
     outcome = outcome_col.selectbox("Outcome", list(OUTCOMES), key="si_outcome",
                                     format_func=OUTCOMES.get, on_change=_first_page)
     dates = dates_col.date_input("Between (UTC)", value=(), key="si_dates",
@@ -62,7 +64,7 @@ def sign_ins_section(db: Database, admin: UserInfo) -> None:
     events = events[:PAGE_SIZE]
     page = len(cursor)
     if events:
-        st.caption(f"Page {page}: {len(events)} event(s), newest first, from "
+        st.caption(f"Page {page}: {count_of(len(events), 'event')}, newest first, from "
                    f"{when(events[-1].at)} to {when(events[0].at)} (UTC).")
         st.dataframe(events_frame(events), hide_index=True, width="stretch", key="si_table",
                      column_config={"User": st.column_config.TextColumn(width="medium"),

@@ -25,6 +25,12 @@ def error_text(e: DocketError) -> str:
     return esc(str(e))
 
 
+def count_of(n: int, one: str, many: str | None = None) -> str:
+    """A count with its noun (never "1 cases", nor a bracketed plural): '1 case', '3 cases',
+    '1 delivery', '2 deliveries' (`many` where adding an s is wrong)."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
 def when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else "—"
 

@@ -14,6 +14,7 @@ from core.errors import DocketError
 from core.signin.mfa import MfaStatus, mfa_status, reset_mfa
 from core.store.db import Database
 from ui.admin import flash, show_error
+from ui.limits import refuse_too_long, up_to
 from ui.text import esc, when
 
 ROLES = [r.value for r in Role]
@@ -24,6 +25,7 @@ ROLE_HELP = ("analyst: reads cases and dashboards, exports CSV · reviewer: + ta
 MANAGE_KEY = "ua_user"
 CONFIRM_MFA_RESET = "ua_confirm_mfa_reset"  # the username whose reset awaits a confirmation
 NEW_USER_FIELDS = ("ua_new_username", "ua_new_name", "ua_new_email", "ua_new_password")
+MAX_FULL_NAME, MAX_EMAIL = 200, 254  # characters (an address: RFC 5321)
 EMPTY_NEXT_RUN = "ua_empty_next_run"  # the form was sent: empty its fields before drawing it
 
 
@@ -42,15 +44,16 @@ def add_user_form(db: Database, admin: UserInfo) -> None:
     with st.form("ua_add", clear_on_submit=False, border=True):
         st.markdown("**Add a user**")
         left, right = st.columns(2)
-        username = left.text_input("Username", key="ua_new_username", max_chars=64,
+        username = left.text_input("Username", key="ua_new_username",
                                    help="2 to 64 characters: a-z, 0-9, '_', '.', '-'")
-        name = right.text_input("Full name", key="ua_new_name", max_chars=200)
-        email = left.text_input("Email", key="ua_new_email", max_chars=254)
+        name = right.text_input("Full name", key="ua_new_name", help=up_to(MAX_FULL_NAME))
+        email = left.text_input("Email", key="ua_new_email", help=up_to(MAX_EMAIL))
         role = right.selectbox("Role", ROLES, key="ua_new_role", help=ROLE_HELP)
         password = left.text_input("Initial password", type="password", key="ua_new_password",
-                                   max_chars=72, help=f"{PASSWORD_RULE} Tell it to the user "
-                                                      "out of band.")
-        if st.form_submit_button("Add user", type="primary", icon=":material/person_add:"):
+                                   help=f"{PASSWORD_RULE} Tell it to the user out of band.")
+        if st.form_submit_button("Add user", type="primary", icon=":material/person_add:") \
+                and not refuse_too_long({"Full name": (name, MAX_FULL_NAME),
+                                         "Email": (email, MAX_EMAIL)}):
             try:
                 created = add_user(db, username, name, role, password, email=email,
                                    actor=admin.username)
@@ -92,8 +95,7 @@ def manage_user(db: Database, admin: UserInfo, users: list[UserInfo]) -> None:
                 _attempt(lambda: set_disabled(db, username, True, actor=admin.username),
                          f"{username} disabled; their sessions end at their next action.")
         password = st.text_input("New password", type="password", key=f"ua_password_{username}",
-                                 max_chars=72, help=f"{PASSWORD_RULE} Also lifts a sign-in "
-                                                    "lockout.")
+                                 help=f"{PASSWORD_RULE} Also lifts a sign-in lockout.")
         if st.button("Reset password", key="ua_reset_password", icon=":material/password:"):
             _attempt(lambda: set_password(db, username, password, actor=admin.username),
                      f"Password of {username} reset.")

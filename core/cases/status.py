@@ -181,8 +181,10 @@ def case_action_availability(status: CaseStatus, action: CaseAction, facts: Case
         return Availability(False, "Ask for all re-uploads needs at least one block marked "
                                    '"Re-upload needed" (none is marked yet)')
     if action is CaseAction.APPROVE and facts.reupload_needed_blocks > 0:
-        return Availability(False, f"Approve is refused while {facts.reupload_needed_blocks} "
-                                   'block(s) are "Re-upload needed"')
+        n = facts.reupload_needed_blocks
+        return Availability(False, f"Approve is refused while {n} "
+                                   f"{'block is' if n == 1 else 'blocks are'} "
+                                   '"Re-upload needed"')
     if (action is CaseAction.APPROVE and approve_needs_all_blocks_approved
             and facts.unapproved_blocks > 0):
         which = f": {', '.join(unreviewed)}" if unreviewed else ""

@@ -13,7 +13,8 @@ from core.store.db import Database
 from core.store.models import Case
 
 PASSWORDS = {"admin": "demo-admin-pass", "reviewer": "demo-reviewer-pass",
-             "reviewer2": "demo-reviewer2-pass", "analyst": "demo-analyst-pass"}
+             "reviewer2": "demo-reviewer2-pass", "lead": "demo-lead-pass",
+             "analyst": "demo-analyst-pass"}
 HOSTILE = "<img src=x onerror=alert(1)>"
 AUTH_COOKIE = COOKIE_NAME  # the sign-in cookie
 

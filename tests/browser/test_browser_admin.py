@@ -237,7 +237,7 @@ def test_a_file_with_errors_writes_nothing_then_a_good_file_is_imported(page: Pa
     before = row_counts(admin_db)
 
     _upload(page, "bad-cases.json", bad)
-    expect(page.get_by_text("The file was refused: 2 problem(s). Nothing was imported")).to_be_visible()
+    expect(page.get_by_text("The file was refused: 2 problems. Nothing was imported")).to_be_visible()
     report = _grid(page, "cases[1].workflow", cells=4)
     assert [where for where, _ in report] == ["cases[1].workflow", "cases[2].entity.country"]
     assert "unknown workflow 'kyb'" in report[0][1]
@@ -246,15 +246,15 @@ def test_a_file_with_errors_writes_nothing_then_a_good_file_is_imported(page: Pa
     assert row_counts(admin_db) == before  # nothing written: no case, document, event...
 
     _upload(page, "cases.json", _import_file())
-    expect(page.get_by_text("The file is valid: 3 case(s) ready to import.")).to_be_visible()
+    expect(page.get_by_text("The file is valid: 3 cases ready to import.")).to_be_visible()
     assert [row[0] for row in _grid(page, "Quenby Imported 0 Ltd", cells=3 * 8)] == \
         ["IMPB-0", "IMPB-1", "IMPB-2"]
     assert row_counts(admin_db) == before  # still nothing before Import is pressed
 
-    page.get_by_role("button", name="Import 3 case(s)").click()
+    page.get_by_role("button", name="Import 3 cases").click()
     progress = page.get_by_test_id("stProgress")
     expect(progress).to_contain_text("Imported 3 of 3 cases")
-    expect(page.get_by_text("Imported 3 case(s). They are in the Cases list now.")).to_be_visible()
+    expect(page.get_by_text("Imported 3 cases. They are in the Cases list now.")).to_be_visible()
     wait_idle(page)
     after = row_counts(admin_db)
     assert after["cases"] == before["cases"] + 3

@@ -195,6 +195,19 @@ def test_the_case_table_has_no_csv_download_of_its_own(page: Page, app_url):
     expect(keyed_button(page, "export_prepare")).to_be_visible()  # the one export left
 
 
+def test_no_other_table_offers_a_download_either(page: Page, app_url):
+    """Every table can show an applicant's text (client.disableDataExport, dashboard.py)."""
+    sign_in(page, app_url, "admin")
+    page.goto(app_url + "/admin_users")
+    users = page.get_by_test_id("stDataFrameResizable").first
+    expect(users).to_be_visible()
+    wait_idle(page)
+    users.hover()
+    toolbar = page.get_by_test_id("stElementToolbar").first
+    expect(toolbar.get_by_role("button", name="Search")).to_be_visible()
+    expect(toolbar.get_by_role("button", name="Download as CSV")).to_have_count(0)
+
+
 # --- 3. sorting in the database (#18.3) -------------------------------------------------------
 
 def test_a_header_click_sorts_every_page_and_sets_the_sort_box(page: Page, app_url, app_db):
@@ -437,12 +450,62 @@ def test_one_case_is_one_case(page: Page, app_url):
     expect(keyed_link(page, "export_download")).to_have_text(re.compile(r"Download CSV \(1 case\)"))
 
 
-def test_the_table_toolbar_leaves_the_sort_box_free(page: Page, app_url):
-    sign_in(page, app_url, "analyst")
-    sort_box = page.get_by_test_id("stMain").get_by_test_id("stSelectbox").first
+# Elements of the page the case table's hover toolbar overlaps (the table left out; an element
+# with nothing in it, such as the room left for the toolbar, too): "label WxH" each.
+COVERED_BY_TOOLBAR = """() => {
+  const bar = document.querySelector('[data-testid=stElementToolbar]');
+  const a = bar.getBoundingClientRect();
+  const covered = [];
+  for (const el of document.querySelectorAll(
+      '[data-testid=stMain] [data-testid=stElementContainer]')) {
+    if (el.contains(bar) || el.querySelector('[data-testid=stDataFrame]')) continue;
+    if (!el.innerText.trim() && !el.querySelector('input, button, textarea')) continue;
+    const b = el.getBoundingClientRect();
+    const x = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+    const y = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+    if (x > 0 && y > 0) covered.push(el.innerText.trim().slice(0, 40) + ` ${x}x${y}`);
+  }
+  return covered;
+}"""
+
+
+def hover_toolbar(page: Page):
+    """Hovers the case table; returns its toolbar once it has slid to its place (a CSS
+    transition of 200 ms from a lower place)."""
+    wait_idle(page)
     table(page).hover()
     toolbar = page.get_by_test_id("stElementToolbar").first
     expect(toolbar.get_by_role("button", name="Search")).to_be_visible()
+    page.wait_for_function("""() => { const bar = document.querySelector(
+        '[data-testid=stElementToolbar]'); return getComputedStyle(bar).opacity === '1'
+        && bar.getAnimations().length === 0; }""")
+    return toolbar
+
+
+def toolbar_covers(page: Page) -> list[str]:
+    hover_toolbar(page)
+    return page.evaluate(COVERED_BY_TOOLBAR)
+
+
+def test_the_table_toolbar_covers_nothing_above_the_table(page: Page, app_url):
+    """A lead has "Select cases" right above the table, and with it on, the bulk bar: the
+    toolbar covered the toggle and the bulk bar's Reject… button (wide list and narrow)."""
+    sign_in(page, app_url, "lead")
+    assert toolbar_covers(page) == []
+    page.get_by_test_id("stMain").locator("[data-testid=stCheckbox]").filter(
+        has_text="Select cases").locator("label").first.click()
+    expect(keyed_button(page, "bulk_reject")).to_be_visible()
+    assert toolbar_covers(page) == []
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto(app_url + "/?case=BR-URL")  # a case open: the list in a narrow column
+    expect(page.get_by_role("heading", name="Thistledown Linkable Ltd")).to_be_visible()
+    assert toolbar_covers(page) == []
+
+
+def test_the_table_toolbar_leaves_the_sort_box_free(page: Page, app_url):
+    sign_in(page, app_url, "analyst")
+    sort_box = page.get_by_test_id("stMain").get_by_test_id("stSelectbox").first
+    toolbar = hover_toolbar(page)
     a, b = toolbar.bounding_box(), sort_box.bounding_box()
     overlap_x = min(a["x"] + a["width"], b["x"] + b["width"]) - max(a["x"], b["x"])
     overlap_y = min(a["y"] + a["height"], b["y"] + b["height"]) - max(a["y"], b["y"])

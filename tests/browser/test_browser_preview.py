@@ -10,18 +10,23 @@ import re
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import delete as delete_rows
 from sqlalchemy import select
 
 from core.access.users import add_user, set_disabled
 from core.cases import actions as case_actions
 from core.errors import InvalidInput
+from core.intake.importer import import_cases
 from core.store.models import Case, Document, Note
+from core.store.worklist_models import SavedFilter
+from tests.browser.conftest import _case
 from tests.browser.helpers import (
     HOSTILE,
     case_button,
     case_status_badge,
     choose,
     click_row,
+    click_until,
     keyed_button,
     list_cell,
     search,
@@ -176,7 +181,7 @@ def test_a_refused_edit_keeps_the_typed_values_and_says_what_changed_next_to_sav
 
     wait_idle(page)  # during a run the form can briefly hold the old button beside the new
     form.get_by_role("button", name="Save changes").first.click()  # reviewed: save again
-    expect(page.get_by_text("Saved 1 change(s).")).to_be_visible()
+    expect(page.get_by_text("Saved 1 change.")).to_be_visible()
     wait_idle(page)
     with app_db.read() as s:
         assert s.get(Case, "BR-CONFLICT").user_data["industry"] == "shipping and logistics"
@@ -273,7 +278,7 @@ def test_free_text_of_the_preview_is_shown_as_text(page: Page, app_url, app_db):
 
     page.get_by_role("textbox", name="industry", exact=True).fill(hostile)
     page.get_by_role("button", name="Save changes").first.click()
-    expect(page.get_by_text("Saved 1 change(s).")).to_be_visible()
+    expect(page.get_by_text("Saved 1 change.")).to_be_visible()
     wait_idle(page)
     expect(page.get_by_role("textbox", name="industry", exact=True)).to_have_value(hostile)
 
@@ -373,3 +378,52 @@ def test_back_reopens_the_previous_case(page: Page, app_url):
     page.go_back()
     expect(page.get_by_role("heading", name="Wychwood Previous Ltd")).to_be_visible()
     expect(page).to_have_url(re.compile(r"[?&]case=BR-BACK-1\b"))
+
+
+def test_tags_and_saved_view_names_are_shown_as_text(page: Page, app_url, app_db):
+    """Two more free-text fields a user types and others see: a case's tags (chips, the
+    timeline, the sidebar's Tags filter) and a saved view's name ("My views")."""
+    with app_db.read() as s:
+        case = s.get(Case, "BR-TAGTEXT")
+    if case is None:
+        import_cases(app_db, {"format_version": 1, "cases": [
+            _case("BR-TAGTEXT", "Foxglove Tagtext Ltd")]}, actor="browser-tests")
+        case_actions.assign_case(app_db, "BR-TAGTEXT", "reviewer2", actor="admin",
+                                 expected_version=version_of(app_db, "BR-TAGTEXT"))
+    with app_db.unit_of_work() as s:  # a rerun: the first try's saved view goes
+        s.execute(delete_rows(SavedFilter).where(SavedFilter.owner == "reviewer2"))
+    alerts: list[str] = []
+    page.on("dialog", lambda d: (alerts.append(d.message), d.dismiss()))
+    page.add_init_script(WATCH_INJECTED)
+    open_case(page, app_url, "reviewer2", "BR-TAGTEXT", "Foxglove Tagtext Ltd")
+
+    markup_tag = "**bold** [x](https://evil.example) :red[r]"
+    box = page.get_by_role("textbox", name="New tag")
+    for tag in (HOSTILE, markup_tag):
+        click_until(page, keyed_button(page, "tag_add_menu"), box)
+        box.fill(tag)
+        box.press("Enter")
+        expect(page.get_by_test_id("stPopoverBody").get_by_text(
+            re.compile(r"^(Tag .* added\.|The case already has the tag .*)$"))).to_be_visible()
+        page.keyboard.press("Escape")
+        wait_idle(page)
+    tags_row = page.locator(".st-key-case_tags:not([data-stale=true])")
+    expect(tags_row.get_by_role("button", name=HOSTILE)).to_be_visible()
+    expect(tags_row.get_by_role("button", name=markup_tag)).to_be_visible()
+    expect(page.locator(".st-key-case_timeline").get_by_text(
+        f"reviewer2 tagged the case {markup_tag}", exact=True)).to_be_visible()
+
+    view_name = f"**mine** {HOSTILE}"
+    name = page.get_by_role("textbox", name="Name")
+    click_until(page, sidebar(page).get_by_role("button", name="Save current filters"), name)
+    name.fill(view_name)
+    name.press("Enter")
+    expect(sidebar(page).get_by_text(f"Saved as '{view_name}'.", exact=True)).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(keyed_button(page, "my_views").filter(has_text=view_name).first).to_be_visible()
+
+    for where in (page.get_by_test_id("stMain"), sidebar(page)):
+        assert where.locator("a[href*='evil.example']").count() == 0
+        assert where.locator("strong", has_text=re.compile("^(bold|mine)$")).count() == 0
+    assert page.evaluate("window.__injected") == []
+    assert page.evaluate("window.__alerts") == [] and alerts == []

@@ -77,7 +77,7 @@ def test_reviewer_asks_for_a_reupload_and_the_case_goes_to_revisions(page: Page,
     expect(case_button(page, "approve")).to_be_disabled()  # refused while a block needs re-upload
     ask.click()
     dialog = page.get_by_role("dialog")
-    expect(dialog.get_by_text("re-upload the 1 block(s)")).to_be_visible()
+    expect(dialog.get_by_text("re-upload the 1 block marked")).to_be_visible()
     keyed_button(page, "dialog_confirm").click()
 
     expect(dialog).to_be_hidden()
