@@ -5,6 +5,7 @@ from core import config
 from core.access.auth_settings import existing_cookie_key
 from core.demo.generate import seed_demo_if_empty
 from core.notifications.dispatcher import start_background_dispatcher
+from core.screening.runner import start_background_screener
 from core.signin.sessions import end_sessions_of_other_keys, key_fingerprint
 from core.store.db import Database, get_database
 from core.store.statistics import planner_statistics
@@ -26,7 +27,8 @@ def prepare_database(db: Database, *, demo: bool) -> bool:
 
 def start_server(url: str | None = None) -> Database:
     """What a server process does once at start: the database prepared (demo data in demo
-    mode) and the embedded notification dispatcher running (unless turned off)."""
+    mode) and the embedded notification dispatcher and screening runner running (unless
+    turned off)."""
     url = url or config.database_url()
     db = get_database(url)
     prepare_database(db, demo=config.demo_mode(url))
@@ -35,4 +37,5 @@ def start_server(url: str | None = None) -> Database:
         end_sessions_of_other_keys(db, key_fingerprint(key))
     planner_statistics(db)  # SQLite: before the first list query needs a good plan
     start_background_dispatcher(db)
+    start_background_screener(db)
     return db

@@ -22,7 +22,7 @@ from core.errors import DocketError, InvalidInput
 from core.store.db import Database, get_database
 from core.store.models import Workflow, utcnow
 from core.worklist.overdue import count_overdue, overdue_counts_by_view
-from core.worklist.query import CaseFilter, counts_by_status, counts_by_view
+from core.worklist.query import RISK_LEVELS, CaseFilter, counts_by_status, counts_by_view
 from core.worklist.tag_list import tags_in_use
 from core.worklist.views import ViewInfo, list_views
 from ui import list_state, my_views
@@ -118,7 +118,8 @@ def list_filter(state: ListParams, views: list[ViewInfo], user: UserInfo) -> Cas
     return CaseFilter(view=view, statuses=state.statuses, assignee=state.assignee,
                       me=user.username, search=state.search, created_from=state.created_from,
                       created_to=state.created_to, workflows=state.workflows,
-                      tags=state.tags, overdue=state.overdue, open_hits=state.open_hits)
+                      tags=state.tags, overdue=state.overdue, open_hits=state.open_hits,
+                      risk_levels=state.risk_levels)
 
 
 def sidebar_filters(db: Database, user: UserInfo) -> tuple[CaseFilter, int | None]:
@@ -186,6 +187,12 @@ def sidebar_filters(db: Database, user: UserInfo) -> tuple[CaseFilter, int | Non
                      help="Cases with screening hits needing work (not dispositioned, needing "
                           "information, or a true match awaiting a lead's sign-off).",
                      on_change=list_state.on_change("open_hits", "f_hits"))
+        list_state.bind("f_risk", list(state.risk_levels))
+        st.multiselect("Risk level", list(RISK_LEVELS), key="f_risk", format_func=str.capitalize,
+                       help="The case's explained risk level (its workflow's risk model).",
+                       on_change=list_state.on_change(
+                           "risk_levels", "f_risk",
+                           lambda v: tuple(x for x in RISK_LEVELS if x in (v or ()))))
         today = utcnow().date()
         list_state.bind("f_from", state.created_from)
         st.date_input("Created from", key="f_from", min_value=EARLIEST_DATE, max_value=today,

@@ -25,6 +25,8 @@ from ui.case_edit import data_block, user_data_block
 from ui.case_list import close_preview
 from ui.case_tags import case_tags
 from ui.dialogs import open_dialog, show_open_dialog
+from ui.related_cases import related_cases_block
+from ui.risk_panel import risk_panel
 from ui.screening_block import screening_block
 from ui.text import esc, plain, when
 from ui.timeline import timeline
@@ -39,6 +41,7 @@ def case_preview(db: Database, user: UserInfo, case_id: str) -> None:
         return
     show_outcome()
     _header(detail)
+    risk_panel(detail)
     show_open_dialog(db, user, detail)
     _assignee(db, user, detail)
     case_tags(db, user, detail)
@@ -51,6 +54,7 @@ def case_preview(db: Database, user: UserInfo, case_id: str) -> None:
         data_block("Enriched data", detail.enriched_data, "")
     blocks(db, user, detail)
     screening_block(db, user, detail)
+    related_cases_block(db, user, detail)
     _notes(db, user, detail)
     timeline(db, detail)
 

@@ -44,19 +44,23 @@ TABLE_KEY_STATE = "case_table_key"   # the current table's widget key (tests rea
 SEEN_KEY = "case_table_seen"         # what the last drawn table showed: key, selection, ids
 EXACT_KEY = "case_count_exact"       # the filter whose total the reviewer asked to count exactly
 COLUMNS = ["ID", "Entity name", "Type", "Country", "Workflow", "Status", "Due", "Open hits",
-           "Assignee", "Created", "Last update", "Age (days)"]
+           "Risk", "Assignee", "Created", "Last update", "Age (days)"]
 # A header click sorts by: column -> (core sort column, first order); a second click reverses.
 HEADER_SORTS = {
     "ID": ("id", "asc"), "Entity name": ("name", "asc"), "Status": ("status", "asc"),
     "Created": ("created_at", "desc"), "Last update": ("updated_at", "desc"),
-    "Age (days)": ("created_at", "desc"), "Due": ("due_at", "asc"),
+    "Age (days)": ("created_at", "desc"), "Due": ("due_at", "asc"), "Risk": ("risk", "desc"),
 }
 ID_WIDTH = 150  # px; fixed, so the header row's layout does not move with the page's ids
 ROW_HEIGHT, HEADER_HEIGHT = 35, 38  # px: the grid's rows, its header (and borders)
 DUE_WIDTH = 105  # px: "overdue 12 d" whole
 SORTED_HEADER = {"id": "ID", "name": "Entity name", "status": "Status", "created_at": "Created",
-                 "updated_at": "Last update", "due_at": "Due"}
+                 "updated_at": "Last update", "due_at": "Due", "risk": "Risk"}
 OVERDUE_STYLE = "color: #d62728; font-weight: 600"  # red, bold
+# px of room above the table for its hover toolbar (44 px tall, drawn over the 16 px gap and
+# the element above): without it the toolbar covered "Select cases", the bulk bar's Reject…
+# and, in a narrow list, the count line. With the gaps either side this leaves 12 + 2 x 16.
+TOOLBAR_ROOM = 12
 
 
 @dataclass(frozen=True)
@@ -127,9 +131,15 @@ def _frame(page: CasePage) -> pd.DataFrame:
     return pd.DataFrame([{
         "ID": r.id, "Entity name": r.entity_name, "Type": r.entity_type, "Country": r.country,
         "Workflow": r.workflow, "Status": r.status_label, "Due": time_left(r.due_at, now),
-        "Open hits": r.open_hits, "Assignee": r.assignee or "",
+        "Open hits": r.open_hits, "Risk": risk_cell(r.risk_level, r.risk_points),
+        "Assignee": r.assignee or "",
         "Created": r.created_at, "Last update": r.updated_at, "Age (days)": r.age_days(now),
     } for r in page.rows], columns=COLUMNS)
+
+
+def risk_cell(level: str | None, points: int) -> str:
+    """The Risk column: "High · 75"; empty while the case is not scored."""
+    return f"{level.capitalize()} · {points}" if level else ""
 
 
 def _styled(frame: pd.DataFrame):
@@ -225,6 +235,7 @@ def case_table(db: Database, flt: CaseFilter, default_view: int | None,
     drawn = (st.session_state.get(key) or {}).get("selection") or {}
     if tuple(drawn.get("rows") or ()) != rows or tuple(drawn.get("columns") or ()):
         st.session_state[key] = {"selection": {"rows": list(rows), "columns": [], "cells": []}}
+    st.space(TOOLBAR_ROOM)
     st.dataframe(
         _styled(_frame(page)), key=key, on_select=list_state.acted,
         selection_mode=["multi-row" if bulk else "single-row", "single-column"],

@@ -13,6 +13,7 @@ links with it):
     from=YYYY-MM-DD, to=YYYY-MM-DD   created between (either may be absent)
     overdue=1                only cases past their SLA due time (absent: every case)
     hits=open|none           cases with open screening hits / without (absent: any)
+    risk=low|medium|high     repeated for several: cases at any of these risk levels
     sort=<SORT_COLUMNS key>, order=asc|desc   (absent: created_at, desc)
     page=N                   (absent: 1)
     case=<case id>           the open case (kept by the case table, not here)
@@ -30,14 +31,20 @@ from typing import Iterable, Mapping
 from core.cases.status import CaseStatus
 from core.cases.tags import clean_tag
 from core.errors import InvalidInput
-from core.worklist.query import ASSIGNEE_MODES, MAX_SEARCH, OPEN_HITS_MODES, SORT_COLUMNS
+from core.worklist.query import (
+    ASSIGNEE_MODES,
+    MAX_SEARCH,
+    OPEN_HITS_MODES,
+    RISK_LEVELS,
+    SORT_COLUMNS,
+)
 from ui.text import esc
 
 DEFAULT_SORT = "created_at"
 DEFAULT_ORDER = "desc"
 ORDERS = ("asc", "desc")
 LIST_KEYS = ("view", "status", "assignee", "workflow", "tag", "q", "from", "to", "overdue",
-             "hits", "sort", "order", "page")
+             "hits", "risk", "sort", "order", "page")
 MAX_TAGS = 20  # tags chosen at once (a saved filter keeps as many)
 CASE_KEY = "case"
 EARLIEST_DATE = date(2000, 1, 1)   # the date pickers' lower bound
@@ -48,6 +55,8 @@ SORT_LABELS = {
     ("created_at", "asc"): "Oldest first",
     ("due_at", "asc"): "Due soonest first",
     ("due_at", "desc"): "Due latest first",
+    ("risk", "desc"): "Highest risk first",
+    ("risk", "asc"): "Lowest risk first",
     ("updated_at", "desc"): "Recently updated",
     ("updated_at", "asc"): "Least recently updated",
     ("name", "asc"): "Entity name A–Z",
@@ -84,6 +93,7 @@ class ListParams:
     created_to: date | None = None
     overdue: bool = False
     open_hits: str | None = None  # "open" | "none" (core's OPEN_HITS_MODES); None: any
+    risk_levels: tuple[str, ...] = ()  # among core's RISK_LEVELS, in their order; (): any
     sort: str = DEFAULT_SORT
     order: str = DEFAULT_ORDER
     page: int = 1
@@ -221,6 +231,15 @@ def parse_query(query: Mapping[str, list[str]], *, views: Mapping[int, str],
         notes.append(f"The link's hits {_shown(hits)} is not open or none; showing every "
                      f"case.")
 
+    levels = set()
+    for value in query.get("risk") or []:
+        if value in RISK_LEVELS:
+            levels.add(value)
+        else:
+            notes.append(f"The link's risk {_shown(value)} is not low, medium or high; it was "
+                         f"ignored.")
+    params = replace(params, risk_levels=tuple(v for v in RISK_LEVELS if v in levels))
+
     sort, order = _one(query, "sort"), _one(query, "order")
     if sort is not None and sort not in SORT_COLUMNS:
         notes.append(f"The list cannot be sorted by {_shown(sort)}; sorted newest first.")
@@ -263,6 +282,8 @@ def to_query(params: ListParams, *, default_view: int | None) -> dict[str, list[
         query["overdue"] = ["1"]
     if params.open_hits:
         query["hits"] = [params.open_hits]
+    if params.risk_levels:
+        query["risk"] = list(params.risk_levels)
     if (params.sort, params.order) != (DEFAULT_SORT, DEFAULT_ORDER):
         query["sort"], query["order"] = [params.sort], [params.order]
     if params.page > 1:

@@ -30,11 +30,15 @@ from core.worklist.saved_filters import (
 )
 from core.worklist.views import ViewInfo
 from ui import list_state
+from ui.limits import up_to
 from ui.list_params import ListParams
 from ui.text import error_text, esc
 
 COUNTS_TTL_SECONDS = 5
 OUTCOME_KEY = "docket_my_views_outcome"   # (kind, Markdown) of the last save/rename/delete
+# A refused save or rename: (the menu it came from, Markdown), said in that menu, which stays
+# open over the section (the section's own message would be hidden under it)
+REFUSED_KEY = "docket_my_views_refused"
 NAME_KEY = "my_views_new_name"
 
 
@@ -54,6 +58,7 @@ def filters_of(state: ListParams) -> dict:
             "created_from": state.created_from.isoformat() if state.created_from else None,
             "created_to": state.created_to.isoformat() if state.created_to else None,
             "tags": list(state.tags), "overdue": state.overdue, "open_hits": state.open_hits,
+            "risk_levels": list(state.risk_levels),
             "sort": state.sort, "order": state.order}
 
 
@@ -67,7 +72,8 @@ def _params_of(saved: SavedFilter, views: list[ViewInfo]) -> ListParams:
         workflows=tuple(f["workflows"]), tags=tuple(f["tags"]), search=f["search"],
         created_from=date.fromisoformat(f["created_from"]) if f["created_from"] else None,
         created_to=date.fromisoformat(f["created_to"]) if f["created_to"] else None,
-        overdue=f["overdue"], open_hits=f.get("open_hits"), sort=f["sort"], order=f["order"])
+        overdue=f["overdue"], open_hits=f.get("open_hits"),
+        risk_levels=tuple(f.get("risk_levels") or ()), sort=f["sort"], order=f["order"])
 
 
 def _choose(saved: SavedFilter, views: list[ViewInfo]) -> None:
@@ -81,6 +87,7 @@ def _choose(saved: SavedFilter, views: list[ViewInfo]) -> None:
 
 def _done(kind: str, message: str) -> None:
     st.session_state[OUTCOME_KEY] = (kind, message)
+    st.session_state.pop(REFUSED_KEY, None)
     refresh()
 
 
@@ -89,7 +96,7 @@ def _save(db: Database, owner: str) -> None:
     try:
         save_filter(db, owner, name, filters_of(list_state.params()))
     except DocketError as e:
-        _done("error", error_text(e))
+        st.session_state[REFUSED_KEY] = ("save", error_text(e))
         return
     st.session_state[NAME_KEY] = ""
     _done("success", f"Saved as '{esc(' '.join(name.split()))}'.")
@@ -100,7 +107,7 @@ def _rename(db: Database, owner: str, saved: SavedFilter) -> None:
     try:
         rename_saved_filter(db, owner, saved.id, name)
     except DocketError as e:
-        _done("error", error_text(e))
+        st.session_state[REFUSED_KEY] = (f"rename_{saved.id}", error_text(e))
         return
     _done("success", f"Renamed to '{esc(' '.join(name.split()))}'.")
 
@@ -112,6 +119,13 @@ def _delete(db: Database, owner: str, saved: SavedFilter) -> None:
         _done("error", error_text(e))
         return
     _done("success", f"Deleted '{esc(saved.name)}'.")
+
+
+def _refusal(menu: str) -> None:
+    """The refusal of this menu's last save or rename, under its button."""
+    refused = st.session_state.get(REFUSED_KEY)
+    if refused and refused[0] == menu:
+        st.error(refused[1], icon=":material/error:")
 
 
 def _count_text(n: int | None) -> str:
@@ -140,13 +154,14 @@ def my_views(db: Database, user: UserInfo, views: list[ViewInfo], state: ListPar
             with row.popover("", icon=":material/more_vert:", type="tertiary",
                              key=f"my_view_menu_{item.id}", help="Rename or delete"):
                 st.text_input("Name", value=item.name, key=f"my_view_name_{item.id}",
-                              max_chars=MAX_NAME)
+                              help=up_to(MAX_NAME))
                 with st.container(horizontal=True):
                     st.button("Rename", key=f"my_view_rename_{item.id}",
                               on_click=_rename, args=(db, user.username, item))
                     st.button("Delete", key=f"my_view_delete_{item.id}",
                               icon=":material/delete:", on_click=_delete,
                               args=(db, user.username, item))
+                _refusal(f"rename_{item.id}")
         if not saved:
             st.caption("Save the filters you use often: they show here with their count.")
         with st.popover("Save current filters", icon=":material/bookmark_add:",
@@ -157,10 +172,11 @@ def my_views(db: Database, user: UserInfo, views: list[ViewInfo], state: ListPar
             st.caption("Keeps the view, filters and sort shown now under a name; only you "
                        "see it.")
             with st.form("my_views_save_form", border=False):
-                st.text_input("Name", key=NAME_KEY, max_chars=MAX_NAME,
-                              placeholder="e.g. My urgent")
+                st.text_input("Name", key=NAME_KEY, placeholder="e.g. My urgent",
+                              help=up_to(MAX_NAME))
                 st.form_submit_button("Save", type="primary", on_click=_save,
                                       args=(db, user.username))
+                _refusal("save")
         outcome = st.session_state.pop(OUTCOME_KEY, None)
         if outcome:
             kind, message = outcome

@@ -44,6 +44,7 @@ PAGES = (
     PageSpec("pages/simulator.py", "Simulator", ":material/science:",
              frozenset({Role.ADMIN, Role.REVIEWER}), enabled=config.simulator_enabled),
     PageSpec("pages/settings.py", "Settings", ":material/settings:", ADMIN),
+    PageSpec("pages/screening_lists.py", "Screening lists", ":material/policy:", ADMIN),
     PageSpec("pages/deliveries.py", "Deliveries", ":material/outbox:", ADMIN),
     PageSpec("pages/mailbox.py", "Sent emails", ":material/inbox:", ADMIN,
              enabled=config.demo_mailbox_enabled),

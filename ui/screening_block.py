@@ -18,6 +18,7 @@ from core.cases.actions import MAX_REASON
 from core.cases.hits_read import HitView, ScreeningSubject
 from core.cases.read import CaseDetail
 from core.cases.status import HitDisposition
+from core.cases.subjects import edit_subject
 from core.errors import DocketError
 from core.screening.dispositions import (
     BulkDispositionResult,
@@ -28,6 +29,7 @@ from core.screening.dispositions import (
 from core.store.db import Database
 from ui.actions import attempt, changes_since, fail, show_outcome
 from ui.case_list import refresh_counts
+from ui.limits import up_to
 from ui.text import esc, when
 
 DISPOSITIONS = [d.value for d in HitDisposition]
@@ -137,10 +139,11 @@ def _controls(db: Database, user: UserInfo, detail: CaseDetail, hit: HitView) ->
                          if hit.disposition in DISPOSITIONS else None,
                          format_func=LABELS.get, placeholder="Choose…", width=220,
                          disabled=not hit.can_disposition)
-            st.text_input("Reason", key=f"hit_reason_{hit.id}", max_chars=MAX_REASON,
+            st.text_input("Reason", key=f"hit_reason_{hit.id}",
                           disabled=not hit.can_disposition,
                           help="Required for true match and false positive: later screenings "
-                               "that return this entry for this person show it.")
+                               f"that return this entry for this person show it. "
+                               f"{up_to(MAX_REASON)}")
             st.form_submit_button("Save decision", disabled=not hit.can_disposition,
                                   help=hit.disposition_note or None, on_click=_disposition,
                                   args=(db, user.username, detail, hit.id))
@@ -155,12 +158,56 @@ def _controls(db: Database, user: UserInfo, detail: CaseDetail, hit: HitView) ->
             st.caption(esc(_sentence(hit.sign_off_note)))
 
 
+def _subject_where(subject: ScreeningSubject) -> str:
+    return f"subject_{subject.key.replace(':', '_')}"
+
+
+def _correct(db: Database, actor: str, detail: CaseDetail, subject: ScreeningSubject,
+             fields: dict[str, str]) -> None:
+    k = _subject_where(subject)
+    changes = {f: (st.session_state.get(f"{k}_{f}") or "").strip() for f in fields}
+    changes = {f: v for f, v in changes.items() if v != fields[f]}
+    if not changes:
+        fail("Nothing was changed.", where=k)
+        return
+    case_id, version = detail.id, detail.version
+    attempt(lambda: edit_subject(db, case_id, subject.key, changes, actor=actor,
+                                 expected_version=version),
+            "Subject data corrected; the case is screened again against the lists.",
+            where=k, changes=changes_since(db, detail))
+
+
+def _correction_form(db: Database, user: UserInfo, detail: CaseDetail,
+                     subject: ScreeningSubject) -> None:
+    """Correcting the name, country or birth date a screening matches against (a typo, a
+    date read off the passport): the assignee, while the case is editable."""
+    if not detail.can_edit:
+        return
+    k = _subject_where(subject)
+    if subject.kind == "entity":
+        fields = {"name": subject.name, "country": subject.country}
+        labels = {"name": "Name", "country": "Country (2-letter code)"}
+    else:
+        fields = {"full_name": subject.name, "date_of_birth": subject.birth_date,
+                  "nationality": subject.country}
+        labels = {"full_name": "Full name", "date_of_birth": "Date of birth (YYYY-MM-DD)",
+                  "nationality": "Nationality (2-letter code)"}
+    with st.popover("Correct subject data", icon=":material/edit:"):
+        with st.form(f"{k}_form", border=False):
+            for field, value in fields.items():
+                st.text_input(labels[field], value=value, key=f"{k}_{field}")
+            st.form_submit_button("Save and screen again", on_click=_correct,
+                                  args=(db, user.username, detail, subject, fields))
+    show_outcome(k)
+
+
 def _subject(db: Database, user: UserInfo, detail: CaseDetail, subject: ScreeningSubject) -> None:
     n = subject.open_hits
     state = (f"{n} open" if n else "no open hits") if subject.hits else "no hits"
     who = "Entity" if subject.kind == "entity" else "UBO"
     with st.expander(f"Screening · {who} · {esc(subject.name)} · {state}",
                      icon=":material/policy:", key=f"screening_{subject.key.replace(':', '_')}"):
+        _correction_form(db, user, detail, subject)
         if not subject.hits:
             st.caption("No screening hit for this subject.")
             return
@@ -189,14 +236,15 @@ def _bulk_form(db: Database, user: UserInfo, detail: CaseDetail) -> None:
         with row:
             st.selectbox("Disposition", DISPOSITIONS, key="hits_bulk_disp", index=None,
                          format_func=LABELS.get, placeholder="Choose…", width=220)
-            st.text_input("Reason", key="hits_bulk_reason", max_chars=MAX_REASON)
+            st.text_input("Reason", key="hits_bulk_reason", help=up_to(MAX_REASON))
             st.form_submit_button("Disposition selected", on_click=_bulk,
                                   args=(db, user.username))
 
 
 def screening_block(db: Database, user: UserInfo, detail: CaseDetail) -> None:
-    """The case's Screening blocks, once it has a hit (a case never screened shows none)."""
-    if not any(subject.hits for subject in detail.screening):
+    """The case's Screening blocks, once it has a hit or the built-in screener has a list
+    (then every case is screened, and "no hits" is an answer); otherwise none."""
+    if not detail.screening_lists and not any(subject.hits for subject in detail.screening):
         return
     for subject in detail.screening:
         _subject(db, user, detail, subject)

@@ -31,6 +31,7 @@ from core.worklist.views import (
 )
 from ui.admin import flash, show_error
 from ui.case_list import refresh_counts
+from ui.limits import refuse_too_long, too_long, up_to
 from ui.text import esc
 
 NEW = 0                      # the editor's choice for "a new view"
@@ -44,12 +45,13 @@ FIELD_CHOICES = [*FIELDS, USER_DATA]
 FIELD_LABELS = {"country": "Country (ISO code)", "entity_type": "Entity type",
                 "name": "Entity name", "email": "Email",
                 "registration_number": "Registration number", "risk_score": "Risk score",
-                "tags": "Tags", "open_hits": "Open screening hits",
-                USER_DATA: "User provided field…"}
+                "tags": "Tags", "open_hits": "Open screening hits", "risk_level": "Risk level",
+                "risk_points": "Risk points", USER_DATA: "User provided field…"}
 LIST_FIELDS = {name for name, (_, kind) in FIELDS.items() if kind == "list"}
 LIST_OPERATORS = ("contains",)
 OPERATOR_LABELS = {"equals": "equals", "in": "is one of", "contains": "contains",
                    "range": "between"}
+MAX_VIEW_NAME, MAX_FIELD_NAME, MAX_VALUE = 100, 100, 200  # characters (the first two: core's)
 
 
 def _workflows(db: Database) -> dict[str, str]:
@@ -152,8 +154,8 @@ def view_editor(db: Database, user: UserInfo) -> None:
         st.session_state[LOADED_KEY] = picked
 
     workflows = _workflows(db)
-    name = st.text_input("Name", key="vb_name", max_chars=100,
-                         placeholder="e.g. Hong Kong companies")
+    name = st.text_input("Name", key="vb_name", placeholder="e.g. Hong Kong companies",
+                         help=up_to(MAX_VIEW_NAME))
     chosen_workflows = st.multiselect("Workflows (none: every workflow)", list(workflows),
                                       key="vb_workflows", format_func=lambda w: workflows.get(w, w))
     st.markdown("**Conditions** (a case must meet every one)")
@@ -163,7 +165,7 @@ def view_editor(db: Database, user: UserInfo) -> None:
         "Default statuses (optional: the view shows only these)", [s.value for s in CaseStatus],
         key="vb_statuses", format_func=lambda s: CASE_STATUS_LABELS[CaseStatus(s)])
 
-    problems = validate_predicates(predicates)
+    problems = validate_predicates(predicates) + too_long(_condition_texts())
     preview = st.container(border=True)
     if problems:
         preview.warning("These conditions cannot be used yet:\n"
@@ -177,7 +179,8 @@ def view_editor(db: Database, user: UserInfo) -> None:
         else:
             preview.metric("Matching cases", f"{matching:,}")
 
-    if st.button("Save view", type="primary", icon=":material/save:", key="vb_save"):
+    if st.button("Save view", type="primary", icon=":material/save:", key="vb_save") \
+            and not refuse_too_long(_condition_texts()):
         try:
             saved = save_view(db, name, chosen_workflows, predicates, statuses,
                               view_id=None if picked == NEW else picked, actor=user.username)
@@ -218,6 +221,19 @@ def _load(view: ViewInfo | None) -> None:
     st.session_state[ROWS_KEY] = rows
 
 
+def _condition_texts() -> dict[str, tuple[str | None, int]]:
+    """The conditions' typed texts with their limits (checked here: core has none for a
+    value), for `ui.limits`."""
+    texts = {}
+    for i, row in enumerate(st.session_state.get(ROWS_KEY) or ()):
+        if st.session_state.get(f"vb_p_field_{row}") == USER_DATA:
+            texts[f"Condition {i + 1}, user field name"] = (
+                st.session_state.get(f"vb_p_user_{row}"), MAX_FIELD_NAME)
+        texts[f"Condition {i + 1}, value"] = (st.session_state.get(f"vb_p_value_{row}"),
+                                              MAX_VALUE)
+    return texts
+
+
 def _add_row() -> None:
     rows = st.session_state[ROWS_KEY]
     rows.append(max(rows, default=-1) + 1)
@@ -231,10 +247,11 @@ def _condition_row(row: int) -> dict:
     field_col, op_col, value_col, remove_col = st.columns([3, 2, 4, 1],
                                                           vertical_alignment="bottom")
     field = field_col.selectbox("Field", FIELD_CHOICES, key=f"vb_p_field_{row}",
-                                format_func=FIELD_LABELS.get)
+                                format_func=lambda f: FIELD_LABELS.get(f, f))  # (a new field)
     if field == USER_DATA:
         user_field = field_col.text_input("User field name", key=f"vb_p_user_{row}",
-                                          max_chars=100, placeholder="e.g. industry")
+                                          placeholder="e.g. industry",
+                                          help=up_to(MAX_FIELD_NAME))
         field = f"user_data.{user_field.strip()}"
     operators = [o for o in OPERATORS if o in LIST_OPERATORS] if field in LIST_FIELDS \
         else OPERATORS  # tags: only "contains" (the case carries the tag)
@@ -250,8 +267,8 @@ def _condition_row(row: int) -> dict:
     else:
         hint = "comma-separated, e.g. HK, SG" if op == "in" else ""
         predicate = predicate_from_text(
-            field, op, value_col.text_input("Value", key=f"vb_p_value_{row}", max_chars=200,
-                                            placeholder=hint))
+            field, op, value_col.text_input("Value", key=f"vb_p_value_{row}",
+                                            placeholder=hint, help=up_to(MAX_VALUE)))
     remove_col.button("", icon=":material/close:", key=f"vb_p_remove_{row}",
                       help="Remove this condition", on_click=_remove_row, args=(row,))
     return predicate

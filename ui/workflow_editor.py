@@ -12,8 +12,11 @@ from core.store.db import Database
 from core.workflows import admin as wa
 from core.workflows.definitions import BLOCKS
 from core.workflows.four_eyes import ENTITY_TYPES
+from core.workflows.risk_model import LEVELS as RISK_LEVELS
 from ui.admin import flash, show_error
-from ui.text import esc
+from ui.limits import up_to
+from ui.risk_model_editor import risk_model_input
+from ui.text import count_of, esc
 
 NEW = ""
 PICK_KEY = "wf_pick"
@@ -45,10 +48,12 @@ def pick_workflow(db: Database) -> str:
 def new_workflow_form(db: Database, user: UserInfo) -> None:
     with st.form("wf_new", border=True):
         st.markdown("**New workflow**")
-        title = st.text_input("Title", key="wf_new_title", max_chars=wa.MAX_TITLE,
-                              placeholder="e.g. Onboarding EU")
+        title = st.text_input("Title", key="wf_new_title", placeholder="e.g. Onboarding EU",
+                              help=up_to(wa.MAX_TITLE))
         name = st.text_input("Name (the key cases use; cannot be changed later)",
-                             key="wf_new_name", max_chars=64, placeholder="e.g. onboarding_eu")
+                             key="wf_new_name", placeholder="e.g. onboarding_eu",
+                             help="1 to 64 characters: a-z, 0-9, '_'. Empty: made from the "
+                                  "title.")
         if st.form_submit_button("Create workflow", type="primary", icon=":material/add:"):
             name = name.strip() or wa.slug(title)
             try:
@@ -65,11 +70,12 @@ def new_workflow_form(db: Database, user: UserInfo) -> None:
 def edit_workflow(db: Database, user: UserInfo, name: str) -> None:
     current = wa.get_workflow(db, name)
     used = wa.usage(db, name)
-    st.caption(f"{used['cases']:,} case(s) use this workflow"
+    st.caption(f"{count_of(used['cases'], 'case')} {'uses' if used['cases'] == 1 else 'use'} "
+               "this workflow"
                + (f" · views: {esc(', '.join(used['views']))}" if used["views"] else ""))
     k = f"__{name}"
     title = st.text_input("Title", value=current["title"], key=f"wf_e_title{k}",
-                          max_chars=wa.MAX_TITLE)
+                          help=up_to(wa.MAX_TITLE))
     types_text = st.text_area(
         "Document types — one per line, `type: Label` (a line with only a label makes the "
         "type from it)", value=wa.document_types_text(current["document_types"]),
@@ -90,7 +96,9 @@ def edit_workflow(db: Database, user: UserInfo, name: str) -> None:
                             key=f"wf_e_screening{k}",
                             help="Until then Approve is off and says how many hits are open "
                                  "(docs/SCREENING.md).")
+    threshold = _threshold_input(current["screening_threshold"], k)
     four_eyes = _four_eyes_inputs(current["four_eyes"], k)
+    risk_model = risk_model_input(db, user, name, current["risk_model"], k)
     st.markdown("**Notifications** — channels used when a reviewer takes each action")
     columns = st.columns(len(wa.NOTIFICATION_ACTIONS))
     notifications = {}
@@ -103,10 +111,11 @@ def edit_workflow(db: Database, user: UserInfo, name: str) -> None:
     draft = {"name": name, "title": title, "document_types": types,
              "reupload_reasons": [r.strip() for r in reasons_text.splitlines() if r.strip()],
              "blocks": blocks, "approve_needs_all_blocks_approved": needs_all,
-             "screening_blocks_approval": screening,
+             "screening_blocks_approval": screening, "screening_threshold": threshold,
              "notifications": notifications, "four_eyes": four_eyes[0],
-             "sla": current["sla"]}  # no fields here: kept as stored (docs/WORKLIST.md)
-    problems += four_eyes[1] + wa.validate_definition(draft)
+             "sla": current["sla"],  # no fields here: kept as stored (docs/WORKLIST.md)
+             "risk_model": risk_model[0]}
+    problems += four_eyes[1] + risk_model[1] + wa.validate_definition(draft)
     if problems:
         st.warning("Not saved yet:\n" + "\n".join(f"- {esc(p)}" for p in problems),
                    icon=":material/rule:")
@@ -123,7 +132,8 @@ def edit_workflow(db: Database, user: UserInfo, name: str) -> None:
             st.cache_data.clear()  # the Cases sidebar lists workflows from a cache
             flash(f"Workflow {name!r} saved.")
             st.rerun()
-    blocked = (f"{used['cases']:,} case(s) use it" if used["cases"] else
+    blocked = (f"{count_of(used['cases'], 'case')} {'uses' if used['cases'] == 1 else 'use'} it"
+               if used["cases"] else
                f"views name it: {', '.join(used['views'])}" if used["views"] else "")
     if delete.button("Delete workflow", icon=":material/delete:", key="wf_delete",
                      disabled=bool(blocked),
@@ -138,6 +148,17 @@ def edit_workflow(db: Database, user: UserInfo, name: str) -> None:
             st.session_state[NEXT_PICK_KEY] = NEW
             flash(f"Workflow {name!r} deleted.")
             st.rerun()
+
+
+def _threshold_input(threshold: int | None, k: str) -> int | None:
+    """The built-in screener's threshold: empty keeps the screener's default."""
+    low, high = wa.THRESHOLD_RANGE
+    value = st.number_input(
+        "Built-in screening: score a list entry needs to be a hit (empty: the default)",
+        min_value=low, max_value=high, value=threshold, step=1, key=f"wf_e_threshold{k}",
+        placeholder="default", help="Higher finds fewer false positives and risks missing a "
+        "spelling; docs/SCREENING.md gives the measured recall and precision.")
+    return None if value is None else int(value)
 
 
 def _four_eyes_inputs(rule: dict, k: str) -> tuple[dict, list[str]]:
@@ -158,11 +179,14 @@ def _four_eyes_inputs(rule: dict, k: str) -> tuple[dict, list[str]]:
                                   default=rule["entity_types"], key=f"wf_e_4e_types{k}")
     true_match = st.checkbox("A screening hit of the case is a true match",
                              value=rule.get("true_match", False), key=f"wf_e_4e_true_match{k}")
+    levels = st.multiselect("Risk levels (the case's explained risk level)", list(RISK_LEVELS),
+                            default=rule.get("risk_levels") or [], key=f"wf_e_4e_risk{k}")
     countries = [c.strip().upper() for c in countries_text.replace(";", ",").split(",")
                  if c.strip()]
     problems = []
     typed = {"risk_score_at_least": int(score) if use_score else None,
-             "countries": countries, "entity_types": types, "true_match": true_match}
+             "countries": countries, "entity_types": types, "true_match": true_match,
+             "risk_levels": levels}
     if countries_text.strip() and not countries:
         problems.append("four-eyes countries: write two-letter codes separated by commas")
     return typed, problems
@@ -192,5 +216,6 @@ def yaml_exchange(db: Database, user: UserInfo, name: str) -> None:
                 st.cache_data.clear()
                 _forget_widgets()
                 st.session_state["wf_import_round"] = round_no + 1
-                flash(f"Imported workflow(s): {', '.join(names)}.")
+                flash(f"Imported {'workflow' if len(names) == 1 else 'workflows'}: "
+                      f"{', '.join(names)}.")
                 st.rerun()

@@ -27,7 +27,10 @@ class ActionRequest(BaseModel):
     block: str | None = Field(None, max_length=40, description="document:ID or kyc:ID")
     to: str | None = Field(None, max_length=64, description="assign: the new assignee")
     text: str | None = Field(None, max_length=10_000, description="note: its text")
-    changes: dict[str, Any] | None = Field(None, description="edit: {field: new value}")
+    changes: dict[str, Any] | None = Field(None, description="edit, edit-subject: {field: "
+                                           "new value}")
+    subject: str | None = Field(None, max_length=40, description="edit-subject: entity or "
+                                "ubo:ID (the UBO's KYC block id)")
     tag: str | None = Field(None, max_length=50, description="tag, untag: the tag")
     hit: int | None = Field(None, ge=1, description="disposition-hit, sign-off-hit: the "
                             "screening hit's id")
@@ -66,7 +69,7 @@ def post_action(case_id: str, action: ActionName, body: ActionRequest, p: Actor,
             asked = perform(db, case_id, action, actor=p.username,
                             expected_version=body.expected_version, reason=body.reason,
                             block=body.block, to=body.to, text=body.text,
-                            changes=body.changes, tag=body.tag)
+                            changes=body.changes, tag=body.tag, subject=body.subject)
     after = case_detail(db, case_id, with_timeline=False)
     approval = None
     if action == "approve":

@@ -50,6 +50,9 @@ def get_cases(p: Reader, db: Db,
               open_hits: Literal["open", "none"] | None = Query(
                   None, description="open: only cases with screening hits needing work; "
                                     "none: only cases without"),
+              risk_level: list[Literal["low", "medium", "high"]] = Query(
+                  [], description="risk levels (repeatable): cases at any of them (the "
+                                  "explained risk score, docs/RISK.md)"),
               sort: Literal[tuple(SORT_COLUMNS)] = "created_at",  # type: ignore[valid-type]
               order: Literal["asc", "desc"] = "desc",
               page: int = Query(1, ge=1, le=1_000_000),
@@ -65,7 +68,7 @@ def get_cases(p: Reader, db: Db,
     flt = CaseFilter(view=chosen, statuses=tuple(status), workflows=tuple(workflow),
                      tags=tuple(tag), search=search, assignee=assignee, me=p.username,
                      created_from=created_from, created_to=created_to, overdue=overdue,
-                     open_hits=open_hits)
+                     open_hits=open_hits, risk_levels=tuple(risk_level))
     descending = order == "desc"
     if cursor is not None:
         after = list_cases_after(db, flt, sort=sort, descending=descending, cursor=cursor,

@@ -30,6 +30,8 @@ class Permission(StrEnum):
     # screening hits (core/screening/): sign off a colleague's true match, disposition hits
     # on any case and in bulk
     SIGN_OFF_HITS = "sign_off_hits"
+    # the built-in screener's list files (core/screening/lists.py): load, reload
+    MANAGE_SCREENING_LISTS = "manage_screening_lists"
 
 
 _ANALYST = {Permission.READ, Permission.EXPORT}
@@ -41,7 +43,7 @@ _REVIEWER = _ANALYST | {Permission.ASSIGN_SELF, Permission.DECIDE, Permission.ED
 _LEAD = _REVIEWER | {Permission.REASSIGN, Permission.VIEW_WORKLOAD, Permission.SIGN_OFF_HITS}
 _ADMIN = _LEAD | {Permission.MANAGE_USERS, Permission.MANAGE_VIEWS,
                   Permission.MANAGE_WORKFLOWS, Permission.MANAGE_INTEGRATIONS,
-                  Permission.IMPORT_CASES}
+                  Permission.IMPORT_CASES, Permission.MANAGE_SCREENING_LISTS}
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ANALYST: frozenset(_ANALYST),

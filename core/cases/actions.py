@@ -18,6 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from core.access.actors import active_user
 from core.access.roles import Permission, Role, can, require
 from core.cases import approvals
+from core.cases.case_keys import refresh_case_keys
 from core.cases.review_log import review_before_request, review_record
 from core.cases.state import case_action_verdict, refresh_status, touch
 from core.cases.status import (
@@ -379,6 +380,7 @@ def edit_user_data(db: Database, case_id: str, changes: dict[str, Any], *, actor
                          kind="user_data.edited", before={"field": field, "value": old},
                          after={"field": field, "value": new})
         ctx.case.user_data = data
+        refresh_case_keys(ctx.session, case_id)  # related cases see the new values
 
 
 def edit_document_properties(db: Database, case_id: str, document_id: int,

@@ -84,7 +84,7 @@ def rule_for(session: Session, case: Case, definition: dict[str, Any]) -> str:
                             country=getattr(entity, "country", None),
                             entity_type=getattr(entity, "kind", None),
                             true_matches=true_matches_of(session, case) if asks_true_match
-                            else 0)
+                            else 0, risk_level=case.risk_level)
 
 
 def _counting(session: Session, case_id: str) -> list[CaseApproval]:

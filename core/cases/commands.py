@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.cases import actions as ca
+from core.cases.subjects import edit_subject
 from core.cases.tags import add_tag, remove_tag
 from core.errors import InvalidInput
 
@@ -22,6 +23,8 @@ COMMANDS = {  # name -> what it does (the CLI's help adds its own option names)
     "tag": "add a tag (tag; a lead or admin on any case, a reviewer on their own)",
     "untag": "remove a tag (tag)",
     "edit": "edit user provided data (changes: {field: value})",
+    "edit-subject": "correct who the case is about (subject: entity or ubo:ID; changes: "
+                    "name/country, or full_name/date_of_birth/nationality); screened again",
 }
 BLOCK_COMMANDS = ("approve-block", "ask-to-reupload", "undo-reupload")
 
@@ -29,7 +32,7 @@ BLOCK_COMMANDS = ("approve-block", "ask-to-reupload", "undo-reupload")
 def perform(db, case_id: str, command: str, *, actor: str, expected_version: int,
             reason: str | None = None, block: str | None = None, to: str | None = None,
             text: str | None = None, changes: dict[str, Any] | None = None,
-            tag: str | None = None) -> int | None:
+            tag: str | None = None, subject: str | None = None) -> int | None:
     """Runs the named command as `actor` on the version they saw. Returns the number of
     re-uploads asked for (ask-for-reuploads), else None. Refusals are core.errors."""
     common = {"actor": actor, "expected_version": expected_version}
@@ -63,4 +66,8 @@ def perform(db, case_id: str, command: str, *, actor: str, expected_version: int
         if not changes:
             raise InvalidInput("edit needs at least one field to change")
         ca.edit_user_data(db, case_id, changes, **common)
+    elif command == "edit-subject":
+        if not subject:
+            raise InvalidInput("edit-subject needs a subject: entity or ubo:ID")
+        edit_subject(db, case_id, subject, changes or {}, **common)
     return None

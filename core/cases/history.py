@@ -353,6 +353,17 @@ def _hit_signed_off(actor, before, after, names):
     return f"{_who(actor)} signed off the true match {_hit(after, names)}"
 
 
+def _review_opened(actor, before, after, names):
+    return (f"New screening hits after approval: review {_value(after.get('review_case'))} "
+            f"opened in Ongoing monitoring{_reported(actor)}")
+
+
+def _subject_edited(actor, before, after, names):
+    what = f"{_words(after.get('field'))} of {_subject(after.get('subject'), names)}"
+    return (f"{_changed(what, before.get('value'), after.get('value'), actor)}; the case is "
+            "screened again")
+
+
 WRITERS: dict[str, Writer] = {
     "case.imported": _imported,
     "case.status_changed": _status_changed,
@@ -389,6 +400,8 @@ WRITERS: dict[str, Writer] = {
     "screening.hit_reopened": _hit_reopened,
     "screening.hit_dispositioned": _hit_dispositioned,
     "screening.hit_signed_off": _hit_signed_off,
+    "screening.review_opened": _review_opened,
+    "subject.edited": _subject_edited,
 }
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from core.access.roles import Permission, can
 from core.cases.status import CaseStatus, HitDisposition, hit_action_availability
 from core.store.models import Case, ScreeningHit, User
+from core.store.screening_list_models import ScreeningList
 
 ENTITY = "entity"
 SIGNERS = "a lead or an admin"
@@ -61,6 +62,8 @@ class ScreeningSubject:
     kind: str             # entity | ubo
     name: str
     hits: list[HitView] = field(default_factory=list)
+    birth_date: str = ""  # a UBO's, as screened ("" for the entity or unknown)
+    country: str = ""     # the entity's country, a UBO's nationality
 
     @property
     def open_hits(self) -> int:
@@ -148,9 +151,18 @@ def screening_subjects(session: Session, case: Case, viewer: User | None) -> lis
     by_subject: dict[str, list[ScreeningHit]] = {}
     for hit in rows:
         by_subject.setdefault(hit.subject_key, []).append(hit)
-    subjects = [(ENTITY, "entity", case.entity.name)]
-    subjects += [(f"ubo:{u.id}", "ubo", u.full_name) for u in case.ubos]
+    subjects = [(ENTITY, "entity", case.entity.name, "", case.entity.country or "")]
+    subjects += [(f"ubo:{u.id}", "ubo", u.full_name, u.date_of_birth or "",
+                  u.nationality or "") for u in sorted(case.ubos, key=lambda u: u.id)]
     return [ScreeningSubject(key, kind, name,
                              [_view(h, viewer, gate, status)
-                              for h in sorted(by_subject.get(key, []), key=_order)])
-            for key, kind, name in subjects]
+                              for h in sorted(by_subject.get(key, []), key=_order)],
+                             birth_date, country)
+            for key, kind, name, birth_date, country in subjects]
+
+
+def screening_lists_loaded(session: Session) -> bool:
+    """Whether the built-in screener has a list: every case is then screened, and its
+    Screening blocks are shown even with no hit ("no hits" is then an answer)."""
+    return session.scalar(select(ScreeningList.id).where(ScreeningList.current_version > 0)
+                          .limit(1)) is not None

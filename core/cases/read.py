@@ -17,7 +17,12 @@ from core.access.roles import Permission, can
 from core.cases import review_log
 from core.cases.actions import load_case
 from core.cases.approvals import FourEyes, four_eyes_of
-from core.cases.hits_read import ScreeningSubject, screening_subjects
+from core.cases.hits_read import (
+    ScreeningSubject,
+    screening_lists_loaded,
+    screening_subjects,
+)
+from core.cases.risk import risk_sentences
 from core.cases.state import (
     case_action_verdict,
     document_label,
@@ -155,6 +160,12 @@ class CaseDetail:
     screening: list[ScreeningSubject] = field(default_factory=list)
     open_hits: int = 0
     can_bulk_disposition: bool = False
+    screening_lists: bool = False  # the built-in screener has a list: every case is screened
+    # The explained risk score (core/cases/risk.py): points, low | medium | high (None: not
+    # scored yet) and the factors that produced it ("+25 country on high-risk list: IR")
+    risk_points: int = 0
+    risk_level: str | None = None
+    risk_factors: list[str] = field(default_factory=list)
 
     def shows(self, block: str) -> bool:
         return block in self.blocks_shown
@@ -330,8 +341,11 @@ def case_detail(db: Database, case_id: str, viewer: str | None = None, *,
             awaiting_second_approver=four_eyes.first_approver,
             next_approval=2 if four_eyes.awaiting_second else 1,
             screening=screening_subjects(s, case, user), open_hits=case.open_hits or 0,
+            screening_lists=screening_lists_loaded(s),
             can_bulk_disposition=bool(user and not user.disabled
-                                      and can(user.role, Permission.SIGN_OFF_HITS)))
+                                      and can(user.role, Permission.SIGN_OFF_HITS)),
+            risk_points=case.risk_points or 0, risk_level=case.risk_level,
+            risk_factors=risk_sentences(case.risk_factors))
 
 
 

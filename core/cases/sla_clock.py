@@ -19,4 +19,4 @@ def restart_clock(session: Session, case: Case, old_status: str, now: datetime) 
     if case.due_at is not None and case.due_at < now:
         session.add(SlaBreach(case_id=case.id, workflow=case.workflow, case_status=old_status,
                               assignee=case.assignee, due_at=case.due_at, left_at=now))
-    case.due_at = due_at_for(session, case.workflow, case.case_status, now)
+    case.due_at = due_at_for(session, case.workflow, case.case_status, now, case.risk_level)

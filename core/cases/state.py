@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
 from core.cases.approvals import withdraw_if_changed
+from core.cases.risk import refresh_risk
 from core.cases.sla_clock import restart_clock
 from core.cases.status import (
     REVIEWED_BLOCK_STATUSES,
@@ -115,6 +116,7 @@ def refresh_status(session: Session, case: Case, actor: str) -> CaseStatus:
     withdraw_if_changed(session, case, actor)
     new = derive_case_status(facts_of(case))
     old = case.case_status
+    refresh_risk(session, case, old)  # the risk score first: a new status's SLA reads it
     now = utcnow()
     if old != new.value:
         case.case_status = new.value

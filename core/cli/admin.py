@@ -60,24 +60,33 @@ def _sign_in_commands(db, args) -> None:
 
 
 def cmd_worker(args) -> None:
-    """Deliver notifications: webhooks, email, SMS, CRM calls (see docs/NOTIFICATIONS.md)."""
+    """Deliver notifications (webhooks, email, SMS, CRM calls; docs/NOTIFICATIONS.md) and
+    screen queued cases with the built-in screener (docs/SCREENING.md)."""
     from core.notifications.dispatcher import Dispatcher, DispatcherConfig
     if args.concurrency is not None and args.concurrency < 1:
         raise DocketError("--concurrency must be at least 1")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(message)s")
-    dispatcher = Dispatcher(database(), DispatcherConfig.from_settings(
-        concurrency=args.concurrency))
+    from core.screening.runner import ScreeningRunner
+    db = database()
+    dispatcher = Dispatcher(db, DispatcherConfig.from_settings(concurrency=args.concurrency))
+    screener = ScreeningRunner(db)
     if args.once:
         n = dispatcher.run_once()
         print(f"{n} delivery attempt(s) made")
+        print(f"{screener.drain()} case(s) screened")
         return
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     print(f"worker {dispatcher.worker_id} delivering with {dispatcher.config.concurrency} "
-          "thread(s); Ctrl-C stops it after the deliveries in flight", file=sys.stderr)
+          "thread(s) and screening queued cases; Ctrl-C stops it after the work in flight",
+          file=sys.stderr)
+    screening = threading.Thread(target=screener.run_forever, args=(stop,),
+                                 name="docket-screener")
+    screening.start()
     dispatcher.run_forever(stop)
+    screening.join()
 
 
 def cmd_deliveries(args) -> None:

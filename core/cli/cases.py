@@ -30,6 +30,8 @@ ACT_ACTIONS = {
     "tag": "Add a tag (--tag; a lead or admin on any case, a reviewer on their own)",
     "untag": "Remove a tag (--tag)",
     "edit": "Edit user provided data (--set FIELD=VALUE, repeatable)",
+    "edit-subject": "Correct the entity's or a UBO's name, country, birth date or nationality "
+                    "(--subject entity|ubo:ID --set FIELD=VALUE); the case is screened again",
     "disposition-hit": "Decide on a screening hit (--hit ID --disposition true_match, "
                        "false_positive or needs_information; --reason for the first two)",
     "sign-off-hit": "Sign off a true match (--hit ID; a lead or admin who did not decide it)",
@@ -60,6 +62,11 @@ def cmd_demo(args) -> None:
     if sys.stderr.isatty():
         print(file=sys.stderr)
     print(f"generated {n} demo cases in {time.perf_counter() - started:.1f} s")
+    if args.score_risk:
+        from core.cases.risk import recompute_risk
+        started = time.perf_counter()
+        scored = recompute_risk(db, only_missing=True)
+        print(f"scored the risk of {scored:,} cases in {time.perf_counter() - started:.1f} s")
 
 
 def cmd_import(args) -> None:
@@ -174,7 +181,7 @@ def cmd_act(args) -> None:
         return
     asked = perform(db, args.case, args.action, actor=args.as_user, expected_version=version,
                     reason=args.reason, block=args.block, to=args.to, text=args.text,
-                    changes=changes, tag=args.tag)
+                    changes=changes, tag=args.tag, subject=args.subject)
     if args.action == "ask-for-reuploads":
         print(f"asked for {asked} re-upload(s)")
     _show_status(args.case)

@@ -65,7 +65,7 @@ CASE_TAGS_REBUILD = {
 }
 
 BULK_TABLES = ("entities", "cases", "ubos", "documents", "document_files", "processes",
-               "decisions", "case_tags")
+               "decisions", "case_tags", "case_keys")
 
 
 def fold_hour() -> int:

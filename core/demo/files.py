@@ -275,3 +275,12 @@ def _files_by_type() -> dict[str, list[tuple[str, str, str]]]:
         stem, ext = f.filename.rsplit(".", 1)
         out.setdefault(f.document_type, []).append((f.filename, f"{stem}_reupload.{ext}", f.sha256))
     return out
+
+
+@lru_cache(maxsize=1)
+def ring_file() -> DemoFile:
+    """The utility bill two demo applicants both sent (core/demo/rings.py): a file of its
+    own, so it links only them (the stock files above stand in for each applicant's own
+    upload and are not keyed by the demo loader)."""
+    return DemoFile("proof_of_address", "utility_bill_scan.pdf", "application/pdf",
+                    _address_pdf(7, "Lam Chi Ming", "Room 18C, 41 Lockhart Road, Wan Chai"))

@@ -18,10 +18,11 @@ from typing import Callable, Sequence
 from sqlalchemy import select
 
 from core.access.users import ensure_demo_users
+from core.cases.risk import recompute_risk
 from core.demo.bulk_load import _Writer, open_writer, row_batches
-from core.demo.files import _files_by_type, demo_files
+from core.demo.files import _files_by_type, demo_files, ring_file
 from core.demo.rows import ID_TABLES, TABLE_ORDER
-from core.demo.screening_demo import seed_demo_screening
+from core.demo.screening_demo import load_demo_lists, seed_demo_screening
 from core.store.db import Database
 from core.store.models import Case, User, utcnow
 from core.workflows.definitions import DEFAULT_WORKFLOWS, ensure_default_workflows
@@ -65,7 +66,8 @@ def generate_cases(db: Database, n_cases: int, *, seed: int = 0,
 
 def seed_demo_if_empty(db: Database, n_cases: int = 300) -> bool:
     """Demo mode's first start: workflows, demo users, default views, then `n_cases` cases
-    tagged "demo" with audit timelines, a few of them with screening hits. Does nothing
+    tagged "demo" with audit timelines, a few of them with screening hits, and the two
+    fictional lists of core/demo/lists loaded for the built-in screener. Does nothing
     (returns False) if any case exists."""
     with db.read() as s:
         if s.scalar(select(Case.id).limit(1)) is not None:
@@ -79,6 +81,8 @@ def seed_demo_if_empty(db: Database, n_cases: int = 300) -> bool:
                        only_if_empty=True) > 0
     if seeded:
         seed_demo_screening(db)  # a few cases with screening hits to look at
+        recompute_risk(db, only_missing=True)  # the bulk loader writes no risk score
+        load_demo_lists(db)  # the built-in screener's fictional lists; the worker screens
     return seeded
 
 
@@ -97,7 +101,7 @@ def _generate(db: Database, n_cases: int, *, seed: int = 0, progress: Progress |
         ensure_default_workflows(s)
     reviewers = _assignable_users(db)
     slas = _slas(db)  # read before the writer locks the tables (a bulk load locks workflows)
-    files = demo_files()
+    files = (*demo_files(), ring_file())  # ring_file: the demo rings' re-used file
     writer: _Writer = open_writer(db, n_cases)
     ok = False
     try:
@@ -111,7 +115,8 @@ def _generate(db: Database, n_cases: int, *, seed: int = 0, progress: Progress |
         params = {"seed": seed, "n_cases": n_cases, "first_case": first_case,
                   "first_id": first_id, "reviewers": reviewers, "extra_tags": list(extra_tags),
                   "with_audit": with_audit, "now": utcnow().isoformat(),
-                  "files": _files_by_type(), "sla": slas}
+                  "files": _files_by_type(), "sla": slas,
+                  "ring_file": (ring_file().filename, ring_file().sha256)}
         batches = row_batches(params)
         done = 0
         spent = dict.fromkeys(TABLE_ORDER, 0.0)

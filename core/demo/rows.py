@@ -12,8 +12,23 @@ import random
 from datetime import datetime, timedelta
 from typing import Callable, Sequence
 
+from core.cases.case_keys import (
+    ADDRESS,
+    DOCUMENT,
+    EMAIL,
+    PERSON,
+    PHONE,
+    REGISTRATION,
+    address_words,
+    email_value,
+    person_words,
+    phone_value,
+    registration_value,
+    stored,
+)
 from core.cases.status import CaseStatus
 from core.demo.case_templates import STATUS_MIX_BY_AGE, _templates
+from core.demo.rings import FILE, OFFICE, OWNER, RING_COUNTRY, ring_slots, ring_values, wants
 from core.demo.world import (
     APPROVE_REASONS,
     AUDITORS,
@@ -33,6 +48,13 @@ from core.demo.world import (
 from core.workflows.sla import Sla, due_at
 
 FALLBACK_REVIEWER = "demo.reviewer"  # decided_by when the database has no reviewer yet
+US_AREA_CODES = ("212", "415", "512", "305", "312", "302", "646", "718", "310", "213", "617",
+                 "202", "206", "404", "713", "214", "602", "303", "702", "801", "503", "615",
+                 "704", "919")
+CA_AREA_CODES = ("416", "647", "437", "514", "438", "604", "778", "403", "587", "613")
+DOMAIN_VARIANTS = ("", "group", "intl", "global", "asia", "co", "hq", "trade", "biz", "online",
+                   "corp", "ltd", "holdings", "partners", "ventures", "capital", "pro", "plus",
+                   "world", "net")
 HISTORY_DAYS = 180
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -52,6 +74,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "processes": ("id", "case_id", "name", "state", "detail", "updated_at"),
     "decisions": ("id", "case_id", "action", "reason", "actor", "at"),
     "audit_events": ("id", "case_id", "at", "actor", "kind", "before", "after"),
+    # related cases (core/cases/case_keys.py): the values written, normalised as it does;
+    # the stock document files are not keyed (each stands in for an applicant's own file)
+    "case_keys": ("case_id", "kind", "value", "shown"),
 }
 TABLE_ORDER = tuple(COLUMNS)
 ID_TABLES = ("entities", "ubos", "documents", "document_files", "processes", "decisions",
@@ -82,7 +107,7 @@ def _phone_formatter(fmt: str) -> Callable[[int], str]:
                           a4=f"{n % 10000:04d}", b2=f"{n // 100 % 100:02d}",
                           b3=f"{n // 1000 % 1000:03d}", b4=f"{n // 10000 % 10000:04d}",
                           c1=8 + n % 2, c2=f"{n // 10**8 % 100:02d}", d2=f"{n // 10**10 % 100:02d}",
-                          ac=("212", "415", "512", "305", "312", "302")[n % 6])
+                          ac=US_AREA_CODES[n % 24], cac=CA_AREA_CODES[n % 10])
     return phone
 
 
@@ -93,7 +118,8 @@ class _RowFactory:
     def __init__(self, seed: int, n_cases: int, first_case: int, first_id: dict[str, int],
                  reviewers: list[str], extra_tags: Sequence[str], with_audit: bool, now: str,
                  files: dict[str, list[tuple[str, str, str]]],
-                 sla: dict[tuple[str, str], Sla] | None = None):
+                 sla: dict[tuple[str, str], Sla] | None = None,
+                 ring_file: tuple[str, str] | None = None):
         self.rng = random.Random(seed)
         self.n = n_cases
         self.first_case = first_case
@@ -123,14 +149,21 @@ class _RowFactory:
 
         # countries: a weighted slot list; per country, pools of names with JSON pieces
         self.country_slots = []
+        self.person_words: dict[str, str] = {}  # name -> its words as a person key has them
         for c in COUNTRIES:
             p = _country_pools(c)
+            word = "Flat" if c.code in ("HK", "SG", "GB") else "Unit"
             entry = (c.code, p, _reg_formatter(c.code), _phone_formatter(c.phone),
-                     [(name, jname, domain, f'{{"company_name": {jname}, "registration_number": "')
+                     [(name, jname, *domain.split(".", 1),
+                       f'{{"company_name": {jname}, "registration_number": "')
                       for name, jname, domain in p.businesses],
                      [(name, jname, local, f'{{"full_name": {jname}, "date_of_birth": "')
-                      for name, jname, local in p.persons])
+                      for name, jname, local in p.persons],
+                     [(_j(place)[1:-1], place, address_words(place)) for place in p.places],
+                     [(f"{word} {floor}{letter}", f"unit {floor}{letter.lower()}")
+                      for floor in range(1, 61) for letter in "ABCDEFGH"])
             self.country_slots.extend([entry] * c.weight)
+            self.person_words.update((name, person_words(name)) for name, _, _ in p.persons)
 
         # templates: everything static about a case, in the order the loop needs it
         assign_p = {"collection_flow": 0.0, "pending_process": 0.3,
@@ -165,7 +198,7 @@ class _RowFactory:
         self.tag_sets = tags
         self.monitoring_tags = _j(sorted({"periodic_review", *extra_tags}))
         self.dobs = [f"{1950 + y}-{m:02d}-{d:02d}" for y in range(55) for m in range(1, 13)
-                     for d in (3, 9, 14, 21, 27)]
+                     for d in range(1, 29)]  # people meet by name and birth date rarely
         self.inc_dates = [f"{1985 + y}-{m:02d}-{d:02d}" for y in range(40) for m in range(1, 13)
                           for d in (2, 11, 18, 25)]
         self.expiries = [f"{2027 + y}-{m:02d}-{d:02d}" for y in range(9) for m in range(1, 13)
@@ -182,6 +215,18 @@ class _RowFactory:
         self.reject_reasons = list(REJECT_REASONS)
         self.business_mail = ("info", "compliance", "admin", "finance", "contact", "onboarding")
 
+        # demo rings (core/demo/rings.py): their slots, values and the templates that fit
+        self.ring_slots = ring_slots(n_cases)
+        self.ring = ring_values(seed, first_case, self.dobs)
+        self.ring_file = ring_file
+        self.ring_country = next(e for e in self.country_slots if e[0] == RING_COUNTRY)
+        office = f"{self.ring.unit}, {self.ring.address}"
+        self.ring_address = (_j(office), office, stored(address_words(office)))
+        self.ring_groups = {
+            (slot.role, slot.status): [t for t in self.groups[slot.status] if wants(
+                slot.role, t[0], bool(t[12]), {d[0] for d in t[13]})] or self.groups[slot.status]
+            for slot in self.ring_slots.values()}
+
     def batch(self, start: int, size: int) -> dict[str, list[tuple]]:
         ent_rows: list[tuple] = []
         case_rows: list[tuple] = []
@@ -191,6 +236,8 @@ class _RowFactory:
         proc_rows: list[tuple] = []
         dec_rows: list[tuple] = []
         audit_rows: list[tuple] = []
+        key_rows: list[tuple] = []
+        key = key_rows.append
         r = self.rng.random
         n = self.n
         span = HISTORY_DAYS * 86400.0
@@ -223,28 +270,47 @@ class _RowFactory:
         with_audit = self.with_audit
         first_case = self.first_case
         force = n >= 7
+        rings, rv, person_key = self.ring_slots, self.ring, self.person_words
         for i in range(start, start + size):
             case_id = f"C-{first_case + i:07d}"
             created = t0 + (i + r()) / n * span
             age = now_s - created
+            ring = rings.get(i) if rings else None
             if i < 7 and force:
                 status = statuses[i]  # every status is present in every run
+            elif ring is not None:
+                status = ring.status
             else:
                 for max_age, names, cum in mix:
                     if age < max_age:
                         status = names[bisect.bisect_left(cum, r())]
                         break
-            group = groups[status]
+            group = groups[status] if ring is None else self.ring_groups[(ring.role, status)]
             (business, kind, workflow, status, collected, decision, action, risk_lo, risk_span,
              version, assign_p, procs, ubos, docs, asked, has_registry, screened,
              moved) = group[int(r() * len(group))]
-            code, cp, reg_of, phone_of, businesses, persons = slots[int(r() * n_slots)]
+            country = slots[int(r() * n_slots)]
+            office = ring is not None and ring.role == OFFICE
+            code, cp, reg_of, phone_of, businesses, persons, places, units = (
+                self.ring_country if office else country)
             k = int(r() * 1e15)  # one random number feeds the numbers below
-            phone = phone_of(k)
-            addr = cp.addresses_j[k % len(cp.addresses_j)]
+            phone = rv.phone if office else phone_of(k)
+            if office:
+                addr, address, address_key = self.ring_address
+            else:  # a number and a unit of its own: addresses do not link by chance
+                place_j, place, place_key = places[k % len(places)]
+                unit, unit_key = units[k // 13 % len(units)]
+                number = 1 + k // 7919 % 199
+                addr = f'"{unit}, {number} {place_j}"'
+                address = f"{unit}, {number} {place}"
+                address_key = stored(f"{unit_key} {number} {place_key}")
             if business:
-                name, jname, domain, ud = businesses[k % len(businesses)]
-                email = f"{business_mail[k % 6]}@{domain}"
+                name, jname, stem, tld, ud = businesses[k % len(businesses)]
+                # companies of one name (the pools repeat) have domains of their own
+                domain = rv.domain if office else (
+                    f"{stem}{DOMAIN_VARIANTS[k // 31 % 20]}{k // 631 % 50 or ''}.{tld}")
+                email = (f"{rv.mailboxes[ring.member]}@{domain}" if office
+                         else f"{business_mail[k % 6]}@{domain}")
                 reg = reg_of(k // 7)
                 user_data = (f'{ud}{reg}", "country": "{code}", "address": {addr}, '
                              f'"email": "{email}", "phone": "{phone}", "industry": '
@@ -257,6 +323,19 @@ class _RowFactory:
                              f'"address": {addr}, "email": "{email}", "phone": "{phone}", '
                              f'"occupation": {occupations[k // 7 % 12]}}}')
             ent_rows.append((eid, kind, name, email, phone, code, reg))
+            value = email_value(email)
+            if value:
+                key((case_id, EMAIL, stored(value), email))
+            value = phone_value(phone, code)
+            if value:
+                key((case_id, PHONE, value, phone))
+            value = registration_value(reg, code) if business else None
+            if value:
+                key((case_id, REGISTRATION, value, reg))
+            key((case_id, ADDRESS, address_key, address))
+            if not business:
+                born = dobs[k % n_dobs]
+                key((case_id, PERSON, f"{person_key[name]}|{born}", f"{name}, born {born}"))
 
             # time line: created -> collection, processes, reviews -> status change -> update
             if moved:
@@ -313,6 +392,7 @@ class _RowFactory:
 
             first_ubo = uid
             if ubos:
+                people = set()
                 share = 100.0
                 last = len(ubos) - 1
                 for j, (kyc_state, outcome, block, ureason, score) in enumerate(ubos):
@@ -320,6 +400,13 @@ class _RowFactory:
                     ucode, ucp = (code, cp) if x < 0.8 else slots[int(x * 1e6) % n_slots][:2]
                     upersons = ucp.persons
                     uname, _, ulocal = upersons[int(x * 1e9) % len(upersons)]
+                    born = dobs[int(x * 1e7) % n_dobs]
+                    if j == 0 and ring is not None and ring.role == OWNER:
+                        uname, born, ucode = rv.owner_name, rv.owner_born, RING_COUNTRY
+                    value = f"{person_key[uname]}|{born}"
+                    if value not in people:
+                        people.add(value)
+                        key((case_id, PERSON, value, f"{uname}, born {born}"))
                     if j == last:
                         pct = round(share, 1)
                     else:
@@ -328,7 +415,7 @@ class _RowFactory:
                     result = (f'{kyc_prefix[outcome][j & 3]}{score + x * 0.14:.2f}, '
                               f'"session_id": "{k + j:x}"}}') if outcome else None
                     ubo_rows.append((uid, case_id, uname, f"{ulocal}{j}@{ucp.mail_providers[0]}",
-                                     dobs[int(x * 1e7) % n_dobs], ucode, pct, kyc_state, result,
+                                     born, ucode, pct, kyc_state, result,
                                      block, ureason, reviewer if block else None,
                                      up_s if block else None))
                     uid += 1
@@ -356,6 +443,10 @@ class _RowFactory:
                                  dt, props, block, dreason, reviewer if reviewed else None,
                                  up_s if reviewed else None))
                 f1, _, sha = pool[x % len(pool)]
+                if ring is not None and ring.role == FILE and dt == "proof_of_address" \
+                        and self.ring_file:
+                    f1, sha = self.ring_file  # the re-used file: the only keyed one
+                    key((case_id, DOCUMENT, sha, f"{f1} (SHA-256 {sha[:12]}…)"))
                 file_rows.append((fid, did, 1, f1, sha, c_s, "applicant"))
                 fid += 1
                 if two_versions:
@@ -388,4 +479,4 @@ class _RowFactory:
                    decisions=decid, audit_events=aid)
         return {"entities": ent_rows, "cases": case_rows, "ubos": ubo_rows, "documents": doc_rows,
                 "document_files": file_rows, "processes": proc_rows, "decisions": dec_rows,
-                "audit_events": audit_rows}
+                "audit_events": audit_rows, "case_keys": key_rows}

@@ -9,6 +9,7 @@ leaves every case's `open_hits` at 0. The list entries are made up.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from sqlalchemy import exists, select
 
@@ -16,6 +17,7 @@ from core.cases.status import CaseStatus
 from core.errors import DocketError
 from core.screening.dispositions import disposition_hit
 from core.screening.hits import record_screening
+from core.screening.lists import load_list
 from core.store.db import Database
 from core.store.models import Case, Ubo
 
@@ -85,3 +87,20 @@ def seed_demo_screening(db: Database) -> int:
     except DocketError as e:  # demo data is a courtesy: a refusal never stops a start
         log.warning("demo screening hits not all written: %s", e)
     return done
+
+
+DEMO_LISTS = (("demo-sanctions", "demo_sanctions.csv", "opensanctions",
+               "Docket demo sanctions (fictional)"),
+              ("demo-sdn", "demo_sdn.csv", "ofac_sdn", "Docket demo SDN (fictional)"))
+
+
+def load_demo_lists(db: Database) -> None:
+    """The built-in screener's two fictional lists (core/demo/lists), loaded as the system:
+    every demo case is then queued, and the worker screens it (docs/SCREENING.md)."""
+    folder = Path(__file__).with_name("lists")
+    for name, file_name, fmt, title in DEMO_LISTS:
+        try:
+            load_list(db, name, (folder / file_name).read_bytes(), fmt=fmt, actor="system",
+                      title=title, file_name=file_name)
+        except DocketError as e:  # the demo stays usable without its lists
+            log.warning("demo list %s not loaded: %s", name, e)

@@ -98,7 +98,7 @@ COUNTRIES: tuple[Country, ...] = (
             ("High Street", "King's Road", "Baker Street", "Victoria Street", "Old Street",
              "Fleet Street", "Bishopsgate"),
             ("London", "Manchester", "Edinburgh", "Bristol", "Leeds")),
-    Country("US", "United States", 9, "+1 {ac} 555 0{a3}", "com", "Delaware Division of Corporations",
+    Country("US", "United States", 9, "+1 {ac} 555 {a4}", "com", "Delaware Division of Corporations",
             ("Liberty", "Summit", "Redwood", "Lakeshore", "Granite", "Golden Gate", "Blue Ridge",
              "Hudson", "Pioneer", "Cascade", "Lone Star", "Atlantic"),
             _CORES_EN, ("Inc.", "LLC", "Corp."),
@@ -205,7 +205,7 @@ COUNTRIES: tuple[Country, ...] = (
             ("pt.lu", "gmail.com"),
             ("Boulevard Royal", "Avenue John F. Kennedy", "Rue de la Gare"),
             ("Luxembourg",)),
-    Country("CA", "Canada", 2, "+1 416 555 0{a3}", "ca", "Corporations Canada",
+    Country("CA", "Canada", 2, "+1 {cac} 555 {a4}", "ca", "Corporations Canada",
             ("Maple Leaf", "Northern Lights", "Rocky Mountain", "Great Lakes", "Laurentian"),
             _CORES_EN, ("Inc.", "Ltd.", "Corp."),
             ("Liam", "Olivia", "Noah", "Emma", "Benjamin", "Charlotte"),
@@ -269,7 +269,7 @@ class _CountryPools:
     registry_j: str
     businesses: list[tuple[str, str, str]]   # (name, json name, domain)
     persons: list[tuple[str, str, str]]      # (name, json name, email local part)
-    addresses_j: list[str]
+    places: list[str]    # "street, city, country": a case's address adds a number and unit
     phone: str
     mail_providers: tuple[str, ...]
 
@@ -287,10 +287,6 @@ def _country_pools(c: Country) -> _CountryPools:
         for last in c.last_names:
             name = f"{f} {last}"
             persons.append((name, _j(name), f"{_slug(f)}.{_slug(last)}"))
-    addresses = []
-    for i, street in enumerate(c.streets):
-        for j, city in enumerate(c.cities):
-            number = 1 + (i * 37 + j * 11) % 280
-            addresses.append(_j(f"{number} {street}, {city}, {c.name}"))
-    return _CountryPools(c.code, _j(c.code), _j(c.registry), businesses, persons, addresses,
+    places = [f"{street}, {city}, {c.name}" for street in c.streets for city in c.cities]
+    return _CountryPools(c.code, _j(c.code), _j(c.registry), businesses, persons, places,
                          c.phone, c.mail_providers)

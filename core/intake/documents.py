@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core import config, settings_store
+from core.cases.case_keys import add_document_key
 from core.errors import InvalidInput, NotFound
 from core.store.db import Database
 from core.store.models import Document, DocumentFile, FileBlob, utcnow
@@ -137,6 +138,7 @@ def add_file_version(session: Session, document: Document, filename: str, conten
                                 blob_sha256=sha256, uploaded_at=utcnow(), uploaded_by=uploaded_by)
     document.files.append(version_file)
     session.flush()
+    add_document_key(session, document.case_id, sha256, filename)  # related cases
     return version_file
 
 

@@ -3,7 +3,8 @@
 `import_cases` parses the file (`format.py`) and checks all of it (`checks.py`) inside the same
 unit of work that writes it, so a file with any problem writes nothing and ids are checked
 against the database they are written to. Each case is written with its documents' files
-(version 1), its `case.imported` audit event and its derived status. The file format is
+(version 1), its `case.imported` audit event, its derived status and its keys for related
+cases (core/cases/case_keys.py). The file format is
 documented in docs/INTAKE.md; examples/cases.json is a complete example.
 
 The rows are written WRITE_EVERY cases at a time, a few multi-row INSERTs per table (Core
@@ -17,12 +18,15 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.access.actors import require_permission
 from core.access.roles import Permission
+from core.cases.case_keys import CaseSources, case_key_rows
+from core.cases.risk import score_new_cases
+from core.cases.screening_queue import enqueue
 from core.cases.state import facts_from
 from core.cases.status import derive_case_status
 from core.errors import InvalidInput
@@ -32,7 +36,8 @@ from core.intake.format import REFUSED, parse_import
 from core.intake.values import clean_actor
 from core.store import audit
 from core.store.db import Database
-from core.store.models import Case, Document, DocumentFile, Entity, Process, Ubo, utcnow
+from core.store.models import Case, CaseKey, Document, DocumentFile, Entity, Process, Ubo, utcnow
+from core.store.screening_list_models import ScreeningList
 from core.workflows.sla import due_at, due_times
 
 MAX_PUSH_CASES = 1_000  # per API request; a larger load goes through `import_cases` (a file)
@@ -82,6 +87,22 @@ def _status(plan: PlannedCase) -> str:
         process_states=[p["state"] for p in plan.processes])).value
 
 
+def _key_rows(chunk: list[tuple[PlannedCase, str]], documents: list[tuple], document_ids: list[int],
+              files: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The new cases' keys for related cases (core/cases/case_keys.py), one multi-row INSERT."""
+    case_of = {doc_id: row["case_id"] for doc_id, (row, _, _) in zip(document_ids, documents)}
+    files_of: dict[str, list[tuple[str, str]]] = {}
+    for f in files:
+        files_of.setdefault(case_of[f["document_id"]], []).append((f["blob_sha256"], f["filename"]))
+    return [row for plan, case_id in chunk for row in case_key_rows(case_id, CaseSources(
+        plan.entity.get("kind", ""), plan.entity.get("name", ""), plan.entity.get("email", ""),
+        plan.entity.get("phone", ""), plan.entity.get("country", ""),
+        plan.entity.get("registration_number", ""), plan.values["user_data"],
+        plan.values["registry_data"],
+        [(u.values.get("full_name"), u.values.get("date_of_birth")) for u in plan.ubos],
+        files_of.get(case_id, [])))]
+
+
 def _write_cases(session: Session, chunk: list[tuple[PlannedCase, str]], actor: str) -> None:
     """Writes the planned cases (with their case ids) in file order: entities, cases,
     processes, UBOs, documents (each case's own, then its UBOs'), files, audit events."""
@@ -120,12 +141,21 @@ def _write_cases(session: Session, chunk: list[tuple[PlannedCase, str]], actor: 
               "uploaded_at": now, "uploaded_by": "applicant"}
              for document_id, (_, d, now) in zip(document_ids, documents) if d.content is not None]
     _insert(session, DocumentFile, files)
+    _insert(session, CaseKey, _key_rows(chunk, documents, document_ids, files))
     audit.record_many(session, (
         {"case_id": case_id, "actor": actor, "kind": "case.imported",
          "after": {"workflow": plan.workflow, "entity": plan.entity["name"], "status": status,
                    "documents": len(plan.documents) + sum(len(u.documents) for u in plan.ubos),
                    "ubos": len(plan.ubos), "processes": len(plan.processes)}}
         for (plan, case_id), status in zip(chunk, statuses)))
+
+
+def _lists_loaded(session: Session) -> bool:
+    """Whether a screening list is loaded: new cases are queued for the built-in screener
+    only then (with no list there is nothing to screen against, and a list's first load
+    queues every case anyway)."""
+    return session.scalar(select(ScreeningList.id).where(ScreeningList.current_version > 0)
+                          .limit(1)) is not None
 
 
 def _write_planned(session: Session, planned: list[PlannedCase], actor: str,
@@ -141,6 +171,10 @@ def _write_planned(session: Session, planned: list[PlannedCase], actor: str,
         if on_progress is not None:
             for done in range(start + 1, min(start + WRITE_EVERY, len(planned)) + 1):
                 on_progress(done, len(planned))
+    if ids:
+        score_new_cases(session, ids)  # their risk (core/cases/risk.py), batched
+    if ids and _lists_loaded(session):  # no list, nothing to screen against
+        enqueue(session, ids, "intake")
     return ids
 
 
@@ -160,6 +194,17 @@ def import_cases(db: Database, source: bytes | str | dict, *, actor: str = "syst
     except IntegrityError:
         raise InvalidInput(REFUSED, ["a case id of the file was imported by someone else "
                                      "at the same time; check the ids and try again"]) from None
+
+
+def import_cases_in(session: Session, source: bytes | str | dict, *, actor: str) -> list[str]:
+    """`import_cases` inside the caller's unit of work (the built-in screener opens a
+    monitoring review and records its hits in one transaction). InvalidInput, nothing
+    written by this call, on any problem."""
+    actor = clean_actor(actor)
+    problems, planned = check_import(parse_import(source), session)
+    if problems:
+        raise InvalidInput(REFUSED, problems)
+    return _write_planned(session, planned, actor)
 
 
 @dataclass(frozen=True)

@@ -117,10 +117,27 @@ def _earlier_decision(session: Session, digest: str, not_id: int | None) -> Scre
     return session.scalars(stmt).first()
 
 
-def _carry(session: Session, hit: ScreeningHit, actor: str) -> bool:
-    """Gives `hit` the decision of an earlier hit with its hash, if one exists (audited)."""
+def _earlier_decisions(session: Session, digests: set[str]) -> dict[str, ScreeningHit]:
+    """`_earlier_decision` for many hashes in one query (a new hit has no row of its own to
+    leave out): hash -> the newest hit with it dispositioned true match or false positive."""
+    found: dict[str, ScreeningHit] = {}
+    if digests:
+        for hit in session.scalars(
+                select(ScreeningHit)
+                .where(ScreeningHit.match_hash.in_(digests),
+                       ScreeningHit.disposition.in_([d.value for d in CLEARING_DISPOSITIONS]))
+                .order_by(ScreeningHit.id.desc())):
+            found.setdefault(hit.match_hash, hit)
+    return found
+
+
+def _carry(session: Session, hit: ScreeningHit, actor: str,
+           earlier: ScreeningHit | None = None, *, looked_up: bool = False) -> bool:
+    """Gives `hit` the decision of an earlier hit with its hash, if one exists (audited);
+    `looked_up`: `earlier` was found already (None: there is none)."""
     session.flush()
-    earlier = _earlier_decision(session, hit.match_hash, hit.id)
+    if not looked_up:
+        earlier = _earlier_decision(session, hit.match_hash, hit.id)
     if earlier is None:
         return False
     hit.disposition, hit.reason = earlier.disposition, earlier.reason
@@ -179,6 +196,7 @@ def _record_in(session: Session, case: Case, subject: Subject, source: str,
                                    ScreeningHit.subject_key == subject.key,
                                    ScreeningHit.source == source))}
     now = utcnow()
+    added: list[ScreeningHit] = []
     for found in hits:
         digest = match_hash(found, subject)
         hit = existing.pop(found.entry_id, None)
@@ -191,7 +209,13 @@ def _record_in(session: Session, case: Case, subject: Subject, source: str,
                            matched_fields=list(found.matched_fields), match_hash=digest,
                            first_seen_at=now, last_seen_at=now)
         session.add(hit)
-        (summary.carried if _carry(session, hit, actor) else summary.new).append(hit.id)
+        added.append(hit)
+    if added:  # the new hits' earlier decisions in one query, not one per hit
+        session.flush()
+        earlier = _earlier_decisions(session, {h.match_hash for h in added})
+        for hit in added:
+            carried = _carry(session, hit, actor, earlier.get(hit.match_hash), looked_up=True)
+            (summary.carried if carried else summary.new).append(hit.id)
     for hit in existing.values():
         if hit.gone_at is None:
             hit.gone_at = now
@@ -224,25 +248,33 @@ def record_screening(db: Database, case_id: str, subject_key: Any, source: str,
         case = load_case(session, case_id, for_update=True)
         if expected_version is not None and int(expected_version) != case.version:
             raise CaseChanged(case_id, expected_version, case.version)
-        status = CaseStatus(case.case_status)
-        if status in FINAL_STATUSES:
-            raise ActionNotAllowed(f"screening refused: case {case_id} is {status.label}, "
-                                   "which is final")
-        subject = subject_of(case, key)
-        summary = _record_in(session, case, subject, source, hits, actor)
-        summary.open_hits = recount_open_hits(session, case)
-        if summary.changed:
-            touch(case)
-            audit.record(session, case_id=case.id, actor=actor, kind="screening.recorded",
-                         after={"subject": subject.key, "subject_name": subject.name,
-                                "source": source, **summary.counts(),
-                                "open_hits": summary.open_hits,
-                                "entries": {kind: _listed(session, getattr(summary, kind))
-                                            for kind in ("new", "carried", "reopened",
-                                                         "updated", "gone")
-                                            if getattr(summary, kind)}})
-            refresh_status(session, case, actor)
-        summary.version = case.version
+        return record_in(session, case, key, source, hits, actor)
+
+
+def record_in(session: Session, case: Case, key: str, source: str, hits: list[HitInput],
+              actor: str) -> ScreeningSummary:
+    """`record_screening`'s work on a case the caller has locked, in the caller's unit of
+    work (the built-in screener records every subject and list of a case in one
+    transaction). `hits` are checked (`clean_hits`); ActionNotAllowed on a decided case."""
+    status = CaseStatus(case.case_status)
+    if status in FINAL_STATUSES:
+        raise ActionNotAllowed(f"screening refused: case {case.id} is {status.label}, "
+                               "which is final")
+    subject = subject_of(case, key)
+    summary = _record_in(session, case, subject, source, hits, actor)
+    summary.open_hits = recount_open_hits(session, case)
+    if summary.changed:
+        touch(case)
+        audit.record(session, case_id=case.id, actor=actor, kind="screening.recorded",
+                     after={"subject": subject.key, "subject_name": subject.name,
+                            "source": source, **summary.counts(),
+                            "open_hits": summary.open_hits,
+                            "entries": {kind: _listed(session, getattr(summary, kind))
+                                        for kind in ("new", "carried", "reopened",
+                                                     "updated", "gone")
+                                        if getattr(summary, kind)}})
+        refresh_status(session, case, actor)
+    summary.version = case.version
     return summary
 
 

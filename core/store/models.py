@@ -27,7 +27,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 # those tables are imported here, so importing this module registers every table.
 from core.store.approval_models import CaseApproval  # noqa: F401  (four-eyes approvals)
 from core.store.base import Base, utcnow  # noqa: F401  (re-exported: `from core.store.models`)
+from core.store.case_key_models import CaseKey  # noqa: F401  (related cases)
 from core.store.counter_models import CaseCount, CaseDueCount, CaseTag  # noqa: F401  (triggers' tables)
+from core.store.screening_list_models import ScreeningList  # noqa: F401  (built-in screener)
 from core.store.screening_models import ScreeningHit  # noqa: F401  (screening hits)
 from core.store.signin_models import RecoveryCode, SignInSession  # noqa: F401  (sign-in)
 from core.store.worklist_models import SavedFilter  # noqa: F401  ("My views")
@@ -108,6 +110,16 @@ class Case(Base):
     # shows it from `cases` alone; the bulk demo loader leaves it 0. The database's default
     # only (no ORM default): a row written by code made before the column leaves it out.
     open_hits: Mapped[int] = mapped_column(Integer, server_default="0")
+    # A monitoring review opened from an approved customer's new screening hits points at the
+    # case it reviews (migration 0015); None for every other case.
+    origin_case_id: Mapped[str | None] = mapped_column(String(64), ForeignKey("cases.id"),
+                                                       nullable=True)
+    # The explained risk score (core/cases/risk.py, migration 0017): points (0 until scored),
+    # low|medium|high and {"inputs": {...}, "factors": [[factor, points, text], ...]} (None: not
+    # scored yet). The database's default only, as open_hits.
+    risk_points: Mapped[int] = mapped_column(Integer, server_default="0")
+    risk_level: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    risk_factors: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
 
     entity: Mapped[Entity] = relationship(lazy="joined")
     documents: Mapped[list["Document"]] = relationship(
@@ -142,6 +154,10 @@ class Case(Base):
         Index("ix_cases_status_id", "case_status", "id"),
         # "open hits: yes" (migration 0014): the few cases with open hits, newest first
         Index("ix_cases_open_hits", "open_hits", "created_at", "id"),
+        # the reviews opened from a case (migration 0015)
+        Index("ix_cases_origin", "origin_case_id"),
+        Index("ix_cases_risk_level", "risk_level", "created_at", "id"),  # filter, newest first
+        Index("ix_cases_risk_points", "risk_points", "id"),  # the Risk sort
     )
 
 

@@ -11,6 +11,9 @@ A definition (docs/ADMIN.md shows the YAML):
     approve_needs_all_blocks_approved: true     # Approve only once every block is reviewed
     screening_blocks_approval: true             # Approve refused while a screening hit is
                                                 # open or a true match is not signed off
+    screening_threshold: null                   # the built-in screener's score (50-100) a
+                                                # list entry needs to be a hit; null: the
+                                                # screener's default (docs/SCREENING.md)
     notifications:                              # action -> channels
       approve: [webhook, email]
       reject: [webhook, email]
@@ -25,6 +28,10 @@ A definition (docs/ADMIN.md shows the YAML):
       countries: [IR, RU]                   # approver
       entity_types: [business]
       true_match: false                     # a screening hit dispositioned true match
+    risk_model:                             # the explained risk score (docs/RISK.md;
+      bands: {medium: 30, high: 60}         # core/workflows/risk_model.py); absent: the
+      factors: [{factor: country, points: 40, list: high-risk list, countries: [IR]}, ...]
+                                            # workflow's default, null: no factors
 
 Changing a workflow never corrupts its cases: the name cannot change; a document type
 removed from the list keeps its existing documents (they show the type's key as a label and
@@ -58,14 +65,21 @@ from core.workflows.four_eyes import (
     normalized_four_eyes,
     validate_four_eyes,
 )
+from core.workflows.risk_cases import rescore_cases
+from core.workflows.risk_model import (
+    default_risk_model,
+    describe_risk_model,
+    normalized_risk_model,
+    validate_risk_model,
+)
 from core.workflows.sla import default_sla, normalized_sla, validate_sla
 
 FORMAT_VERSION = 1
 NAME = re.compile(r"^[a-z0-9_]{1,64}$")
 DOCUMENT_TYPE = re.compile(r"^[a-z0-9_]{1,64}$")
 FIELDS = ("name", "title", "document_types", "reupload_reasons", "blocks",
-          "approve_needs_all_blocks_approved", "screening_blocks_approval", "notifications",
-          "sla", "four_eyes")
+          "approve_needs_all_blocks_approved", "screening_blocks_approval",
+          "screening_threshold", "notifications", "sla", "four_eyes", "risk_model")
 NOTIFICATION_ACTIONS = ("approve", "reject", "ask_for_reuploads", "kyc_reupload")
 CHANNELS = ("webhook", "email", "sms", "crm")
 MAX_TITLE = 200
@@ -75,6 +89,8 @@ MAX_DOCUMENT_TYPES = 100
 MAX_REASONS = 50
 MAX_YAML_BYTES = 1024 * 1024
 MAX_WORKFLOWS_PER_FILE = 100
+THRESHOLD_RANGE = (50, 100)  # below 50 a name shares little more than a common word
+RESCORE = "docket_rescore"  # session.info: workflows whose cases to score again once saved
 
 
 # --- checking ------------------------------------------------------------------------------
@@ -132,6 +148,12 @@ def validate_definition(d: Any, where: str = "workflow") -> list[str]:
     for flag_name in ("approve_needs_all_blocks_approved", "screening_blocks_approval"):
         if not isinstance(d.get(flag_name, False), bool):
             problems.append(f"{where}.{flag_name}: true or false")
+    threshold = d.get("screening_threshold")
+    low, high = THRESHOLD_RANGE
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, int)
+                                  or not low <= threshold <= high):
+        problems.append(f"{where}.screening_threshold: empty (the screener's default) or a "
+                        f"whole number from {low} to {high}")
 
     rules = d.get("notifications", {})
     if not isinstance(rules, dict):
@@ -149,6 +171,7 @@ def validate_definition(d: Any, where: str = "workflow") -> list[str]:
                 problems.append(f"{where}.notifications.{action}: a channel appears twice")
     problems.extend(validate_sla(d.get("sla"), f"{where}.sla"))
     problems.extend(validate_four_eyes(d.get("four_eyes"), f"{where}.four_eyes"))
+    problems.extend(validate_risk_model(d.get("risk_model"), f"{where}.risk_model"))
     return problems
 
 
@@ -163,10 +186,13 @@ def normalized(d: dict[str, Any]) -> dict[str, Any]:
         "approve_needs_all_blocks_approved": bool(d.get("approve_needs_all_blocks_approved",
                                                         False)),
         "screening_blocks_approval": bool(d.get("screening_blocks_approval", False)),
+        "screening_threshold": d.get("screening_threshold"),
         "notifications": {a: list((d.get("notifications") or {}).get(a, []))
                           for a in NOTIFICATION_ACTIONS},
         "sla": normalized_sla(d["sla"] if "sla" in d else default_sla(d["name"])),
         "four_eyes": normalized_four_eyes(d.get("four_eyes")),
+        "risk_model": normalized_risk_model(d["risk_model"] if "risk_model" in d
+                                            else default_risk_model(d["name"])),
     }
 
 
@@ -225,6 +251,9 @@ def change_notes(db: Database, new: dict[str, Any]) -> list[str]:
             and not old["screening_blocks_approval"]):
         notes.append("open cases can be approved only once every screening hit is "
                      "dispositioned and every true match signed off by a lead")
+    if new.get("screening_threshold") != old["screening_threshold"]:
+        notes.append("the built-in screener uses the new threshold from the next screening of "
+                     "each case; hits found before stay until a rescreen no longer returns them")
     if "sla" in new and normalized_sla(new.get("sla")) != old["sla"]:
         notes.append("cases keep the due time they have; a case gets the new service level "
                      "when it next enters a status")
@@ -236,6 +265,12 @@ def change_notes(db: Database, new: dict[str, Any]) -> list[str]:
                      "stays pending)" if said else
                      "four-eyes approval is switched off: the next Approve of any case is "
                      "final (also one waiting for its second approver)")
+    model = (normalized_risk_model(new["risk_model"])
+             if "risk_model" in new and not validate_risk_model(new["risk_model"]) else None)
+    if model is not None and model != old["risk_model"]:
+        notes.append(f"the risk model becomes {describe_risk_model(model)}: every case of the "
+                     "workflow is scored again when you save (the simulator shows how levels "
+                     "move)")
     return notes
 
 
@@ -260,6 +295,8 @@ def _write(session: Session, d: dict[str, Any], actor: str, *, create: bool | No
         session.add(Workflow(name=d["name"], title=d["title"], definition=body))
     else:
         wf.title, wf.definition = d["title"], body
+    if before is not None and before["risk_model"] != d["risk_model"]:
+        session.info.setdefault(RESCORE, []).append(d["name"])  # once committed
     if before != d:
         audit.record(session, case_id=None, actor=actor,
                      kind="workflow.created" if before is None else "workflow.changed",
@@ -277,6 +314,9 @@ def save_workflow(db: Database, definition: dict[str, Any], *, actor: str = "sys
     with db.unit_of_work() as s:
         _admin(s, actor)
         _write(s, definition, actor, create=create)
+        rescore = s.info.pop(RESCORE, [])
+    for name in rescore:
+        rescore_cases(db, name)
     return get_workflow(db, definition["name"])
 
 
@@ -374,7 +414,11 @@ def import_yaml(db: Database, source: bytes | str, *, actor: str = "system") -> 
     items = parse_yaml(source)
     with db.unit_of_work() as s:
         _admin(s, actor)
-        return [_write(s, item, actor, create=None) for item in items]
+        names = [_write(s, item, actor, create=None) for item in items]
+        rescore = s.info.pop(RESCORE, [])
+    for name in rescore:
+        rescore_cases(db, name)
+    return names
 
 
 # --- editing helpers for the admin page -----------------------------------------------------
@@ -417,7 +461,8 @@ def new_definition(name: str, title: str) -> dict[str, Any]:
             "approve_needs_all_blocks_approved": False,
             "screening_blocks_approval": False,
             "notifications": copy.deepcopy(DEFAULT_NOTIFICATIONS),
-            "sla": default_sla(name), "four_eyes": copy.deepcopy(OFF)}
+            "sla": default_sla(name), "four_eyes": copy.deepcopy(OFF),
+            "risk_model": default_risk_model(name)}
 
 
 def set_sla(db: Database, workflow: str, sla: dict[str, Any] | None, *,

@@ -7,6 +7,8 @@ A workflow's definition may carry (docs/ADMIN.md shows it in YAML):
       countries: [IR, RU]        # the entity's country (ISO 3166 alpha-2) is one of these
       entity_types: [business]   # the entity's type (business, person) is one of these
       true_match: true           # a screening hit of the case is dispositioned true match
+      risk_levels: [high]        # the case's explained risk level is one of these
+                                 # (core/workflows/risk_model.py; docs/RISK.md)
 
 Absent, null, or with no condition set: one approver, as before. `validate_four_eyes` lists
 every problem as a sentence; `normalized_four_eyes` gives the stored shape; `four_eyes_reason`
@@ -18,12 +20,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-KEYS = ("risk_score_at_least", "countries", "entity_types", "true_match")
+from core.workflows.risk_model import LEVELS
+
+KEYS = ("risk_score_at_least", "countries", "entity_types", "true_match", "risk_levels")
 ENTITY_TYPES = ("business", "person")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
 MAX_COUNTRIES = 250
 OFF: dict[str, Any] = {"risk_score_at_least": None, "countries": [], "entity_types": [],
-                       "true_match": False}
+                       "true_match": False, "risk_levels": []}
 
 
 def validate_four_eyes(value: Any, where: str = "four_eyes") -> list[str]:
@@ -61,6 +65,10 @@ def validate_four_eyes(value: Any, where: str = "four_eyes") -> list[str]:
                         "once")
     if not isinstance(value.get("true_match", False), bool):
         problems.append(f"{where}.true_match: true or false")
+    levels = value.get("risk_levels", [])
+    if (not isinstance(levels, list) or any(v not in LEVELS for v in levels)
+            or len(set(levels)) != len(levels)):
+        problems.append(f"{where}.risk_levels: a list among {', '.join(LEVELS)}, each once")
     return problems
 
 
@@ -70,17 +78,19 @@ def normalized_four_eyes(value: Any) -> dict[str, Any]:
     return {"risk_score_at_least": value.get("risk_score_at_least"),
             "countries": sorted(value.get("countries") or []),
             "entity_types": [t for t in ENTITY_TYPES if t in (value.get("entity_types") or [])],
-            "true_match": bool(value.get("true_match", False))}
+            "true_match": bool(value.get("true_match", False)),
+            "risk_levels": [v for v in LEVELS if v in (value.get("risk_levels") or [])]}
 
 
 def is_on(value: Any) -> bool:
     rule = normalized_four_eyes(value)
     return (rule["risk_score_at_least"] is not None or bool(rule["countries"])
-            or bool(rule["entity_types"]) or rule["true_match"])
+            or bool(rule["entity_types"]) or rule["true_match"] or bool(rule["risk_levels"]))
 
 
 def four_eyes_reason(value: Any, *, risk_score: int | None, country: str | None,
-                     entity_type: str | None, true_matches: int = 0) -> str:
+                     entity_type: str | None, true_matches: int = 0,
+                     risk_level: str | None = None) -> str:
     """Why a case with these properties needs a second approver under the rule `value`, in
     words ("risk score 85 is at least 70; country IR"); "" when no condition matches."""
     rule = normalized_four_eyes(value)
@@ -94,6 +104,8 @@ def four_eyes_reason(value: Any, *, risk_score: int | None, country: str | None,
         why.append(f"entity type {entity_type}")
     if rule["true_match"] and true_matches > 0:
         why.append("a screening hit is a true match")
+    if risk_level and risk_level in rule["risk_levels"]:
+        why.append(f"risk level {risk_level}")
     return "; ".join(why)
 
 
@@ -109,4 +121,6 @@ def describe_four_eyes(value: Any) -> str:
         parts.append(f"entity type {' or '.join(rule['entity_types'])}")
     if rule["true_match"]:
         parts.append("a screening hit dispositioned true match")
+    if rule["risk_levels"]:
+        parts.append(f"risk level {' or '.join(rule['risk_levels'])}")
     return " or ".join(parts)

@@ -4,13 +4,19 @@ A workflow's definition carries (docs/WORKLIST.md shows it in YAML):
 
     sla:
       hours: {manual_review: 24}        # status -> hours allowed from entering it
+      hours_by_risk:                    # optional: a risk level's own hours, over `hours`
+        high: {manual_review: 8}        # (the case's level when it enters the status)
       business_hours:                   # optional (null: the clock always runs)
         days: [mon, tue, wed, thu, fri] # the days the clock runs
         start: 9                        # local hour it starts (0-23)
         end: 17                         # local hour it stops (1-24), after start
         time_zone: Europe/London        # an IANA name (zoneinfo)
 
-A status without hours has no due time. With business hours the hours count only inside the
+A status without hours has no due time. `hours_by_risk` gives a risk level (low, medium, high:
+the case's explained risk level, core/cases/risk.py) hours of its own for some statuses; a
+status it leaves out keeps `hours`; it is left out of the stored shape when empty. The level
+is read when the case enters the status: a case keeps its due time when only its level moves
+(as it keeps it when the SLA changes). With business hours the hours count only inside the
 working window of the working days, in the calendar's time zone (a window is wall-clock
 time: on a daylight-saving change day it is an hour shorter or longer). Times stored and
 passed here are naive UTC, as everywhere in Docket (`core.store.models.utcnow`).
@@ -30,6 +36,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.orm import Session
 
 from core.workflows.definitions import DEFAULT_WORKFLOWS, definition_of
+from core.workflows.risk_model import LEVELS
 
 # The statuses a due time can be set for: every status but the final ones (Approved, Rejected).
 # The same list as core.cases.status (a test checks; workflows sits below cases).
@@ -37,7 +44,7 @@ OPEN_STATUSES = ("collection_flow", "pending_process", "pending_id_verification"
                  "manual_review", "revisions")
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_HOURS = 1000  # about six weeks round the clock
-SLA_KEYS = ("hours", "business_hours")
+SLA_KEYS = ("hours", "hours_by_risk", "business_hours")
 CALENDAR_KEYS = ("days", "start", "end", "time_zone")
 NO_SLA: dict[str, Any] = {"hours": {}, "business_hours": None}
 
@@ -70,6 +77,18 @@ def _zone_problem(name: Any) -> str | None:
     return None
 
 
+def _hours_problems(hours: dict, where: str) -> list[str]:
+    problems = []
+    for status, h in hours.items():
+        if status not in OPEN_STATUSES:
+            problems.append(f"{where}: {str(status)[:60]!r} is not a status with a due "
+                            f"time (statuses: {', '.join(OPEN_STATUSES)})")
+        elif not _is_number(h) or not 0 < h <= MAX_HOURS:
+            problems.append(f"{where}.{status}: a number of hours above 0 and at "
+                            f"most {MAX_HOURS}")
+    return problems
+
+
 def validate_sla(value: Any, where: str = "sla") -> list[str]:
     """Every problem of a workflow's `sla` setting, as sentences; [] when it is good."""
     if value is None:
@@ -85,13 +104,20 @@ def validate_sla(value: Any, where: str = "sla") -> list[str]:
     if not isinstance(hours, dict):
         problems.append(f"{where}.hours: a mapping of status: hours, e.g. manual_review: 24")
     else:
-        for status, h in hours.items():
-            if status not in OPEN_STATUSES:
-                problems.append(f"{where}.hours: {str(status)[:60]!r} is not a status with a due "
-                                f"time (statuses: {', '.join(OPEN_STATUSES)})")
-            elif not _is_number(h) or not 0 < h <= MAX_HOURS:
-                problems.append(f"{where}.hours.{status}: a number of hours above 0 and at "
-                                f"most {MAX_HOURS}")
+        problems.extend(_hours_problems(hours, f"{where}.hours"))
+    by_risk = value.get("hours_by_risk") or {}
+    if not isinstance(by_risk, dict):
+        problems.append(f"{where}.hours_by_risk: a mapping of risk level: {{status: hours}}, "
+                        "e.g. high: {manual_review: 8}")
+    else:
+        for level, level_hours in by_risk.items():
+            if level not in LEVELS:
+                problems.append(f"{where}.hours_by_risk: {str(level)[:60]!r} is not a risk "
+                                f"level ({', '.join(LEVELS)})")
+            elif not isinstance(level_hours, dict):
+                problems.append(f"{where}.hours_by_risk.{level}: a mapping of status: hours")
+            else:
+                problems.extend(_hours_problems(level_hours, f"{where}.hours_by_risk.{level}"))
     cal = value.get("business_hours")
     if cal is None:
         return problems
@@ -122,12 +148,17 @@ def normalized_sla(value: Any) -> dict[str, Any]:
     value = value or {}
     hours = value.get("hours") or {}
     cal = value.get("business_hours")
-    return {
-        "hours": {s: hours[s] for s in OPEN_STATUSES if s in hours},
-        "business_hours": None if cal is None else {
-            "days": [d for d in DAY_NAMES if d in cal["days"]], "start": cal["start"],
-            "end": cal["end"], "time_zone": cal["time_zone"].strip()},
-    }
+    by_risk = {level: {s: h for s in OPEN_STATUSES
+                       for h in [(value.get("hours_by_risk") or {}).get(level, {}).get(s)]
+                       if h is not None}
+               for level in LEVELS}
+    normal = {"hours": {s: hours[s] for s in OPEN_STATUSES if s in hours}}
+    if any(by_risk.values()):  # left out when empty: the shape stored before it existed
+        normal["hours_by_risk"] = {level: h for level, h in by_risk.items() if h}
+    normal["business_hours"] = None if cal is None else {
+        "days": [d for d in DAY_NAMES if d in cal["days"]], "start": cal["start"],
+        "end": cal["end"], "time_zone": cal["time_zone"].strip()}
+    return normal
 
 
 def default_sla(workflow: str) -> dict[str, Any]:
@@ -136,10 +167,14 @@ def default_sla(workflow: str) -> dict[str, Any]:
     return copy.deepcopy(base.get("sla", NO_SLA))
 
 
-def sla_of(definition: dict[str, Any], status: str) -> Sla | None:
-    """The SLA of `status` in a workflow definition, or None (no due time)."""
+def sla_of(definition: dict[str, Any], status: str, risk_level: str | None = None
+           ) -> Sla | None:
+    """The SLA of `status` in a workflow definition (for a case at `risk_level`: its own
+    hours when `hours_by_risk` has them), or None (no due time)."""
     setting = definition.get("sla") or {}
-    hours = (setting.get("hours") or {}).get(status)
+    hours = ((setting.get("hours_by_risk") or {}).get(risk_level) or {}).get(status)
+    if hours is None:
+        hours = (setting.get("hours") or {}).get(status)
     if hours is None:
         return None
     cal = setting.get("business_hours")
@@ -182,11 +217,11 @@ def due_at(entered_at: datetime, sla: Sla) -> datetime:
     raise AssertionError("a calendar with working days always ends")
 
 
-def due_at_for(session: Session, workflow: str, status: str,
-               entered_at: datetime) -> datetime | None:
-    """The due time of a case of `workflow` that entered `status` at `entered_at`, from the
-    workflow's stored definition; None when the status has no SLA."""
-    sla = sla_of(definition_of(session, workflow), status)
+def due_at_for(session: Session, workflow: str, status: str, entered_at: datetime,
+               risk_level: str | None = None) -> datetime | None:
+    """The due time of a case of `workflow` (at `risk_level`) that entered `status` at
+    `entered_at`, from the workflow's stored definition; None when the status has no SLA."""
+    sla = sla_of(definition_of(session, workflow), status, risk_level)
     return None if sla is None else due_at(entered_at, sla)
 
 

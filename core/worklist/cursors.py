@@ -37,7 +37,10 @@ class KeysetPage:
 
 def _cursor_value(sort: str, row: CaseRow) -> str:
     value = {"created_at": row.created_at, "updated_at": row.updated_at, "id": row.id,
-             "status": row.status, "name": row.entity_name, "due_at": row.due_at}[sort]
+             "status": row.status, "name": row.entity_name, "due_at": row.due_at,
+             "risk": row.risk_points}[sort]
+    if isinstance(value, int):
+        return str(value)  # a cursor's value is text (JSON): read back as a number
     return value.isoformat() if isinstance(value, datetime) else value
 
 
@@ -59,6 +62,8 @@ def decode_cursor(token: str, sort: str, descending: bool) -> tuple[object, str]
             raise ValueError
         if value is not None and SORT_COLUMNS[raw["s"]].type.python_type is datetime:
             value = datetime.fromisoformat(value)
+        elif value is not None and SORT_COLUMNS[raw["s"]].type.python_type is int:
+            value = int(value)
     except (ValueError, KeyError, TypeError, UnicodeDecodeError, NotImplementedError):
         raise InvalidInput("the cursor is not valid: use next_cursor exactly as a list "
                            "answer gave it") from None

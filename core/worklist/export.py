@@ -32,9 +32,11 @@ columns are only ever added at the end; docs/EXPORT.md lists them too):
 | days_in_status      | whole days the case has been in its current status               |
 | open_hits           | screening hits needing work (not dispositioned, needing          |
 |                     | information, or a true match awaiting a lead's sign-off)         |
+| risk_level          | `low`, `medium` or `high` (docs/RISK.md); empty: not scored yet  |
+| risk_points         | the risk score's points                                          |
 
 Rows follow the case list's sort: `sort` is a key of `core.worklist.query.SORT_COLUMNS`
-(created_at, updated_at, id, status, name) and `descending` its order, with the case id as
+(created_at, updated_at, id, status, name, due_at, risk) and `descending` its order, with the case id as
 tie-breaker, exactly as `list_cases` orders them; the default is newest first (created_at,
 then case_id, descending). The file is UTF-8, comma separated, RFC 4180 quoting, CRLF line
 ends, one header row.
@@ -76,13 +78,15 @@ from core.worklist.query import (
 COLUMNS: tuple[str, ...] = ("case_id", "entity_name", "entity_type", "country", "workflow",
                             "status", "assignee", "created_at", "updated_at", "age_days",
                             "decision", "decided_by", "decided_at", "decision_reason", "email",
-                            "registration_number", "tags", "days_in_status", "open_hits")
+                            "registration_number", "tags", "days_in_status", "open_hits",
+                            "risk_level", "risk_points")
 # What a row is read from, in this order; the sort column's value is selected last (sort_key).
 # The tags are read as the database gives them (SQLite: the JSON text) and decoded by `_json`.
 SELECTED = (Case.id, Entity.name, Entity.kind, Entity.country, Case.workflow, Case.case_status,
             Case.assignee, Case.created_at, Case.updated_at, Case.decision, Case.decided_by,
             Case.decided_at, Case.decision_reason, Entity.email, Entity.registration_number,
-            type_coerce(Case.tags, Text).label("tags"), Case.status_changed_at, Case.open_hits)
+            type_coerce(Case.tags, Text).label("tags"), Case.status_changed_at, Case.open_hits,
+            Case.risk_level, Case.risk_points)
 TAG_SEPARATOR = "; "
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -151,7 +155,8 @@ def _cells(rows, now: datetime) -> list[tuple]:
     if not rows:
         return []
     (ids, names, kinds, countries, workflows, statuses, assignees, created, updated, decisions,
-     deciders, decided, reasons, emails, registrations, tags, changed, hits) = \
+     deciders, decided, reasons, emails, registrations, tags, changed, hits, levels,
+     points) = \
         list(zip(*rows))[:len(SELECTED)]
     first = _FORMULA_FIRST
 
@@ -172,7 +177,8 @@ def _cells(rows, now: datetime) -> list[tuple]:
         texts(assignees), times(created), times(updated), days(created), texts(decisions),
         texts(deciders), times(decided), texts(reasons), texts(emails), texts(registrations),
         texts([_tags(_json(v)) for v in tags]), days(changed),
-        [v if v.__class__ is int else int(v or 0) for v in hits]))
+        [v if v.__class__ is int else int(v or 0) for v in hits], texts(levels),
+        [v if v.__class__ is int else int(v or 0) for v in points]))
 
 
 def csv_row(row, now: datetime) -> list[str | int]:

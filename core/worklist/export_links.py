@@ -93,7 +93,7 @@ def filter_to_json(flt: CaseFilter) -> dict[str, Any]:
         "search": flt.search, "workflows": list(flt.workflows), "tags": list(flt.tags),
         "created_from": flt.created_from.isoformat() if flt.created_from else None,
         "created_to": flt.created_to.isoformat() if flt.created_to else None,
-        "overdue": flt.overdue, "open_hits": flt.open_hits,
+        "overdue": flt.overdue, "open_hits": flt.open_hits, "risk_levels": list(flt.risk_levels),
     }
 
 
@@ -107,7 +107,8 @@ def filter_from_json(data: dict[str, Any]) -> CaseFilter:
         search=data["search"], workflows=tuple(data["workflows"]), tags=tuple(data["tags"]),
         created_from=date.fromisoformat(data["created_from"]) if data["created_from"] else None,
         created_to=date.fromisoformat(data["created_to"]) if data["created_to"] else None,
-        overdue=bool(data["overdue"]), open_hits=data.get("open_hits"))
+        overdue=bool(data["overdue"]), open_hits=data.get("open_hits"),
+        risk_levels=tuple(data.get("risk_levels") or ()))
 
 
 def create_export_link(db: Database, *, actor: str, flt: CaseFilter, sort: str = "created_at",

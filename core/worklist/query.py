@@ -1,7 +1,7 @@
 """The case list: filters, sorting, paging and counts, as SQL built by SQLAlchemy.
 
 One `CaseFilter` describes what the reviewer asked for (view, statuses, assignee, search,
-created date range, workflows, tags, open screening hits); `list_cases` returns one page and the total (the API's
+created date range, workflows, tags, open screening hits, risk levels); `list_cases` returns one page and the total (the API's
 cursors, keyset paging: `core.worklist.cursors`), `count_cases`
 and `counts_by_status` / `counts_by_view` feed the sidebar, `iter_cases` streams every
 matching row for CSV export in keyset-paged batches. Search goes through the full-text index
@@ -16,7 +16,8 @@ and entity_type, the status and workflow filters, assignee anyone/unassigned/som
 search, no date range. Anything else is counted with COUNT(*) over the cases — by the Cases
 page only up to COUNT_CAP (`count_upto`, "10,000+ cases"). "Open hits" is such a filter: it
 reads the per-case counter `cases.open_hits` (kept by core/screening/), which the
-`case_counts` grain does not hold.
+`case_counts` grain does not hold; so is the risk level (`cases.risk_level`, indexed with
+created_at: core/cases/risk.py).
 """
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ from core.store.case_counts import maybe_compact_case_counts
 from core.store.counter_models import CaseCount
 from core.store.db import Database
 from core.store.models import Case, Entity, utcnow
+from core.workflows.risk_model import LEVELS as RISK_LEVELS
 from core.worklist.search import fts_query
 from core.worklist.views import ViewInfo, has_tag, list_views, view_clauses
 
@@ -61,6 +63,7 @@ SORT_COLUMNS = {
     "status": Case.case_status,
     "name": Case.entity_name,  # the entity's, copied onto the case (migration 0011)
     "due_at": Case.due_at,  # cases without a due time after every due one (NULLS LAST)
+    "risk": Case.risk_points,  # the explained risk score's points (core/cases/risk.py)
 }
 
 
@@ -77,6 +80,7 @@ class CaseFilter:
     tags: tuple[str, ...] = ()  # the case carries every one of them
     overdue: bool = False  # only cases past their due time (core/worklist/overdue.py)
     open_hits: str | None = None  # "open": with open screening hits; "none": without
+    risk_levels: tuple[str, ...] = ()  # low, medium, high: cases at any of these risk levels
 
     def without_statuses(self) -> "CaseFilter":
         return replace(self, statuses=())
@@ -95,6 +99,8 @@ class CaseRow:
     updated_at: datetime
     due_at: datetime | None = None  # the SLA's due time; None: no SLA in this status
     open_hits: int = 0  # screening hits needing work (core/screening/)
+    risk_level: str | None = None  # low | medium | high; None: not scored yet
+    risk_points: int = 0
 
     @property
     def status_label(self) -> str:
@@ -122,7 +128,7 @@ class CasePage:
 # the case by triggers (migration 0011)
 ROW_COLUMNS = (Case.id, Case.entity_name, Case.entity_kind, Case.entity_country, Case.workflow,
                Case.case_status, Case.assignee, Case.created_at, Case.updated_at, Case.due_at,
-               Case.open_hits)
+               Case.open_hits, Case.risk_level, Case.risk_points)
 
 
 def _fts_matches(query: str) -> Select:
@@ -163,7 +169,8 @@ def _search_clause(search: str, dialect: str) -> ColumnElement[bool] | None:
 # is named by SQLite itself)
 SORT_INDEXES = {"created_at": "ix_cases_created", "updated_at": "ix_cases_updated",
                 "name": "ix_cases_entity_name", "status": "ix_cases_status_id",
-                "due_at": "ix_cases_due", "id": "sqlite_autoindex_cases_1"}
+                "due_at": "ix_cases_due", "id": "sqlite_autoindex_cases_1",
+                "risk": "ix_cases_risk_points"}
 
 
 def _walk_index(flt: CaseFilter, sort: str) -> str | None:
@@ -221,6 +228,10 @@ def filter_clauses(flt: CaseFilter, dialect: str, walk: bool = False
         if flt.open_hits not in OPEN_HITS_MODES:
             raise InvalidInput(f"open hits must be one of {', '.join(OPEN_HITS_MODES)}")
         clauses.append(Case.open_hits > 0 if flt.open_hits == "open" else Case.open_hits == 0)
+    if flt.risk_levels:
+        if set(flt.risk_levels) - set(RISK_LEVELS):
+            raise InvalidInput(f"risk level must be among {', '.join(RISK_LEVELS)}")
+        clauses.append(Case.risk_level.in_(flt.risk_levels))  # ix_cases_risk_level
     search = _search_clause(flt.search, dialect)
     if search is not None:
         clauses.append(search)  # a subquery of its own: no join of the outer query
@@ -349,7 +360,7 @@ def counter_clauses(flt: CaseFilter, counts=CaseCount) -> list[ColumnElement[boo
     due-hour counters), or None when that grain cannot answer it (search, dates, "me",
     overdue, open hits, any other predicate). Validate with `filter_clauses`."""
     if (flt.search.strip() or flt.created_from or flt.created_to or flt.assignee == "me"
-            or flt.tags or flt.overdue or flt.open_hits is not None):
+            or flt.tags or flt.overdue or flt.open_hits is not None or flt.risk_levels):
         return None
     clauses: list[ColumnElement[bool]] = []
     view = flt.view

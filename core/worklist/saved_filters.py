@@ -28,6 +28,7 @@ from core.store import audit
 from core.store.db import Database
 from core.store.models import View, Workflow
 from core.store.worklist_models import SavedFilter as SavedFilterRow
+from core.workflows.risk_model import LEVELS as RISK_LEVELS
 from core.worklist.query import (
     ASSIGNEE_MODES,
     MAX_SEARCH,
@@ -45,7 +46,7 @@ ORDERS = ("asc", "desc")
 DEFAULTS: dict[str, Any] = {
     "view": None, "statuses": [], "assignee": "anyone", "workflows": [], "search": "",
     "created_from": None, "created_to": None, "tags": [], "overdue": False,
-    "open_hits": None, "sort": "created_at", "order": "desc",
+    "open_hits": None, "risk_levels": [], "sort": "created_at", "order": "desc",
 }
 
 
@@ -162,6 +163,11 @@ def clean_filters(session: Session, filters: Any) -> dict[str, Any]:
         problems.append(f"open_hits must be one of {', '.join(OPEN_HITS_MODES)}, or null")
     else:
         out["open_hits"] = f["open_hits"]
+    levels = _text_list(f["risk_levels"], "risk_levels", problems)
+    if levels is not None:
+        if set(levels) - set(RISK_LEVELS):
+            problems.append(f"risk_levels must be among {', '.join(RISK_LEVELS)}")
+        out["risk_levels"] = [v for v in RISK_LEVELS if v in levels]
     if f["sort"] not in SORT_KEYS:
         problems.append(f"cannot sort by {f['sort']!r}; sort by one of {', '.join(SORT_KEYS)}")
     else:
@@ -269,7 +275,8 @@ def case_filter_of(saved: SavedFilter, views: list[ViewInfo], me: str) -> CaseFi
         search=f["search"], workflows=tuple(f["workflows"]), tags=tuple(f["tags"]),
         created_from=date.fromisoformat(f["created_from"]) if f["created_from"] else None,
         created_to=date.fromisoformat(f["created_to"]) if f["created_to"] else None,
-        overdue=bool(f["overdue"]), open_hits=f.get("open_hits"))
+        overdue=bool(f["overdue"]), open_hits=f.get("open_hits"),
+        risk_levels=tuple(f.get("risk_levels") or ()))
 
 
 def saved_filter_counts(db: Database, owner: str,

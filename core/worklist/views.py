@@ -2,7 +2,7 @@
 
 A view is a set of workflows plus predicates on entity properties (`country equals HK`,
 `tags contains vip`, `risk_score range 50..100`, `user_data.industry in [...]`, `open_hits
-range 1..` for the cases with open screening hits). Predicates are
+range 1..` for the cases with open screening hits, `risk_level in [high]`). Predicates are
 validated when a view is saved and compiled to SQLAlchemy clauses when it is queried; cases
 are never filtered in Python.
 """
@@ -23,6 +23,7 @@ from core.store import audit
 from core.store.counter_models import CaseTag
 from core.store.db import Database
 from core.store.models import Case, Entity, View, Workflow
+from core.workflows.risk_model import LEVELS as RISK_LEVELS
 
 OPERATORS = ("equals", "in", "contains", "range")
 FIELDS = {  # field name -> (column, kind)
@@ -37,6 +38,9 @@ FIELDS = {  # field name -> (column, kind)
     # screening hits needing work (core/screening/ keeps the counter on the case):
     # `open_hits range [1, null]` segments the cases with open hits
     "open_hits": (Case.open_hits, "number"),
+    # the explained risk score (core/cases/risk.py): `risk_level in [high, medium]`
+    "risk_level": (Case.risk_level, "text"),
+    "risk_points": (Case.risk_points, "number"),
 }
 USER_FIELD = re.compile(r"^user_data\.([A-Za-z0-9_]{1,100})$")
 ENTITY_FIELDS = {"email", "registration_number"}  # read from `entities` (a join)
@@ -100,7 +104,7 @@ def validate_predicates(predicates: Any) -> list[str]:
             ok = (isinstance(value, list) and len(value) == 2 and value != [None, None]
                   and all(v is None or _is_number(v) for v in value))
             if not numeric_field:
-                problems.append(f"{where}: range works on number fields (risk_score, open_hits) and user_data fields only")
+                problems.append(f"{where}: range works on number fields (risk_score, open_hits, risk_points) and user_data fields only")
             elif not ok:
                 problems.append(f"{where}: range needs [min, max] numbers (one may be null)")
             elif None not in value and value[0] > value[1]:
@@ -122,6 +126,12 @@ def validate_predicates(predicates: Any) -> list[str]:
             values = value if isinstance(value, list) else [value]
             if not all(_is_number(v) for v in values):
                 problems.append(f"{where}: {name} compares with numbers")
+        if name == "risk_level":
+            values = value if isinstance(value, list) else [value]
+            if op not in ("equals", "in"):
+                problems.append(f"{where}: risk_level takes equals or in")
+            elif any(v not in RISK_LEVELS for v in values):
+                problems.append(f"{where}: risk_level is one of {', '.join(RISK_LEVELS)}")
         if name == "country" and op in ("equals", "in"):
             values = value if isinstance(value, list) else [value]
             if any(not (isinstance(v, str) and re.fullmatch(r"[A-Z]{2}", v)) for v in values):

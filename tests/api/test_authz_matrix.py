@@ -70,6 +70,7 @@ RULES: dict[str, Rule] = {
     "POST /cases/{case_id}/actions/unassign": Rule("act", ASSIGNERS, 200),
     "POST /cases/{case_id}/actions/note": Rule("act", DECIDERS, 200),
     "POST /cases/{case_id}/actions/edit": Rule("act", DECIDERS, 200),
+    "POST /cases/{case_id}/actions/edit-subject": Rule("act", DECIDERS, 200),
     "POST /cases/{case_id}/actions/tag": Rule("act", DECIDERS, 200),  # a reviewer: own cases
     "POST /cases/{case_id}/actions/untag": Rule("act", DECIDERS, 200),
     # screening hits: the assignee (or a lead or admin) decides; a lead or admin signs off
@@ -211,6 +212,8 @@ _action("assign", lambda v, b: {}, assigned=False)
 _action("unassign", lambda v, b: {})
 _action("note", lambda v, b: {"text": "called the director"})
 _action("edit", lambda v, b: {"changes": {"industry": "shipping"}})
+_action("edit-subject", lambda v, b: {"subject": "entity",
+                                      "changes": {"name": "Acme Trading Limited"}})
 _action("tag", lambda v, b: {"tag": "vip"})
 _action("untag", lambda v, b: {"tag": "vip"})
 

@@ -25,7 +25,7 @@ from ui.navigation import specs_for
 ADMIN_PAGES = ("pages/admin_views.py", "pages/admin_workflows.py", "pages/admin_users.py",
                "pages/import_cases.py", "pages/settings.py", "pages/deliveries.py")
 ADMIN_TITLES = ["Cases", "Overview", "Workload", "Views", "Workflows", "Users", "Import", "Simulator",
-                "Settings", "Deliveries", "My account"]  # the order of the sidebar, simulator on
+                "Settings", "Screening lists", "Deliveries", "My account"]  # the sidebar, simulator on
 
 
 @pytest.fixture
@@ -260,7 +260,7 @@ def test_importing_a_file_with_errors_writes_nothing_and_shows_the_report(db, da
     at.get("file_uploader")[0].upload("cases.json", json.dumps(bad).encode(), "application/json")
     at.run()
     assert not at.exception
-    assert any("refused: 2 problem(s)" in e for e in errors(at))
+    assert any("refused: 2 problems" in e for e in errors(at))
     report = _frame(at, "Where")
     assert list(report["Where"]) == ["cases[1].workflow", "cases[2].entity.country"]
     assert "unknown workflow 'kyb'" in report["Problem"][0]
@@ -274,7 +274,7 @@ def test_a_good_import_shows_progress_then_the_cases_are_listed(db, database_url
     at.get("file_uploader")[0].upload("cases.json", json.dumps(GOOD_FILE).encode(),
                                       "application/json")
     at.run()
-    assert any("3 case(s) ready to import" in s.value for s in at.success)
+    assert any("3 cases ready to import" in s.value for s in at.success)
     with db.read() as s:
         assert s.scalars(select(Case)).first() is None  # nothing written before Import
     at.button(key="imp_go").click().run()
@@ -282,9 +282,25 @@ def test_a_good_import_shows_progress_then_the_cases_are_listed(db, database_url
     progress = at.get("progress")
     assert progress and progress[0].value == 100
     assert "3 of 3" in progress[0].proto.text
-    assert any("Imported 3 case(s)" in s.value for s in at.success)
+    assert any("Imported 3 cases" in s.value for s in at.success)
     at.switch_page("pages/cases.py").run()
     assert sorted(table(at)["ID"]) == ["IMP-0", "IMP-1", "IMP-2"]
+
+
+def test_one_case_is_one_case_on_the_import_page(db, database_url, monkeypatch):
+    """#18.11: "1 case", never "1 cases" nor "1 case(s)"."""
+    one = {**GOOD_FILE, "cases": GOOD_FILE["cases"][:1]}
+    at = _app(monkeypatch, database_url, page="pages/import_cases.py")
+    at.get("file_uploader")[0].upload("cases.json", json.dumps(one).encode(), "application/json")
+    at.run()
+    assert any("The file is valid: 1 case ready to import." in s.value for s in at.success)
+    assert at.button(key="imp_go").label == "Import 1 case"
+    at.button(key="imp_go").click().run()
+    assert at.get("progress")[0].proto.text == "Imported 1 of 1 case"
+    assert any(s.value.startswith("Imported 1 case. ") for s in at.success)
+    texts = [e.value for kind in ("success", "error", "caption", "markdown")
+             for e in getattr(at, kind) if isinstance(e.value, str)]
+    assert not [t for t in texts if "(s)" in t or "1 cases" in t]
 
 
 def test_csv_import_through_the_page(db, database_url, monkeypatch):

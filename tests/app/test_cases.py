@@ -33,8 +33,8 @@ def test_list_shows_one_page_of_cases_with_their_columns(db, database_url, monke
     assert not at.exception
     frame = table(at)
     assert list(frame.columns) == ["ID", "Entity name", "Type", "Country", "Workflow", "Status",
-                                   "Due", "Open hits", "Assignee", "Created", "Last update",
-                                   "Age (days)"]
+                                   "Due", "Open hits", "Risk", "Assignee", "Created",
+                                   "Last update", "Age (days)"]
     assert set(frame["ID"]) == {"C-1", "C-2"}
     assert dict(zip(frame["ID"], frame["Status"])) == {"C-1": "Manual review",
                                                        "C-2": "Collection flow"}

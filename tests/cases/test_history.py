@@ -16,6 +16,7 @@ from core.cases import actions as ca
 from core.cases.history import WRITERS, case_history, describe
 from core.cases.read import case_detail
 from core.cases.status import CaseAction
+from core.cases.subjects import edit_subject
 from core.cases.tags import add_tag, remove_tag
 from core.intake import events
 from core.intake.documents import add_file_version
@@ -28,6 +29,7 @@ from core.notifications.reupload_tokens import create_reupload_token
 from core.notifications.settle import audit_final
 from core.screening.dispositions import disposition_hit, sign_off_true_match
 from core.screening.hits import record_screening
+from core.screening.monitoring import record_on_review
 from core.store.models import Delivery, Document, Ubo
 from core.workflows import admin as wa
 from tests.factories import make_case, version_of
@@ -197,6 +199,8 @@ def _screening_case(db) -> None:
                      [hit], actor="admin")
     record_screening(db, "H-4", f"ubo:{ubo}", "api", [{**hit, "programme": "SDGT"}],
                      actor="admin")
+    edit_subject(db, "H-4", f"ubo:{ubo}", {"date_of_birth": "1980-02-29"}, actor="reviewer",
+                 expected_version=_v(db, "H-4"))
 
 
 def test_a_case_through_every_path_reads_as_sentences(db):
@@ -210,6 +214,7 @@ def test_a_case_through_every_path_reads_as_sentences(db):
                    reason="sanctions hit")
     _four_eyes_case(db)
     _screening_case(db)
+    record_on_review(db, "H-1", {}, actor="system")  # H-1 is approved: a monitoring review
     entries = [*case_history(db, case_detail(db, "H-1", "admin")),
                *case_history(db, case_detail(db, "H-2", "admin")),
                *case_history(db, case_detail(db, "H-3", "admin")),
@@ -261,8 +266,13 @@ def test_a_case_through_every_path_reads_as_sentences(db):
             "it was true match: same passport number",
             "hit “SDN-7” (OFAC SDN) of Owner 0 carries the decision taken before on the same "
             "entry: true match by reviewer: same passport number",
+            "reviewer set Date of birth of Owner 0 to “1980-02-29”; the case is screened "
+            "again",
     ):
         assert expected in said, f"{expected!r} not in {said}"
+    assert any(s.startswith("New screening hits after approval: review “C-")
+               and s.endswith("” opened in Ongoing monitoring")
+               for s in said), said
     assert any(s.startswith("The applicant uploaded certificate-2.png as version ")
                and s.endswith(" of Certificate of incorporation, through the re-upload link")
                for s in said), said

@@ -82,5 +82,5 @@ def test_export_without_a_sort_is_newest_first(cli_db, cli):
 
 def test_export_refuses_a_sort_the_list_does_not_have(cli_db, cli):
     with pytest.raises(SystemExit) as exit_:
-        cli("export", "--as", "analyst", "--sort", "risk")
+        cli("export", "--as", "analyst", "--sort", "shoe_size")
     assert exit_.value.code == 2

@@ -43,12 +43,13 @@ def test_any_condition_matches():
 def test_saved_audited_and_exported(db):
     definition = wa.get_workflow(db, "onboarding")
     assert definition["four_eyes"] == {"risk_score_at_least": None, "countries": [],
-                                       "entity_types": [], "true_match": False}
+                                       "entity_types": [], "true_match": False,
+                                       "risk_levels": []}
     definition["four_eyes"] = {"risk_score_at_least": 80, "countries": ["RU", "IR"]}
     assert any("approval 1 of 2" in n for n in wa.change_notes(db, definition))
     saved = wa.save_workflow(db, definition, actor="admin", create=False)
     assert saved["four_eyes"] == {"risk_score_at_least": 80, "countries": ["IR", "RU"],
-                                  "entity_types": [], "true_match": False}
+                                  "entity_types": [], "true_match": False, "risk_levels": []}
     exported = yaml.safe_load(wa.export_yaml(db, ["onboarding"]))["workflows"][0]
     assert exported["four_eyes"]["countries"] == ["IR", "RU"]
     assert wa.parse_yaml(wa.export_yaml(db, ["onboarding"]))  # round trip

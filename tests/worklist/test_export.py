@@ -22,7 +22,7 @@ from core.worklist.query import CaseFilter, count_cases
 ROOT = Path(__file__).resolve().parents[2]
 HEADER = ("case_id,entity_name,entity_type,country,workflow,status,assignee,created_at,updated_at,"
           "age_days,decision,decided_by,decided_at,decision_reason,email,registration_number,"
-          "tags,days_in_status,open_hits\r\n")
+          "tags,days_in_status,open_hits,risk_level,risk_points\r\n")
 NOW = datetime(2025, 3, 1, 12, 0, 0)
 
 
@@ -61,7 +61,7 @@ def test_one_row_literal(db):
               assignee="reviewer")
     text = export_text(db, now=NOW)
     assert text == HEADER + ("C-1,Acme Ltd,business,HK,onboarding,Manual review,reviewer,"
-                             "2025-02-26 11:00:00,2025-02-26 11:00:00,3,,,,,,,,0,0\r\n")
+                             "2025-02-26 11:00:00,2025-02-26 11:00:00,3,,,,,,,,0,0,low,0\r\n")
 
 
 def test_rows_match_the_filter_exactly(db):

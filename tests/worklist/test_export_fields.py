@@ -20,7 +20,8 @@ NOW = datetime(2025, 3, 1, 12, 0, 0)
 FIRST_TEN = ("case_id", "entity_name", "entity_type", "country", "workflow", "status", "assignee",
              "created_at", "updated_at", "age_days")
 ADDED = ("decision", "decided_by", "decided_at", "decision_reason", "email",
-         "registration_number", "tags", "days_in_status", "open_hits")
+         "registration_number", "tags", "days_in_status", "open_hits", "risk_level",
+         "risk_points")
 
 
 def make_case(db, case_id: str, *, name: str = "Acme Ltd", created_at: datetime = NOW,
@@ -66,14 +67,15 @@ def test_a_decided_case_has_every_field(db):
         "age_days": "10", "decision": "approved", "decided_by": "reviewer",
         "decided_at": "2025-02-27 12:00:00", "decision_reason": "documents in order",
         "email": "ops@acme.example", "registration_number": "HK-1234567",
-        "tags": "vip; fast track", "days_in_status": "2", "open_hits": "0"}
+        "tags": "vip; fast track", "days_in_status": "2", "open_hits": "0",
+        "risk_level": "low", "risk_points": "0"}
 
 
 def test_an_open_case_leaves_the_decision_empty(db):
     make_case(db, "O-1", created_at=NOW - timedelta(hours=5), email="", registration_number="")
     header, row = rows_of(db, now=NOW)
     got = dict(zip(header, row))
-    assert [got[c] for c in ADDED] == ["", "", "", "", "", "", "", "0", "0"]
+    assert [got[c] for c in ADDED] == ["", "", "", "", "", "", "", "0", "0", "low", "0"]
 
 
 HOSTILE = ['=HYPERLINK("http://evil.example","x")', "+SUM(1;2)", "-1", "@x", "\t=1+1",
@@ -137,7 +139,7 @@ def test_the_file_and_the_writer_take_the_sort_too(sortable, tmp_path):
 
 def test_a_bad_sort_is_refused_at_the_call(db):
     with pytest.raises(InvalidInput, match="cannot sort by"):
-        export_cases(db, CaseFilter(), actor="analyst", sort="risk")
+        export_cases(db, CaseFilter(), actor="analyst", sort="risk_score")
 
 
 def test_docs_list_every_column_in_order():

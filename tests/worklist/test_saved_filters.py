@@ -106,7 +106,7 @@ def test_the_live_count_is_the_lists_count(cases):
     ({"tags": ["x" * 51]}, "a tag is at most 50 characters"),
     ({"tags": "vip"}, "tags must be a list of texts"),
     ({"overdue": "yes"}, "overdue must be true or false"),
-    ({"sort": "risk"}, "cannot sort by 'risk'"),
+    ({"sort": "risk_score"}, "cannot sort by 'risk_score'"),
     ({"order": "up"}, "order must be asc or desc"),
     ({"colour": "red"}, "unknown filter 'colour'"),
 ])
@@ -119,7 +119,7 @@ def test_bad_filters_are_refused_whole(cases, filters, problem):
 
 def test_every_problem_is_listed(cases):
     with pytest.raises(InvalidInput) as e:
-        save_filter(cases, "reviewer", "Bad", {"statuses": ["bogus"], "sort": "risk"})
+        save_filter(cases, "reviewer", "Bad", {"statuses": ["bogus"], "sort": "risk_score"})
     assert len(e.value.problems) == 2
 
 

@@ -1,0 +1,140 @@
+"""The screening runner: takes queued cases (`screening_jobs`: intake, subject edits, list
+reloads) in batches and screens them with the built-in screener. It runs in
+`python -m core worker` beside the dispatcher, and as an embedded thread of the app server
+(unless DOCKET_EMBEDDED_WORKER is off), like the dispatcher.
+
+The lists' index is built once per process and kept while the lists stay at the same
+versions (`lists_fingerprint`); a reload is seen at the next batch and the index rebuilt.
+Several runners may work at once: a claim holds a case for a lease, so each case is screened
+by one of them; a case queued again while held is screened again after.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from core import config
+from core.screening import job_queue
+from core.screening.lists import iter_current_entries, lists_fingerprint
+from core.screening.matching import ListEntry, ScreeningIndex
+from core.screening.screener import screen_cases
+from core.store.db import Database
+
+log = logging.getLogger("docket.screening")
+BATCH = 200
+LEASE_SECONDS = 300
+IDLE_SECONDS = 2.0
+_OFF = ("off", "0", "false", "no")
+
+
+@dataclass
+class LoadedIndex:
+    fingerprint: tuple
+    index: ScreeningIndex
+    lists: tuple[str, ...]
+    built_seconds: float
+
+
+_indexes: dict[str, LoadedIndex] = {}
+_indexes_lock = threading.Lock()
+
+
+def _entry(row: dict) -> ListEntry:
+    return ListEntry(key=row["id"], list_name=row["list_name"], dataset=row["dataset"],
+                     entry_id=row["entry_id"], schema=row["schema"], name=row["name"],
+                     aliases=tuple(row.get("aliases") or ()),
+                     birth_dates=tuple(row.get("birth_dates") or ()),
+                     countries=tuple(row.get("countries") or ()),
+                     programme=row.get("programme"), url=row.get("url"))
+
+
+def current_index(db: Database) -> LoadedIndex:
+    """The index of every list's current entries, rebuilt when a list was (re)loaded."""
+    fingerprint = tuple(lists_fingerprint(db))
+    with _indexes_lock:
+        loaded = _indexes.get(db.url)
+        if loaded is not None and loaded.fingerprint == fingerprint:
+            return loaded
+        started = time.perf_counter()
+        index = ScreeningIndex.build(_entry(r) for r in iter_current_entries(db))
+        loaded = LoadedIndex(fingerprint, index, tuple(name for name, version in fingerprint
+                                                       if version), time.perf_counter() - started)
+        _indexes[db.url] = loaded
+        log.info("screening index built: %d entries of %d list(s) in %.1f s", len(index),
+                 len(loaded.lists), loaded.built_seconds)
+        return loaded
+
+
+@dataclass
+class ScreeningRunner:
+    db: Database
+    worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:"
+                                                   f"{threading.get_ident()}")
+    batch: int = BATCH
+    outcomes: Counter = field(default_factory=Counter)
+
+    def run_once(self) -> int:
+        """Screens one claimed batch; returns how many cases it took (0: nothing queued)."""
+        case_ids = job_queue.claim(self.db, self.worker_id, limit=self.batch,
+                                   lease_seconds=LEASE_SECONDS)
+        if not case_ids:
+            return 0
+        loaded = current_index(self.db)
+        if loaded.lists:
+            for result in screen_cases(self.db, case_ids, loaded.index, loaded.lists):
+                self.outcomes[result.outcome] += 1
+        else:
+            self.outcomes["no_lists"] += len(case_ids)
+        job_queue.done(self.db, self.worker_id, case_ids)
+        return len(case_ids)
+
+    def drain(self) -> int:
+        """Screens every queued case (the CLI's `screening run`, tests); returns the count."""
+        total = 0
+        while (n := self.run_once()):
+            total += n
+        return total
+
+    def run_forever(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                if self.run_once():
+                    continue
+            except Exception as e:  # a database hiccup: the claim's lease gives the cases back
+                log.warning("screening batch failed: %s: %s", type(e).__name__, e)
+            stop.wait(IDLE_SECONDS)
+
+
+_background: dict[str, tuple[threading.Thread, threading.Event]] = {}
+_background_lock = threading.Lock()
+
+
+def start_background_screener(db: Database) -> threading.Thread | None:
+    """The embedded runner: one daemon thread per process and database; None when
+    DOCKET_EMBEDDED_WORKER is off."""
+    if config.setting("DOCKET_EMBEDDED_WORKER").strip().lower() in _OFF:
+        return None
+    with _background_lock:
+        running = _background.get(db.url)
+        if running is not None and running[0].is_alive():
+            return running[0]
+        stop = threading.Event()
+        thread = threading.Thread(target=ScreeningRunner(db).run_forever, args=(stop,),
+                                  daemon=True, name="docket-screener")
+        thread.start()
+        _background[db.url] = (thread, stop)
+        return thread
+
+
+def stop_background_screener(timeout: float = 15.0) -> None:
+    with _background_lock:
+        items = list(_background.items())
+        _background.clear()
+    for _url, (thread, stop) in items:
+        stop.set()
+        thread.join(timeout)
