@@ -5,8 +5,6 @@ the reviewer clears the UBO's hit; a reload of the list with another entry keeps
 the reviewer corrects the UBO's birth date and the hit re-opens for the new data."""
 from __future__ import annotations
 
-import csv
-import io
 import time
 
 import pytest
@@ -21,29 +19,18 @@ from core.store.db import Database
 from core.store.models import Case, ScreeningHit
 from tests.browser.conftest import running_app
 from tests.browser.helpers import click_until, open_page, wait_idle
+from tests.screening.test_screener import list_file
 
 pytestmark = pytest.mark.browser
 
 PASSWORD = "browser screener passphrase"
 CASE_ID, NAME, UBO = "BS-1", "Thornvale Ceramics Ltd", "Quillon Ashgrave"
-HEADER = ["id", "schema", "name", "aliases", "birth_date", "countries", "addresses",
-          "identifiers", "sanctions", "phones", "emails", "program_ids", "dataset",
-          "first_seen", "last_seen", "last_change"]
 ASHGRAVE = {"id": "bs-1", "schema": "Person", "name": "Quillon Ashgrave",
             "aliases": "Kvillon Eshgrejv", "birth_date": "1971-04-02", "countries": "gb",
             "program_ids": "TEST-FIN"}
 OTHER = {"id": "bs-2", "schema": "Person", "name": "Marisol Etxeberria-Quint",
          "birth_date": "1983", "countries": "es"}
 REASON = "Listed person is a namesake; passport shows another father's name"
-
-
-def list_file(*entries: dict) -> bytes:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, HEADER, quoting=csv.QUOTE_ALL, lineterminator="\n")
-    writer.writeheader()
-    for e in entries:
-        writer.writerow({k: e.get(k, "") for k in HEADER})
-    return out.getvalue().encode()
 
 
 @pytest.fixture(scope="module")
