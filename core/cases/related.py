@@ -8,9 +8,10 @@ with a true screening match).
 
 A few index reads whatever the size of the book: the case's keys; for each key, at most
 COMMON_AFTER + 1 other cases (one UNION ALL over the value index alone); the rows of the
-related cases, each with its true-match flag; a capped count for a key past COMMON_AFTER. A value more than COMMON_AFTER other
-cases share (a registered agent's address, a switchboard number, a template file) is a
-*common value*: named with its count, its cases are neither listed nor counted.
+related cases, each with its true-match flag; a capped count for a key past COMMON_AFTER.
+A value more than COMMON_AFTER other cases share (a registered agent's address, a
+switchboard number, a template file) is a *common value*: named with its count, its cases
+are neither listed nor counted.
 """
 from __future__ import annotations
 

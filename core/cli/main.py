@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--force", action="store_true",
                     help="restore even though the database holds cases")
 
-    sp = add("demo", "Generate demo cases in bulk (1,000,000 in under 2 minutes)", cases.cmd_demo)
+    sp = add("demo", "Generate demo cases in bulk (1,000,000 in about two minutes)", cases.cmd_demo)
     sp.add_argument("--cases", type=int, default=1000, help="how many cases (default 1000)")
     sp.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     sp.add_argument("--score-risk", action="store_true",

@@ -1,2 +1,2 @@
-"""Demo data and play: realistic generated cases (1M in under two minutes) and the simulator
+"""Demo data and play: realistic generated cases (1M in about two minutes) and the simulator
 that plays a case through every status."""
