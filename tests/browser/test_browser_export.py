@@ -22,7 +22,7 @@ from tests.browser.helpers import keyed_button, keyed_link, pick_view, search, s
 pytestmark = pytest.mark.browser
 HEADER = ("case_id,entity_name,entity_type,country,workflow,status,assignee,created_at,updated_at,"
           "age_days,decision,decided_by,decided_at,decision_reason,email,registration_number,"
-          "tags,days_in_status,open_hits")
+          "tags,days_in_status,open_hits,risk_level,risk_points")
 FORMULA = "=HYPERLINK(\"http://evil.example\",\"Quillmoor\")"
 
 
