@@ -64,8 +64,10 @@ def upload(page: Page, file_name: str, data: bytes, *, new_list: bool) -> None:
     page.locator(".st-key-sl_load:not([data-stale=true])").get_by_role("button").click()
 
 
-def wait_for(check, what: str, seconds: float = 60) -> None:
-    """Waits for the server's embedded worker (it screens queued cases every 2 s)."""
+def wait_for(check, what: str, seconds: float = 240) -> None:
+    """Waits for the server's embedded worker: it screens queued cases every 2 s, but its
+    first batch sets up rigour's name data and the index (8-20 s quiet, much more under a
+    loaded CI machine)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if check():
