@@ -18,7 +18,7 @@ from core.intake.importer import import_cases
 from core.store.db import Database
 from core.store.models import Case, ScreeningHit
 from tests.browser.conftest import running_app
-from tests.browser.helpers import click_until, open_page, wait_idle
+from tests.browser.helpers import choose, click_until, open_page, wait_idle
 from tests.screening.test_screener import list_file
 
 pytestmark = pytest.mark.browser
@@ -126,8 +126,7 @@ def test_a_list_upload_screens_a_case_and_a_reviewer_clears_and_corrects_it(
     if hit.disposition != "false_positive":
         open_ubo_block(page, url, "1 open")
         box = page.locator(f".st-key-hit_{hit.id}:not([data-stale=true])")
-        box.get_by_role("combobox", name="Disposition").click()
-        page.get_by_role("option", name="False positive").click()
+        choose(page, box.get_by_role("combobox", name="Disposition"), "False positive")
         box.get_by_role("textbox", name="Reason").fill(REASON)
         click_until(page, box.get_by_role("button", name="Save decision"),
                     box.get_by_text("Hit marked false positive."))
