@@ -7,7 +7,9 @@ company words, aliases in other scripts; written as an OpenSanctions file), scre
 case once (the first load queues them all), then reloads the list with 1% of its entries changed, 0.5% removed and 0.5% new —
 which queues every case not rejected again — and times one `ScreeningRunner` draining that
 queue: the figure the issue asks for. It reports the index build, cases per second, the
-outcomes (most cases "unchanged": nothing written), and the process's peak RSS.
+outcomes (most cases "unchanged": nothing written), how many subjects were matched against
+the changed entries only (core/screening/rescreen.py; the rest in full), and the process's
+peak RSS.
 
     python benchmarks/bench_rescreen.py --cases 100000 --entries 250000
 """
@@ -68,7 +70,8 @@ def drain(db: Database, label: str) -> None:
     loaded = runner.current_index(db)
     print(f"{label}: {done:,} of {queued:,} queued cases screened in {seconds:,.1f} s "
           f"({done / seconds:,.0f} cases/s); index of {len(loaded.index):,} entries built in "
-          f"{loaded.built_seconds:.1f} s; outcomes {dict(work.outcomes)}; peak RSS "
+          f"{loaded.built_seconds:.1f} s; outcomes {dict(work.outcomes)}; "
+          f"{work.delta_subjects:,} subjects matched against the changed entries only; peak RSS "
           f"{peak_rss_mb():,.0f} MB; load {os.getloadavg()[0]:.1f}", flush=True)
 
 

@@ -12,7 +12,8 @@ links with it):
     q=<search>               at most core's MAX_SEARCH characters
     from=YYYY-MM-DD, to=YYYY-MM-DD   created between (either may be absent)
     overdue=1                only cases past their SLA due time (absent: every case)
-    hits=open|none           cases with open screening hits / without (absent: any)
+    open_hits=open|none      cases with open screening hits / without (absent: any), as the
+                             API's `open_hits`; `hits=` (older links) is read the same way
     risk=low|medium|high     repeated for several: cases at any of these risk levels
     sort=<SORT_COLUMNS key>, order=asc|desc   (absent: created_at, desc)
     page=N                   (absent: 1)
@@ -44,7 +45,8 @@ DEFAULT_SORT = "created_at"
 DEFAULT_ORDER = "desc"
 ORDERS = ("asc", "desc")
 LIST_KEYS = ("view", "status", "assignee", "workflow", "tag", "q", "from", "to", "overdue",
-             "hits", "risk", "sort", "order", "page")
+             "open_hits", "hits", "risk", "sort", "order", "page")
+OPEN_HITS_KEYS = ("open_hits", "hits")   # the name, then the older links' alias
 MAX_TAGS = 20  # tags chosen at once (a saved filter keeps as many)
 CASE_KEY = "case"
 EARLIEST_DATE = date(2000, 1, 1)   # the date pickers' lower bound
@@ -224,11 +226,12 @@ def parse_query(query: Mapping[str, list[str]], *, views: Mapping[int, str],
     elif overdue is not None:
         notes.append(f"The link's overdue {_shown(overdue)} is not 1 or 0; showing every case.")
 
-    hits = _one(query, "hits")
+    key = next((k for k in OPEN_HITS_KEYS if _one(query, k) is not None), OPEN_HITS_KEYS[0])
+    hits = _one(query, key)
     if hits in OPEN_HITS_MODES:
         params = replace(params, open_hits=hits)
     elif hits is not None:
-        notes.append(f"The link's hits {_shown(hits)} is not open or none; showing every "
+        notes.append(f"The link's {key} {_shown(hits)} is not open or none; showing every "
                      f"case.")
 
     levels = set()
@@ -281,7 +284,7 @@ def to_query(params: ListParams, *, default_view: int | None) -> dict[str, list[
     if params.overdue:
         query["overdue"] = ["1"]
     if params.open_hits:
-        query["hits"] = [params.open_hits]
+        query["open_hits"] = [params.open_hits]
     if params.risk_levels:
         query["risk"] = list(params.risk_levels)
     if (params.sort, params.order) != (DEFAULT_SORT, DEFAULT_ORDER):

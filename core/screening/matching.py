@@ -17,15 +17,16 @@ many of the screened words they hold, rare words counting more than common ones
 from __future__ import annotations
 
 import math
-import re
+import threading
 from dataclasses import dataclass
-from typing import Iterable
+from typing import AbstractSet, Iterable
 
 import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
-from rigour.territories import lookup_territory, territories_intersect
 
+from core.screening.delta import MatchMemo, Retrieval, worth_comparing
+from core.screening.evidence import MOST_RAISED, evidence
 from core.screening.names import (
     ORGANIZATION,
     OTHER,
@@ -46,26 +47,15 @@ from core.screening.names import (
 
 DEFAULT_THRESHOLD: int = 85
 
-# Evidence beside the name (docs/SCREENING.md, "How names are matched"); the name score
-# itself is core/screening/names.py's `NameComparison`.
-BIRTH_DATE_SAME_DAY = 10   # points added for the same full birth date
-BIRTH_DATE_SAME_MONTH = 7  # ... the same year and month, where one side knows no day
-BIRTH_DATE_SAME_YEAR = 5   # ... the same year, where one side knows only the year
-BIRTH_DATE_SAME_YEAR_OTHER_DAY = -5   # the same year, another month or day
-BIRTH_DATE_OTHER_YEAR = -30           # another year: not the same person
-COUNTRY_SAME = 4           # points added when a country agrees (no penalty otherwise)
-EVIDENCE_NAME_FLOOR = 70   # birth date and country raise only names scoring at least this
-_MOST_RAISED = BIRTH_DATE_SAME_DAY + COUNTRY_SAME
-
 # Retrieval.
 SCORED_NAMES = 300         # names given the full comparison per screening, at most
 FUZZY_MIN = 75             # a screened word reaches list words at least this alike (0-100)
 REACHED_ALIKE = 0.8        # rank weight of a word reached by likeness, not as written
+CACHED_WORDS = 50_000      # screened words whose reachable list words an index remembers
 
 _SCHEMAS = {PERSON: 0, ORGANIZATION: 1, OTHER: 2}
 _RANK_ROLE = {ROLE_NAME: 1.0, ROLE_PARTICLE: 0.2, ROLE_LEGAL: 0.1, ROLE_BUSINESS: 0.4,
               ROLE_NUMBER: 0.6}
-_DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?")
 
 
 @dataclass(frozen=True)
@@ -116,6 +106,8 @@ class ScreeningIndex:
         self._words = words
         self._names = names
         self.last_stats = MatchStats(0, 0)
+        self.last_memo: MatchMemo | None = None
+        self._keys: np.ndarray | None = None
 
     @classmethod
     def build(cls, entries: Iterable[ListEntry]) -> "ScreeningIndex":
@@ -147,30 +139,61 @@ class ScreeningIndex:
         schemas = np.array([_SCHEMAS.get(entry.schema, 2) for entry in entries], dtype=np.int8)
         names = _Names(name_words, np.array(name_entry, dtype=np.int32),
                        np.array(name_slot, dtype=np.int32), schemas, words)
+        keys = np.array([entry.key for entry in entries], dtype=np.int64)
+        names.tie = keys[names.entry] * 2**20 + np.minimum(names.slot, 2**20 - 1) \
+            if len(names.entry) else np.zeros(0, dtype=np.int64)
         return cls(entries, words, names)
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def match(self, query: Query, *, threshold: int = DEFAULT_THRESHOLD,
-              limit: int = 50) -> list[Candidate]:
+    def match(self, query: Query, *, threshold: int = DEFAULT_THRESHOLD, limit: int = 50,
+              before: MatchMemo | None = None,
+              changed: AbstractSet[int] = frozenset()) -> list[Candidate]:
+        """`remembering`'s candidates; its stats and memo are kept as `last_stats` and
+        `last_memo` (tests, the benchmark)."""
+        found, self.last_memo, self.last_stats = self.remembering(
+            query, threshold=threshold, limit=limit, before=before, changed=changed)
+        return found
+
+    def remembering(self, query: Query, *, threshold: int = DEFAULT_THRESHOLD,
+                    limit: int = 50, before: MatchMemo | None = None,
+                    changed: AbstractSet[int] = frozenset()
+                    ) -> tuple[list[Candidate], MatchMemo, MatchStats]:
         """The entries the query may be, best first: at most `limit`, each scoring at least
         `threshold`. A person is compared with persons; an organisation with organisations
-        and other entries (vessels, aircraft); a query without schema with all."""
+        and other entries (vessels, aircraft); a query without schema with all.
+
+        `before`: what the same query's screening against an earlier version of the lists
+        found (`last_memo` then), with the same threshold and limit; `changed`: the keys of
+        this index's entries added or changed since, or holding a word whose facts changed
+        (`changed_since`). Then only the names that could answer otherwise are compared:
+        the candidates are chosen as always (the whole index's word statistics), and of them
+        a name is compared when its entry changed, was found before, or was not among the
+        names compared before (its rank under the earlier statistics, recomputed from
+        `before`, did not clear the earlier cut). Every other candidate is an unchanged
+        entry compared before with the same words and facts that did not score the
+        threshold: it does not now either. The answer is the same as without `before`."""
         if limit <= 0:
-            return []
+            return [], MatchMemo({}, frozenset(), True), MatchStats(0, 0)
         people = (PERSON, (_SCHEMAS[PERSON],))
         others = (ORGANIZATION, (_SCHEMAS[ORGANIZATION], _SCHEMAS[OTHER]))
         readings = [people] if query.schema == PERSON else [others] \
             if query.schema == ORGANIZATION else [people, others]
         best: dict[int, tuple[int, int, int]] = {}   # entry position -> (name score, -slot, name)
         reached = scored = 0
+        retrievals: dict[str, Retrieval] = {}
         for schema, allowed in readings:
             facts = [query_word_facts(token) for token in read_name(query.name, schema)]
             if not facts:
                 continue
-            nids, reached_here = self._names.retrieve(facts, allowed)
+            nids, reached_here, retrieval, reach = self._names.retrieve(facts, allowed)
+            retrievals[schema] = retrieval
             reached += reached_here
+            if before is not None:
+                nids = worth_comparing(
+                    self._names, nids, facts, allowed, reach, before.retrievals.get(schema),
+                    self._entry_keys, changed | before.found)
             scored += len(nids)
             comparison = NameComparison(facts, self._words.facts, schema)
             for nid in nids:
@@ -179,13 +202,12 @@ class ScreeningIndex:
                 held = best.get(position)
                 if held is None or (name_score, -self._names.slot[nid]) > held:
                     best[position] = (name_score, -int(self._names.slot[nid]), nid)
-        self.last_stats = MatchStats(reached, scored)
         found = []
         for position, (name_score, _, nid) in best.items():
-            if name_score + _MOST_RAISED < threshold:
+            if name_score + MOST_RAISED < threshold:
                 continue
             entry = self._entries[position]
-            raise_by, fields = _evidence(entry, query, name_score)
+            raise_by, fields = evidence(entry, query, name_score)
             score = max(0, min(100, name_score + raise_by))
             if score < threshold:
                 continue
@@ -195,8 +217,14 @@ class ScreeningIndex:
                           Candidate(entry, score, name_score, matched,
                                     ("name" if slot == 0 else "alias", *fields))))
         found.sort(key=lambda item: item[0])   # at 100, more evidence first
-        return [candidate for _, candidate in found[:limit]]
+        memo = MatchMemo(retrievals, frozenset(c.entry.key for _, c in found), len(found) <= limit)
+        return [candidate for _, candidate in found[:limit]], memo, MatchStats(reached, scored)
 
+    @property
+    def _entry_keys(self) -> np.ndarray:
+        if self._keys is None:
+            self._keys = np.array([e.key for e in self._entries], dtype=np.int64)
+        return self._keys
 
 class _Words:
     """The list's vocabulary: each distinct word's facts, and the ways to reach a word from a
@@ -225,11 +253,22 @@ class _Words:
                 self.initials[fact.form] = word
             elif len(fact.form) >= 3:
                 buckets.setdefault((fact.form[0], len(fact.form)), []).append(word)
+        self._reachable: dict[WordFacts, set[int]] = {}
+        self._compounds: dict[tuple[WordFacts, ...], list[tuple[str, set[int]]]] = {}
         self.buckets = {key: ([facts[w].form for w in ids_], ids_)
                         for key, ids_ in buckets.items()}
 
     def reachable(self, fact: WordFacts) -> set[int]:
-        """The list's words a screened word could be written as."""
+        """The list's words a screened word could be written as (remembered per word: a
+        worker screens the same given names and surnames over and over)."""
+        found = self._reachable.get(fact)
+        if found is None:
+            if len(self._reachable) > CACHED_WORDS:
+                self._reachable.clear()
+            found = self._reachable[fact] = self._reach(fact)
+        return found
+
+    def _reach(self, fact: WordFacts) -> set[int]:
         found = self.spelt_alike(fact.form, fact.abjad, fact.skeleton)
         if is_initial(fact.form):
             return found
@@ -265,20 +304,31 @@ class _Words:
                     found.add(bucket[1][index])
         return found
 
-    def compounds(self, facts: list[WordFacts]) -> list[set[int]]:
+    def compounds(self, facts: list[WordFacts]) -> list[tuple[str, set[int]]]:
         """The list's words two neighbouring screened words spell together ("abdul rahman":
-        abdulrahman), and those a screened word splits into ("almaktoum": al, maktoum)."""
+        abdulrahman), and those a screened word splits into ("almaktoum": al, maktoum); each
+        with a probe id naming the words and the cut (remembered per name, like
+        `reachable`)."""
+        key = tuple(facts)
+        found = self._compounds.get(key)
+        if found is None:
+            if len(self._compounds) > CACHED_WORDS:
+                self._compounds.clear()
+            found = self._compounds[key] = self._compound(facts)
+        return found
+
+    def _compound(self, facts: list[WordFacts]) -> list[tuple[str, set[int]]]:
         reached = []
-        for left, right in zip(facts, facts[1:]):
+        for at, (left, right) in enumerate(zip(facts, facts[1:])):
             joined = left.form + right.form
             words = self.spelt_alike(joined, left.abjad or right.abjad, consonants(joined))
             if words:
-                reached.append(words)
-        for fact in facts:
+                reached.append((f"j{at}", words))
+        for at, fact in enumerate(facts):
             for cut in range(2, len(fact.form) - 1):
                 head, tail = self.ids.get(fact.form[:cut]), self.ids.get(fact.form[cut:])
                 if head is not None and tail is not None:
-                    reached.append({head, tail})
+                    reached.append((f"s{at}.{cut}", {head, tail}))
         return reached
 
 
@@ -310,114 +360,141 @@ class _Names:
                 if "a" <= first <= "z":
                     initials[nid] |= 1 << (ord(first) - 97)
         self.initials = initials
+        self.tie = np.zeros(0, dtype=np.int64)   # set by ScreeningIndex.build
+        self._scratch = threading.local()
         self.initial_counts = np.array([np.count_nonzero(initials & (1 << bit))
                                         for bit in range(26)])
 
-    def retrieve(self, facts: list[WordFacts], allowed: tuple[int, ...]) -> tuple[list[int], int]:
+    def retrieve(self, facts: list[WordFacts], allowed: tuple[int, ...]
+                 ) -> tuple[list[int], int, Retrieval, list]:
         """The names worth a full comparison with a screened name (its words' facts), at most
-        SCORED_NAMES, and how many names its words reached. Ranked like a search engine:
-        each screened word adds its rarity (idf) to the names holding it as written, and
-        REACHED_ALIKE of the rarity of all it reaches to the names holding only a word like
-        it; the sum is multiplied by the share of the name's words so reached (an initial
-        counts for a word starting with it), so that names made of the screened words come
-        first. Only names the postings lead to are touched (one array slot per name)."""
+        SCORED_NAMES; how many names its words reached; the weights and cut that chose them
+        (`Retrieval`); and each probe's postings (for `worth_comparing`). Ranked like a
+        search engine: each screened word adds its rarity (idf) to the names holding it as
+        written, and REACHED_ALIKE of the rarity of all it reaches to the names holding only
+        a word like it; the sum is multiplied by the share of the name's words so reached
+        (an initial counts for a word starting with it), so that names made of the screened
+        words come first. Only names the postings lead to are touched (one array slot per
+        name)."""
         total = max(len(self.words), 1)
-        rank = np.zeros(total, dtype=np.float32)
-        hits = np.zeros(total, dtype=np.float32)
-        touched = False
         vocabulary = self._vocabulary
-        probes = [(vocabulary.ids.get(f.form), vocabulary.reachable(f),
-                   _RANK_ROLE.get(f.role, 1.0)) for f in facts]
-        probes += [(None, words, 1.0) for words in vocabulary.compounds(facts)]
-        for own, words, role_weight in probes:
+        probes = [(f"w{at}", vocabulary.ids.get(f.form), vocabulary.reachable(f),
+                   _RANK_ROLE.get(f.role, 1.0)) for at, f in enumerate(facts)]
+        probes += [(pid, None, words, 1.0) for pid, words in vocabulary.compounds(facts)]
+        weights: dict[str, tuple[float, float]] = {}
+        holdings = []
+        for pid, own, words, role_weight in probes:
             if not words:
                 continue
             holding = np.concatenate([self.postings[self.offsets[w]:self.offsets[w + 1]]
                                       for w in words])
             if not len(holding):
                 continue
+            alike = math.log(1 + total / len(holding)) * role_weight * REACHED_ALIKE
+            exact, extra = None, 0.0
+            if own is not None:
+                exact = self.postings[self.offsets[own]:self.offsets[own + 1]]
+                extra = math.log(1 + total / max(len(exact), 1)) * role_weight - alike
+            weights[pid] = (alike, extra)
+            holdings.append((pid, holding, exact))
+        initials = {f.form: math.log(1 + total / max(int(self.initial_counts[ord(f.form) - 97]),
+                                                     1))
+                    for f in facts if is_initial(f.form) and "a" <= f.form <= "z"}
+        reach = self._reach(holdings, total)
+        ranked, scores = self.ranked(facts, allowed, reach, weights, initials)
+        if ranked is None:
+            return [], 0, Retrieval(weights, initials, None), reach
+        names, reached, cut = ranked[0], len(ranked[1]), None
+        if len(names) > SCORED_NAMES:
+            names, cut = self._best(names, scores)
+        return names.tolist(), reached, Retrieval(weights, initials, cut), reach
+
+    def _reach(self, holdings: list, total: int) -> tuple[np.ndarray, list]:
+        """Every name the probes reach (sorted) and each probe's names as positions in it:
+        the ranks are summed over those names only. Two arrays of the list's size are kept
+        per thread and reused (only the slots written are read or cleared)."""
+        if not holdings:
+            return np.zeros(0, dtype=np.int64), []
+        arrays = getattr(self._scratch, "arrays", None)
+        if arrays is None:
+            arrays = self._scratch.arrays = (np.zeros(total, dtype=bool),
+                                             np.zeros(total, dtype=np.int64))
+        seen, position = arrays
+        every = np.concatenate([holding for _, holding, _ in holdings])
+        seen[every] = True
+        union = np.flatnonzero(seen)
+        seen[union] = False
+        position[union] = np.arange(len(union))
+        return union, [(pid, position[holding], None if exact is None else position[exact])
+                       for pid, holding, exact in holdings]
+
+    def _best(self, names: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, tuple]:
+        """The SCORED_NAMES best ranked names, equal ranks in the order of their entries'
+        keys (then name slot), so the choice does not depend on where a name sits in this
+        build; and the cut: (rank, tie key) of the best name left out."""
+        last = -np.partition(-scores, SCORED_NAMES - 1)[SCORED_NAMES - 1]
+        above = np.flatnonzero(scores > last)
+        tied = np.flatnonzero(scores == last)
+        tied = tied[np.argsort(self.tie[names[tied]], kind="stable")]
+        needed = SCORED_NAMES - len(above)
+        chosen = names[np.concatenate((above, tied[:needed]))]
+        if len(tied) > needed:
+            return chosen, (float(last), int(self.tie[names[tied[needed]]]))
+        below = np.flatnonzero(scores < last)
+        top = scores[below].max()
+        left = names[below[scores[below] == top]]
+        return chosen, (float(top), int(self.tie[left].min()))
+
+    def ranked(self, facts: list[WordFacts], allowed: tuple[int, ...], reach: tuple,
+                weights: dict[str, tuple[float, float]], initials: dict[str, float]):
+        """((the names reached of the allowed schemas, every name reached), their ranks)
+        under `weights` and `initials` — the same float32 arithmetic, name by name, for the
+        current statistics and for an earlier screening's (`worth_comparing`), so a rank
+        recomputed is the rank that was. A probe without a weight is left out; (None, None)
+        when nothing is reached."""
+        union, probes = reach
+        rank = np.zeros(len(union), dtype=np.float32)
+        hits = np.zeros(len(union), dtype=np.float32)
+        touched = False
+        for pid, at, exact in probes:
+            weight = weights.get(pid)
+            if weight is None:
+                continue
             touched = True
             # a name holding two of the words counts once: `+=` through repeated indices
             # adds once
-            alike = math.log(1 + total / len(holding)) * role_weight * REACHED_ALIKE
-            rank[holding] += alike
-            hits[holding] += 1
-            if own is not None:
-                exact = self.postings[self.offsets[own]:self.offsets[own + 1]]
-                rank[exact] += math.log(1 + total / max(len(exact), 1)) * role_weight - alike
+            rank[at] += weight[0]
+            hits[at] += 1
+            if exact is not None:
+                rank[exact] += weight[1]
         if not touched:
-            return [], 0
-        names = np.flatnonzero(hits)
-        reached = len(names)
-        scores, held = rank[names], hits[names]
+            return None, None
+        reached = hits > 0
+        names = union[reached]
+        scores, held = rank[reached], hits[reached]
         for fact in facts:   # an initial counts for the names the other words reached
             if is_initial(fact.form) and "a" <= fact.form <= "z":
-                bit = ord(fact.form) - 97
-                with_it = (self.initials[names] & (1 << bit)) != 0
-                scores += with_it * math.log(1 + total / max(int(self.initial_counts[bit]), 1))
+                with_it = (self.initials[names] & (1 << (ord(fact.form) - 97))) != 0
+                scores += with_it * initials.get(fact.form, 0.0)
                 held += with_it
         keep = np.zeros(3, dtype=bool)
         keep[list(allowed)] = True
         keep = keep[self.schema[names]]
-        names = names[keep]
-        scores = scores[keep] * np.minimum(held[keep] / self.sizes[names], 1.0)
-        if len(names) > SCORED_NAMES:
-            names = names[np.argpartition(-scores, SCORED_NAMES)[:SCORED_NAMES]]
-        return names.tolist(), reached
+        every, names = names, names[keep]
+        return (names, every), scores[keep] * np.minimum(held[keep] / self.sizes[names], 1.0)
 
 
-def _parse_date(text: str) -> tuple[int, int | None, int | None] | None:
-    found = _DATE.match(text.strip()) if text else None
-    if not found:
-        return None
-    year, month, day = found.groups()
-    return int(year), int(month) if month else None, int(day) if day else None
-
-
-def _date_points(listed: tuple, wanted: tuple) -> int | None:
-    """Points for one birth date of the list against the subject's, compared as far as both
-    are known: None for another year; the same year, month or day as far as both know it:
-    BIRTH_DATE_SAME_YEAR, _MONTH or _DAY; a known month or day that differs:
-    BIRTH_DATE_SAME_YEAR_OTHER_DAY."""
-    if listed[0] != wanted[0]:
-        return None
-    known = 1
-    for mine, theirs in zip(listed[1:], wanted[1:]):
-        if mine is None or theirs is None:
-            break
-        if mine != theirs:
-            return BIRTH_DATE_SAME_YEAR_OTHER_DAY
-        known += 1
-    return (BIRTH_DATE_SAME_YEAR, BIRTH_DATE_SAME_MONTH, BIRTH_DATE_SAME_DAY)[known - 1]
-
-
-def _territories(values: Iterable[str]) -> set[str]:
-    codes = set()
-    for value in values:
-        territory = lookup_territory(value.strip()) if value and value.strip() else None
-        if territory is not None:
-            codes.add(territory.code)
-    return codes
-
-
-def _evidence(entry: ListEntry, query: Query, name_score: int) -> tuple[int, tuple[str, ...]]:
-    """Points added to (or taken from) a name score by birth date and country, and which of
-    them matched."""
-    points, fields = 0, []
-    wanted = _parse_date(query.birth_date)
-    listed = [d for d in (_parse_date(text) for text in entry.birth_dates) if d]
-    if wanted and listed:
-        agreements = [_date_points(date, wanted) for date in listed]
-        best = max((p for p in agreements if p is not None), default=None)
-        if best is None:
-            points += BIRTH_DATE_OTHER_YEAR
-        elif best > 0:
-            fields.append("birth_date")
-            points += best if name_score >= EVIDENCE_NAME_FLOOR else 0
-        else:
-            points += best
-    if query.country and entry.countries:
-        if territories_intersect(_territories([query.country]), _territories(entry.countries)):
-            fields.append("country")
-            points += COUNTRY_SAME if name_score >= EVIDENCE_NAME_FLOOR else 0
-    return points, tuple(fields)
+def changed_since(index: ScreeningIndex, earlier: ScreeningIndex) -> frozenset[int]:
+    """The keys of `index`'s entries that a screening against `earlier` cannot vouch for:
+    entries not in it or not the same there, and entries holding a word whose facts (sound,
+    name symbols, role, script) differ, because another entry brought or took a spelling
+    of it."""
+    before = {e.key: e for e in earlier._entries}
+    changed = {e.key for e in index._entries if before.get(e.key) != e}
+    old_facts = dict(zip(earlier._words.ids, earlier._words.facts))
+    facts, names = index._words.facts, index._names
+    for form, word in index._words.ids.items():
+        if old_facts.get(form, facts[word]) != facts[word]:
+            holding = names.postings[names.offsets[word]:names.offsets[word + 1]]
+            changed.update(int(k) for k in index._entry_keys[names.entry[holding]])
+    return frozenset(changed)

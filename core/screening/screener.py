@@ -16,12 +16,17 @@ as every other source, so a decision sticks across rescreens and cases.
   hits are recorded there (a review still open gets them instead of a second one;
   core/screening/monitoring.py); the approved case is not changed;
 - a rejected case, or one whose workflow has no subjects to screen: skipped.
+
+Given the index's fingerprint (the runner does), each case's memory of its last screening
+is read first and written back after (core/screening/rescreen.py): a subject screened
+before with the same data is matched against the entries changed since only, with the same
+hits as a full screening.
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Iterable
+from typing import AbstractSet, Iterable
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -47,6 +52,7 @@ from core.screening.inputs import (
 )
 from core.screening.matching import DEFAULT_THRESHOLD, Query, ScreeningIndex
 from core.screening.monitoring import record_on_review
+from core.screening.rescreen import CaseMemory, Fingerprint, read_memories, write_memories
 from core.store.db import Database
 from core.store.models import Case, ScreeningHit
 from core.workflows.definitions import definition_of
@@ -68,6 +74,7 @@ class CaseScreening:
     outcome: str
     review_case: str | None = None
     new_hits: int = 0
+    delta_subjects: int = 0   # subjects matched against what changed since the last time
 
 
 def source_of(list_name: str) -> str:
@@ -106,15 +113,25 @@ def _as_hit(candidate) -> dict:
 
 
 def find_hits(index: ScreeningIndex, lists: Iterable[str], case: Case,
-              threshold: int) -> Found:
+              threshold: int, memory: CaseMemory | None = None) -> Found:
     """Every list's hits for every subject of the case; a list that found nothing for a
-    subject is there with no hits (its earlier hits are then gone)."""
+    subject is there with no hits (its earlier hits are then gone). With the case's
+    `memory` (core/screening/rescreen.py) a subject screened before with the same data is
+    matched against what changed since — the same hits — and each screening's memo is kept
+    in it."""
     found: Found = {}
     lists = list(lists)
+    limit = MAX_FOUND * 4
     for subject, query in subjects_of(case):
         per_list: dict[str, list[dict]] = {name: [] for name in lists}
         if query.name.strip():
-            for candidate in index.match(query, threshold=threshold, limit=MAX_FOUND * 4):
+            before = memory.before(subject.key, query, limit) if memory else None
+            candidates, memo, _ = index.remembering(
+                query, threshold=threshold, limit=limit, before=before,
+                changed=memory.changed if before is not None else frozenset())
+            if memory is not None:
+                memory.keep(subject.key, query, limit, memo)
+            for candidate in candidates:
                 bucket = per_list.get(candidate.entry.list_name)
                 if bucket is not None and len(bucket) < MAX_FOUND:
                     bucket.append(_as_hit(candidate))
@@ -173,13 +190,15 @@ def _threshold(session: Session, workflow: str, cache: dict[str, int]) -> int:
 
 
 def _record_open(db: Database, case_id: str, index: ScreeningIndex, lists: list[str],
-                 actor: str) -> CaseScreening:
+                 actor: str, memory: CaseMemory | None, threshold: int) -> CaseScreening:
     with db.unit_of_work() as session:
         require_permission(session, actor, Permission.IMPORT_CASES)
         case = load_case(session, case_id, for_update=True)
         if case.case_status in (CaseStatus.APPROVED.value, CaseStatus.REJECTED.value):
             return CaseScreening(case_id, "skipped")  # decided since the batch was read
-        found = find_hits(index, lists, case, _threshold(session, case.workflow, {}))
+        now = _threshold(session, case.workflow, {})
+        again = memory.again() if memory is not None and now == threshold else None
+        found = find_hits(index, lists, case, now, again)
         new = 0
         for (subject, source), hits in found.items():
             new += len(record_in(session, case, subject, source, list(hits.values()),
@@ -188,9 +207,16 @@ def _record_open(db: Database, case_id: str, index: ScreeningIndex, lists: list[
 
 
 def screen_cases(db: Database, case_ids: list[str], index: ScreeningIndex,
-                 lists: Iterable[str], *, actor: str = SYSTEM_ACTOR) -> list[CaseScreening]:
+                 lists: Iterable[str], *, actor: str = SYSTEM_ACTOR,
+                 fingerprint: Fingerprint | None = None,
+                 since: dict[Fingerprint, AbstractSet[int]] | None = None
+                 ) -> list[CaseScreening]:
     """Screens a batch of cases against `index` (the lists named `lists`); see the module
-    docstring. A case that vanished or was rejected is skipped."""
+    docstring. A case that vanished or was rejected is skipped. With the index's
+    `fingerprint` (the lists' versions) and `since` (the entries changed since earlier
+    fingerprints), each case's memory of its last screening is used and renewed
+    (core/screening/rescreen.py); `delta_subjects` on each result counts the subjects
+    matched against what changed only."""
     lists = sorted(set(lists))
     results: list[CaseScreening] = []
     approved: list[tuple[str, int, Found]] = []
@@ -201,13 +227,17 @@ def screen_cases(db: Database, case_ids: list[str], index: ScreeningIndex,
             select(Case).where(Case.id.in_(case_ids))
             .options(selectinload(Case.entity), selectinload(Case.ubos)))}
         recorded = _recorded(session, list(cases))
+        by_case = {case_id: _threshold(session, case.workflow, thresholds)
+                   for case_id, case in cases.items()}
+        memories = read_memories(session, list(cases), fingerprint, since or {}, by_case) \
+            if fingerprint is not None else {}
         for case_id in case_ids:
             case = cases.get(case_id)
             if case is None or case.case_status == CaseStatus.REJECTED.value:
                 results.append(CaseScreening(case_id, "skipped"))
+                memories.pop(case_id, None)
                 continue
-            found = find_hits(index, lists, case,
-                              _threshold(session, case.workflow, thresholds))
+            found = find_hits(index, lists, case, by_case[case_id], memories.get(case_id))
             now, before = _hashes(case, found), recorded.get(case_id, {})
             if not _differs(now, before):
                 results.append(CaseScreening(case_id, "unchanged"))
@@ -220,9 +250,15 @@ def screen_cases(db: Database, case_ids: list[str], index: ScreeningIndex,
             else:
                 changed_open.append(case_id)
     for case_id in changed_open:
-        results.append(_record_open(db, case_id, index, lists, actor))
+        results.append(_record_open(db, case_id, index, lists, actor, memories.get(case_id),
+                                    by_case[case_id]))
     for case_id, work, found in approved:
         review, opened = record_on_review(db, case_id, found, actor=actor)
         results.append(CaseScreening(case_id, "review_opened" if opened else "review_updated",
                                      review_case=review, new_hits=work))
+    if fingerprint is not None:
+        write_memories(db, memories, fingerprint, by_case)
+        for result in results:
+            memory = memories.get(result.case_id)
+            result.delta_subjects = memory.delta_subjects if memory is not None else 0
     return results

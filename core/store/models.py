@@ -31,6 +31,7 @@ from core.store.case_key_models import CaseKey  # noqa: F401  (related cases)
 from core.store.counter_models import CaseCount, CaseDueCount, CaseTag  # noqa: F401  (triggers' tables)
 from core.store.screening_list_models import ScreeningList  # noqa: F401  (built-in screener)
 from core.store.screening_models import ScreeningHit  # noqa: F401  (screening hits)
+from core.store.screening_state_models import CaseScreeningState  # noqa: F401  (rescreens)
 from core.store.signin_models import RecoveryCode, SignInSession  # noqa: F401  (sign-in)
 from core.store.worklist_models import SavedFilter  # noqa: F401  ("My views")
 

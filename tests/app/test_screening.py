@@ -119,6 +119,6 @@ def test_the_case_list_shows_and_filters_open_hits(db, database_url, monkeypatch
     at.selectbox(key="f_hits").set_value("open").run()
     assert not at.exception
     assert list(table(at)["ID"]) == ["S-1"]
-    assert at.query_params["hits"] in ("open", ["open"])  # the link carries it (as text or list)
+    assert at.query_params["open_hits"] in ("open", ["open"])  # the link carries it (as text or list)
     at.selectbox(key="f_hits").set_value("none").run()
     assert list(table(at)["ID"]) == ["S-2"]

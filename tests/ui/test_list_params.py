@@ -8,6 +8,7 @@ import pytest
 
 from core.worklist.query import MAX_SEARCH, SORT_COLUMNS
 from ui.list_params import (
+    LIST_KEYS,
     ListParams,
     cases_count,
     cut_search,
@@ -123,11 +124,25 @@ def test_count_wording():
                                                          "1,234 cases"]
 
 
-def test_the_open_hits_filter_is_in_the_link():
-    params, notes = parse_query({"hits": ["open"]}, views={1: "All cases"}, workflows=[],
+def test_the_open_hits_filter_is_in_the_link_named_as_in_the_api():
+    params, notes = parse_query({"open_hits": ["open"]}, views={1: "All cases"}, workflows=[],
                                 today=date(2026, 1, 1))
     assert (params.open_hits, notes) == ("open", [])
-    assert to_query(ListParams(open_hits="none"), default_view=1) == {"hits": ["none"]}
+    assert to_query(ListParams(open_hits="none"), default_view=1) == {"open_hits": ["none"]}
+    params, notes = parse_query({"open_hits": ["maybe"]}, views={1: "All cases"},
+                                workflows=[], today=date(2026, 1, 1))
+    assert params.open_hits is None and "link's open_hits maybe is not open or none" in notes[0]
+
+
+def test_an_older_link_with_hits_still_filters_by_open_hits():
+    params, notes = parse_query({"hits": ["none"]}, views={1: "All cases"}, workflows=[],
+                                today=date(2026, 1, 1))
+    assert (params.open_hits, notes) == ("none", [])
+    # both given: the name wins over the alias
+    params, _ = parse_query({"hits": ["none"], "open_hits": ["open"]}, views={1: "All cases"},
+                            workflows=[], today=date(2026, 1, 1))
+    assert params.open_hits == "open"
     params, notes = parse_query({"hits": ["maybe"]}, views={1: "All cases"}, workflows=[],
-                               today=date(2026, 1, 1))
-    assert params.open_hits is None and "is not open or none" in notes[0]
+                                today=date(2026, 1, 1))
+    assert params.open_hits is None and "link's hits maybe is not open or none" in notes[0]
+    assert "hits" in LIST_KEYS   # an old link's parameter is replaced when the URL is written
