@@ -1,10 +1,13 @@
 """What every start does: schema up to date, default workflows and views, demo data if asked."""
 from __future__ import annotations
 
+import threading
+
 from core import config
 from core.access.auth_settings import existing_cookie_key
 from core.demo.generate import seed_demo_if_empty
 from core.notifications.dispatcher import start_background_dispatcher
+from core.records.checkpoint import run_daily_checkpoints
 from core.screening.runner import start_background_screener
 from core.signin.sessions import end_sessions_of_other_keys, key_fingerprint
 from core.store.db import Database, get_database
@@ -27,8 +30,8 @@ def prepare_database(db: Database, *, demo: bool) -> bool:
 
 def start_server(url: str | None = None) -> Database:
     """What a server process does once at start: the database prepared (demo data in demo
-    mode) and the embedded notification dispatcher and screening runner running (unless
-    turned off)."""
+    mode) and the embedded notification dispatcher, screening runner and daily audit
+    checkpoint running (unless turned off)."""
     url = url or config.database_url()
     db = get_database(url)
     prepare_database(db, demo=config.demo_mode(url))
@@ -38,4 +41,26 @@ def start_server(url: str | None = None) -> Database:
     planner_statistics(db)  # SQLite: before the first list query needs a good plan
     start_background_dispatcher(db)
     start_background_screener(db)
+    start_background_checkpoints(db)
     return db
+
+
+_checkpointing: dict[str, threading.Thread] = {}
+_checkpointing_lock = threading.Lock()
+
+
+def start_background_checkpoints(db: Database) -> threading.Thread | None:
+    """The embedded worker's daily signed audit checkpoint (docs/RECORDS.md), as
+    `python -m core worker` writes it: one daemon thread per process and database; None when
+    DOCKET_EMBEDDED_WORKER is off (a team's workers write them then)."""
+    if config.setting("DOCKET_EMBEDDED_WORKER").strip().lower() in ("off", "0", "false", "no"):
+        return None
+    with _checkpointing_lock:
+        running = _checkpointing.get(db.url)
+        if running is not None and running.is_alive():
+            return running
+        thread = threading.Thread(target=run_daily_checkpoints, args=(db, threading.Event()),
+                                  daemon=True, name="docket-audit-checkpoint")
+        thread.start()
+        _checkpointing[db.url] = thread
+        return thread

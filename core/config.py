@@ -47,7 +47,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DOCKET_PUBLIC_URL", "http://localhost:8501",
             "Address of the app as applicants reach it; re-upload links in emails start with it."),
     Setting("DOCKET_EMBEDDED_WORKER", "on",
-            "on: the app runs one notification dispatcher thread in the background, so no "
+            "on: the app runs the worker's threads in the background (the notification "
+            "dispatcher, the built-in screener, the daily signed audit checkpoint), so no "
             "second process is needed; off: run `python -m core worker` yourself."),
     Setting("DOCKET_WORKER_CONCURRENCY", "4",
             "Deliveries one dispatcher sends at once (threads)."),
@@ -157,6 +158,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Requests one API key may make, as N/second, N/minute, N/hour or N/day (a burst of "
             "N, then N per period); over it: 429 with Retry-After. Counted by each server "
             "process on its own. off: no limit."),
+    # --- records (core/records/, docs/RECORDS.md) ---
+    Setting("DOCKET_AUDIT_SIGNING_KEY", "",
+            "File holding the Ed25519 key that signs audit checkpoints (PEM, PKCS #8; created "
+            "with mode 0600 on first use, its public key written beside it as .pub). Empty: "
+            "audit-signing.key in DOCKET_DATA_DIR. Keep it outside the database and its backups."),
 )
 
 
@@ -203,6 +209,12 @@ def simulator_enabled(url: str | None = None) -> bool:
     if value in ("off", "0", "false", "no"):
         return False
     return demo_mode(url)
+
+
+def audit_signing_key_path() -> Path:
+    """Where the audit checkpoints' signing key lives (DOCKET_AUDIT_SIGNING_KEY)."""
+    path = setting("DOCKET_AUDIT_SIGNING_KEY").strip()
+    return Path(path) if path else Path(setting("DOCKET_DATA_DIR")) / "audit-signing.key"
 
 
 def max_upload_bytes() -> int:

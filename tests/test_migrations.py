@@ -129,3 +129,47 @@ def test_0007_backfills_due_times_and_counters_from_status_changed_at(database_u
     assert count_overdue(db) == real_overdue_count(db) == 3
     assert _diff(db) == []
     db.dispose()
+
+
+def test_0021_ends_the_relationship_of_cases_rejected_before_it(database_url):
+    """A case rejected before 0021 ended its relationship at its newest rejection: retention
+    runs five years from then; other cases get no end."""
+    from datetime import datetime
+
+    from sqlalchemy import text
+
+    db = Database(database_url)
+    first, last = datetime(2020, 2, 29, 9, 30, 15, 123456), datetime(2021, 3, 1, 8, 0, 0, 5)
+    with db.write_engine.begin() as conn:
+        cfg = alembic_config(db)
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0020")
+        conn.execute(text("INSERT INTO workflows (name, title, definition) VALUES "
+                          "('onboarding', 'Onboarding', '{}')"))
+        conn.execute(text("INSERT INTO entities (id, kind, name, email, phone, country, "
+                          "registration_number) VALUES (1, 'business', 'Acme', '', '', 'HK', '')"))
+        for case_id, status in (("C-1", "rejected"), ("C-2", "approved"), ("C-3", "rejected")):
+            conn.execute(text(
+                "INSERT INTO cases (id, workflow, entity_id, case_status, collection_completed, "
+                "tags, user_data, registry_data, created_at, updated_at, status_changed_at, "
+                "version) VALUES (:id, 'onboarding', 1, :st, true, '[]', '{}', '{}', :at, :at, "
+                ":at, 1)"), {"id": case_id, "st": status, "at": first})
+        for case_id, action, at in (("C-1", "reject", first), ("C-1", "reject", last),
+                                    ("C-2", "approve", last), ("C-3", "reject", first)):
+            conn.execute(text("INSERT INTO decisions (case_id, action, actor, at) "
+                              "VALUES (:c, :a, 'reviewer', :at)"), {"c": case_id, "a": action,
+                                                                    "at": at})
+        command.upgrade(cfg, "head")
+    with db.read() as s:
+        rows = {r.id: r for r in s.execute(text(
+            "SELECT id, relationship_ended_at, retention_until FROM cases"))}
+
+    def day(value):
+        return datetime.fromisoformat(value) if isinstance(value, str) else value
+    assert (day(rows["C-1"].relationship_ended_at), day(rows["C-1"].retention_until)) == (
+        last, datetime(2026, 3, 1, 8, 0, 0, 5))
+    assert (day(rows["C-3"].relationship_ended_at), day(rows["C-3"].retention_until)) == (
+        first, datetime(2025, 2, 28, 9, 30, 15, 123456))
+    assert rows["C-2"].relationship_ended_at is None and rows["C-2"].retention_until is None
+    assert _diff(db) == []
+    db.dispose()

@@ -14,6 +14,7 @@ from core.cases.read import ActionOption, CaseDetail, DocumentBlock, KycBlock
 from core.cases.status import BlockAction
 from core.errors import DocketError
 from core.store.db import Database, get_database
+from ui.access_log_panel import recorded_download
 from ui.actions import attempt, changes_since, show_outcome
 from ui.badges import block_status_badge
 from ui.case_edit import edit_form, table
@@ -93,7 +94,7 @@ def block_actions(db: Database, user: UserInfo, detail: CaseDetail, ref: str,
     show_outcome(_where(ref))
 
 
-def _file_preview(db: Database, doc: DocumentBlock) -> None:
+def _file_preview(db: Database, user: UserInfo, doc: DocumentBlock) -> None:
     if not doc.files:
         st.caption("No file uploaded yet.")
         return
@@ -114,7 +115,8 @@ def _file_preview(db: Database, doc: DocumentBlock) -> None:
         return
     if content_type.startswith("image/"):
         st.image(content, width="stretch")
-    st.download_button(f"Download {filename}", content, file_name=filename, mime=content_type,
+    st.download_button(f"Download {filename}", recorded_download(db, user, version.id, content),
+                       file_name=filename, mime=content_type,
                        key=f"download_{doc.ref}_{version.id}", icon=":material/download:",
                        on_click="ignore")
     st.caption(f"Version {version.version} · {version.size:,} bytes · uploaded "
@@ -123,7 +125,7 @@ def _file_preview(db: Database, doc: DocumentBlock) -> None:
 
 def document_body(db: Database, user: UserInfo, detail: CaseDetail, doc: DocumentBlock) -> None:
     _reviewed(doc)
-    _file_preview(db, doc)
+    _file_preview(db, user, doc)
     if detail.can_edit:
         with st.popover("Edit document properties", icon=":material/edit:"):
             edit_form(db, user, detail, f"doc_{doc.id}", doc.properties, document_id=doc.id)

@@ -26,6 +26,7 @@ from core.worklist.query import RISK_LEVELS, CaseFilter, counts_by_status, count
 from core.worklist.tag_list import tags_in_use
 from core.worklist.views import ViewInfo, list_views
 from ui import list_state, my_views
+from ui.access_log_panel import note_search
 from ui.list_params import EARLIEST_DATE, MAX_TAGS, ListParams, cut_search
 from ui.text import esc
 
@@ -128,6 +129,7 @@ def sidebar_filters(db: Database, user: UserInfo) -> tuple[CaseFilter, int | Non
     views = list_views(db)
     workflows = _workflows(db.url)
     state = list_state.current(views, workflows)
+    note_search(db, user, state.search)  # the access log: once per query and 15 minutes
     by_id = {v.id: v for v in views}
     view_counts = _view_counts(db.url)
     view_overdue = _view_overdue(db.url)

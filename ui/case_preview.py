@@ -1,5 +1,6 @@
 """The case preview: title, status, case actions, assignee, tags, blocks, screening hits
-(ui/screening_block.py), notes and timeline.
+(ui/screening_block.py), notes, timeline and, for leads and admins, who looked at the case
+(ui/access_log_panel.py; opening the preview is recorded there).
 
 Everything shown comes from `core.cases.read.case_detail` for the signed-in viewer; every
 button's enabled state and help text is the core's answer (allowed / reason). Case data is
@@ -18,10 +19,12 @@ from core.cases.status import CaseAction
 from core.errors import NotFound
 from core.store.db import Database
 from ui import shortcuts
+from ui.access_log_panel import access_log_section, note_case_viewed
 from ui.actions import attempt, changes_since, show_outcome
 from ui.badges import case_status_badge
 from ui.case_blocks import blocks
 from ui.case_edit import data_block, user_data_block
+from ui.case_file_panel import show_case_file_export
 from ui.case_list import close_preview
 from ui.case_tags import case_tags
 from ui.dialogs import open_dialog, show_open_dialog
@@ -39,6 +42,7 @@ def case_preview(db: Database, user: UserInfo, case_id: str) -> None:
         st.warning(str(e), icon=":material/search_off:")
         st.button("Close", key="preview_close_missing", on_click=close_preview)
         return
+    note_case_viewed(db, user, case_id)
     show_outcome()
     _header(detail)
     risk_panel(detail)
@@ -57,6 +61,8 @@ def case_preview(db: Database, user: UserInfo, case_id: str) -> None:
     related_cases_block(db, user, detail)
     _notes(db, user, detail)
     timeline(db, detail)
+    access_log_section(db, user, detail)
+    show_case_file_export(db, user, detail)
 
 
 # --- header: title, status badge, case actions ---------------------------------------------

@@ -46,6 +46,7 @@ PAGES = (
     PageSpec("pages/settings.py", "Settings", ":material/settings:", ADMIN),
     PageSpec("pages/screening_lists.py", "Screening lists", ":material/policy:", ADMIN),
     PageSpec("pages/deliveries.py", "Deliveries", ":material/outbox:", ADMIN),
+    PageSpec("pages/retention.py", "Retention", ":material/auto_delete:", ADMIN),
     PageSpec("pages/mailbox.py", "Sent emails", ":material/inbox:", ADMIN,
              enabled=config.demo_mailbox_enabled),
     PageSpec("pages/account.py", "My account", ":material/account_circle:", ALL_ROLES),

@@ -1,5 +1,5 @@
 """The workflows page's widgets: pick a workflow, edit its definition (title, document types,
-re-upload reasons, approval rule, notification channels per action), see what a change
+re-upload reasons, approval rule, notification channels per action, retention years), see what a change
 means for existing cases, save; create or delete one; export and import YAML. Every rule is
 in `core.workflows.admin`."""
 from __future__ import annotations
@@ -10,7 +10,7 @@ from core.access.users import UserInfo
 from core.errors import DocketError
 from core.store.db import Database
 from core.workflows import admin as wa
-from core.workflows.definitions import BLOCKS
+from core.workflows.definitions import BLOCKS, RETENTION_YEARS_RANGE
 from core.workflows.four_eyes import ENTITY_TYPES
 from core.workflows.risk_model import LEVELS as RISK_LEVELS
 from ui.admin import flash, show_error
@@ -97,6 +97,12 @@ def edit_workflow(db: Database, user: UserInfo, name: str) -> None:
                             help="Until then Approve is off and says how many hits are open "
                                  "(docs/SCREENING.md).")
     threshold = _threshold_input(current["screening_threshold"], k)
+    low, high = RETENTION_YEARS_RANGE
+    retention = st.number_input(
+        "Retention: years the records are kept after the relationship ends, then erased",
+        min_value=low, max_value=high, step=1, value=current["retention_years"],
+        key=f"wf_e_retention{k}", help="EU AMLR Art. 77: five years (docs/RECORDS.md). A "
+        "change applies to relationships that end from now on.")
     four_eyes = _four_eyes_inputs(current["four_eyes"], k)
     risk_model = risk_model_input(db, user, name, current["risk_model"], k)
     st.markdown("**Notifications** — channels used when a reviewer takes each action")
@@ -114,7 +120,7 @@ def edit_workflow(db: Database, user: UserInfo, name: str) -> None:
              "screening_blocks_approval": screening, "screening_threshold": threshold,
              "notifications": notifications, "four_eyes": four_eyes[0],
              "sla": current["sla"],  # no fields here: kept as stored (docs/WORKLIST.md)
-             "risk_model": risk_model[0]}
+             "risk_model": risk_model[0], "retention_years": int(retention)}
     problems += four_eyes[1] + risk_model[1] + wa.validate_definition(draft)
     if problems:
         st.warning("Not saved yet:\n" + "\n".join(f"- {esc(p)}" for p in problems),
@@ -154,9 +160,10 @@ def _threshold_input(threshold: int | None, k: str) -> int | None:
     """The built-in screener's threshold: empty keeps the screener's default."""
     low, high = wa.THRESHOLD_RANGE
     value = st.number_input(
-        "Built-in screening: score a list entry needs to be a hit (empty: the default)",
+        "Built-in screening: score a list entry needs to be a hit (empty: the default, "
+        f"{wa.DEFAULT_SCREENING_THRESHOLD})",
         min_value=low, max_value=high, value=threshold, step=1, key=f"wf_e_threshold{k}",
-        placeholder="default", help="Higher finds fewer false positives and risks missing a "
+        placeholder=f"default: {wa.DEFAULT_SCREENING_THRESHOLD}", help="Higher finds fewer false positives and risks missing a "
         "spelling; docs/SCREENING.md gives the measured recall and precision.")
     return None if value is None else int(value)
 

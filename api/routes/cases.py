@@ -12,6 +12,7 @@ from api.problems import PROBLEM_RESPONSES
 from core.cases.read import CaseDetail, case_detail
 from core.errors import InvalidInput, NotFound
 from core.intake.importer import MAX_PUSH_CASES, push_cases
+from core.records.access_log import case_viewed, search_key, search_performed
 from core.worklist.cursors import encode_cursor, list_cases_after
 from core.worklist.query import SORT_COLUMNS, CaseFilter, CaseRow, list_cases
 from core.worklist.views import find_view
@@ -70,6 +71,8 @@ def get_cases(p: Reader, db: Db,
                      created_from=created_from, created_to=created_to, overdue=overdue,
                      open_hits=open_hits, risk_levels=tuple(risk_level))
     descending = order == "desc"
+    with acting(p):  # the access log: the query as a keyed hash, once per query and 15 minutes
+        search_performed(db, search, actor=p.username, key=search_key(), where="api")
     if cursor is not None:
         after = list_cases_after(db, flt, sort=sort, descending=descending, cursor=cursor,
                                  page_size=page_size)
@@ -87,7 +90,10 @@ def get_cases(p: Reader, db: Db,
 @router.get("/cases/{case_id}", response_model=CaseDetail,
             summary="One case: status, blocks, and which actions the key's user may take")
 def get_case(case_id: str, p: Reader, db: Db) -> dict[str, Any]:
-    return utc(case_detail(db, case_id, viewer=p.username))
+    detail = case_detail(db, case_id, viewer=p.username)
+    with acting(p):  # the access log: once per key's user, case and 15 minutes
+        case_viewed(db, case_id, actor=p.username)
+    return utc(detail)
 
 
 @router.post("/cases", response_model=PushedCases, status_code=200,

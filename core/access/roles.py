@@ -32,6 +32,9 @@ class Permission(StrEnum):
     SIGN_OFF_HITS = "sign_off_hits"
     # the built-in screener's list files (core/screening/lists.py): load, reload
     MANAGE_SCREENING_LISTS = "manage_screening_lists"
+    # records (core/records/): who looked at a case, and the examiner's case file
+    READ_ACCESS_LOG = "read_access_log"
+    EXPORT_CASE_FILE = "export_case_file"
 
 
 _ANALYST = {Permission.READ, Permission.EXPORT}
@@ -39,8 +42,10 @@ _REVIEWER = _ANALYST | {Permission.ASSIGN_SELF, Permission.DECIDE, Permission.ED
                         Permission.ADD_NOTE}
 # A team lead: a reviewer who also assigns and reassigns cases and sees the team's workload;
 # like any reviewer, a lead may be a case's second approver (core/cases/approvals.py).
-# A lead also signs off true screening matches and dispositions hits in bulk.
-_LEAD = _REVIEWER | {Permission.REASSIGN, Permission.VIEW_WORKLOAD, Permission.SIGN_OFF_HITS}
+# A lead also signs off true screening matches and dispositions hits in bulk, reads a case's
+# access log and exports its case file for an examiner.
+_LEAD = _REVIEWER | {Permission.REASSIGN, Permission.VIEW_WORKLOAD, Permission.SIGN_OFF_HITS,
+                     Permission.READ_ACCESS_LOG, Permission.EXPORT_CASE_FILE}
 _ADMIN = _LEAD | {Permission.MANAGE_USERS, Permission.MANAGE_VIEWS,
                   Permission.MANAGE_WORKFLOWS, Permission.MANAGE_INTEGRATIONS,
                   Permission.IMPORT_CASES, Permission.MANAGE_SCREENING_LISTS}

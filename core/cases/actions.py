@@ -19,6 +19,7 @@ from core.access.actors import active_user
 from core.access.roles import Permission, Role, can, require
 from core.cases import approvals
 from core.cases.case_keys import refresh_case_keys
+from core.cases.retention_state import check_visible, end_relationship
 from core.cases.review_log import review_before_request, review_record
 from core.cases.state import case_action_verdict, refresh_status, touch
 from core.cases.status import (
@@ -106,6 +107,7 @@ def command_in(session: Session, case_id: str, *, actor: str, expected_version: 
     user = active_user(session, actor)
     require(user.username, user.role, permission)
     case = load_case(session, case_id, for_update=True)
+    check_visible(case, user)  # a restricted case (erasure requested) is for admins only
     if expected_version is None or int(expected_version) != case.version:
         raise CaseChanged(case_id, expected_version, case.version)
     ctx = CommandContext(session, user, case, CaseStatus(case.case_status))
@@ -233,6 +235,7 @@ def reject_case(db: Database, case_id: str, *, actor: str, expected_version: int
         ctx.case.decision, ctx.case.decision_reason = "rejected", reason
         ctx.case.decided_by, ctx.case.decided_at = ctx.user.username, utcnow()
         decision = _decide(ctx, CaseAction.REJECT, reason)
+        end_relationship(ctx.session, ctx.case, ctx.user.username, how="rejection")  # retention
         refresh_status(ctx.session, ctx.case, ctx.user.username)
         _notify(ctx, decision, "reject")
 

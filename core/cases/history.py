@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 
 from core.cases.read import CaseDetail
+from core.cases.retention_state import RETENTION_WRITERS
 from core.cases.status import CaseStatus
 from core.store.db import Database
 from core.store.models import WebhookEndpoint
@@ -364,6 +365,21 @@ def _subject_edited(actor, before, after, names):
             "screened again")
 
 
+def _viewed(actor, before, after, names):  # the access log (core/records/access_log.py)
+    return f"{_who(actor)} opened the case"
+
+
+def _downloaded(actor, before, after, names):
+    version = f" version {after['version']}" if after.get("version") is not None else ""
+    return (f"{_who(actor)} downloaded {_text(after.get('filename') or 'a file')}{version} of "
+            f"{_block(after.get('block'), names)}")
+
+
+def _case_exported(actor, before, after, names):
+    return (f"{_who(actor)} exported the case file ({_text(after.get('profile'))}) for "
+            f"{_text(after.get('recipient'))}")
+
+
 WRITERS: dict[str, Writer] = {
     "case.imported": _imported,
     "case.status_changed": _status_changed,
@@ -402,6 +418,10 @@ WRITERS: dict[str, Writer] = {
     "screening.hit_signed_off": _hit_signed_off,
     "screening.review_opened": _review_opened,
     "subject.edited": _subject_edited,
+    "case.viewed": _viewed,
+    "document.downloaded": _downloaded,
+    "case.exported": _case_exported,
+    **RETENTION_WRITERS,  # relationship ended, legal holds, erasure (core/records/retention*.py)
 }
 
 

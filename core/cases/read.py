@@ -22,6 +22,7 @@ from core.cases.hits_read import (
     screening_lists_loaded,
     screening_subjects,
 )
+from core.cases.retention_state import check_visible
 from core.cases.risk import risk_sentences
 from core.cases.state import (
     case_action_verdict,
@@ -43,7 +44,6 @@ from core.cases.status import (
     second_approval_availability,
 )
 from core.cases.tags import may_tag
-from core.store.audit import case_timeline
 from core.store.db import Database
 from core.store.models import Document, DocumentFile, FileBlob, Note, User
 from core.workflows.definitions import BLOCKS, definition_of
@@ -256,6 +256,7 @@ def case_detail(db: Database, case_id: str, viewer: str | None = None, *,
     with db.read() as s:
         case = load_case(s, case_id)
         user = s.get(User, viewer) if viewer else None
+        check_visible(case, user)  # restricted cases (erasure requested): admins only
         definition = definition_of(s, case.workflow)
         status = CaseStatus(case.case_status)
         facts = facts_of(case)
@@ -301,7 +302,7 @@ def case_detail(db: Database, case_id: str, viewer: str | None = None, *,
             notes = [{"author": n.author, "body": n.body, "at": n.created_at} for n in s.scalars(
                 select(Note).where(Note.case_id == case_id).order_by(Note.id))]
             timeline = [{"at": e.at, "actor": e.actor, "kind": e.kind, "before": e.before,
-                         "after": e.after} for e in case_timeline(s, case_id)]
+                         "after": e.after} for e in review_log.case_history_events(s, case_id)]
         e = case.entity
         editable = not _viewer_gate(user, case.assignee, Permission.EDIT_CASE)
         return CaseDetail(

@@ -26,10 +26,11 @@ from sqlalchemy.orm import Session
 from core.access.actors import require_permission
 from core.access.roles import Permission
 from core.cases.case_keys import KIND_LABELS
+from core.cases.retention_state import check_visible, restricted_clause, sees_restricted
 from core.cases.status import CaseStatus, HitDisposition
 from core.errors import NotFound
 from core.store.db import Database
-from core.store.models import Case, CaseKey, ScreeningHit
+from core.store.models import Case, CaseKey, ScreeningHit, User
 
 COMMON_AFTER = 50      # a value shared by more other cases than this is a common value
 COUNT_CAP = 1_000      # a common value's other cases are counted up to this
@@ -211,7 +212,14 @@ def related_cases(db: Database, case_id: str, viewer: str) -> RelatedCases:
     (every case a reader may open is listed: Docket has no per-case read rule)."""
     with db.read() as session:
         require_permission(session, viewer, Permission.READ)
+        user, case = session.get(User, viewer), session.get(Case, case_id)
+        if case is not None:
+            check_visible(case, user)  # restricted cases (erasure requested): admins only
         cases, common = related_in(session, case_id)
+        if user is not None and not sees_restricted(user.role) and cases:
+            hidden = set(session.scalars(select(Case.id).where(
+                Case.id.in_([c.case_id for c in cases]), restricted_clause())))
+            cases = [c for c in cases if c.case_id not in hidden]
     return RelatedCases(case_id, cases[:SHOWN_CASES], len(cases), common)
 
 

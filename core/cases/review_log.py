@@ -16,6 +16,21 @@ from sqlalchemy.orm import Session
 from core.cases.status import BlockStatus
 from core.store.models import AuditEvent
 
+# The access log's kinds (core/records/access_log.py writes them): who looked, not what changed.
+# They are in the same chain but never in a case's history, its "changed since you opened it"
+# or its timeline; leads and admins read them in "Who looked at this case".
+ACCESS_KINDS = frozenset({"case.viewed", "document.downloaded", "case.exported",
+                          "search.performed"})
+
+
+def case_history_events(session: Session, case_id: str, limit: int = 500) -> list[AuditEvent]:
+    """The case's newest `limit` audit events that are its history (no access-log events),
+    newest first."""
+    return list(session.scalars(
+        select(AuditEvent).where(AuditEvent.case_id == case_id,
+                                 AuditEvent.kind.not_in(ACCESS_KINDS))
+        .order_by(AuditEvent.id.desc()).limit(limit)))
+
 REQUESTED = "block.reupload_requested"
 APPROVED = "block.approved"
 MAX_CHANGES = 20
@@ -89,7 +104,8 @@ def events_since(session: Session, case_id: str, after_event_id: int,
     left out (the decision is listed)."""
     events = session.scalars(
         select(AuditEvent).where(AuditEvent.case_id == case_id, AuditEvent.id > after_event_id,
-                                 AuditEvent.kind.not_like("notification.%"))
+                                 AuditEvent.kind.not_like("notification.%"),
+                                 AuditEvent.kind.not_in(ACCESS_KINDS))
         .order_by(AuditEvent.id).limit(limit))
     return [{"at": e.at, "actor": e.actor, "kind": e.kind, "before": e.before, "after": e.after}
             for e in events]

@@ -60,8 +60,9 @@ def _sign_in_commands(db, args) -> None:
 
 
 def cmd_worker(args) -> None:
-    """Deliver notifications (webhooks, email, SMS, CRM calls; docs/NOTIFICATIONS.md) and
-    screen queued cases with the built-in screener (docs/SCREENING.md)."""
+    """Deliver notifications (webhooks, email, SMS, CRM calls; docs/NOTIFICATIONS.md),
+    screen queued cases with the built-in screener (docs/SCREENING.md) and write the daily
+    audit checkpoint (docs/RECORDS.md)."""
     from core.notifications.dispatcher import Dispatcher, DispatcherConfig
     if args.concurrency is not None and args.concurrency < 1:
         raise DocketError("--concurrency must be at least 1")
@@ -76,17 +77,22 @@ def cmd_worker(args) -> None:
         print(f"{n} delivery attempt(s) made")
         print(f"{screener.drain()} case(s) screened")
         return
+    from core.records import checkpoint  # the daily audit checkpoint (docs/RECORDS.md)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     print(f"worker {dispatcher.worker_id} delivering with {dispatcher.config.concurrency} "
-          "thread(s) and screening queued cases; Ctrl-C stops it after the work in flight",
-          file=sys.stderr)
+          "thread(s), screening queued cases and writing the daily audit checkpoint; Ctrl-C "
+          "stops it after the work in flight", file=sys.stderr)
     screening = threading.Thread(target=screener.run_forever, args=(stop,),
                                  name="docket-screener")
     screening.start()
+    checkpoints = threading.Thread(target=checkpoint.run_daily_checkpoints, args=(db, stop),
+                                   name="docket-audit-checkpoint")
+    checkpoints.start()
     dispatcher.run_forever(stop)
     screening.join()
+    checkpoints.join()
 
 
 def cmd_deliveries(args) -> None:

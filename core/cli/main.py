@@ -12,7 +12,7 @@ import sys
 from typing import Callable
 
 from core.access.roles import Role
-from core.cli import admin, cases, screening, worklist
+from core.cli import admin, audit, case_file, cases, retention, screening, worklist
 from core.errors import DocketError
 from core.worklist.sort_keys import SORT_KEYS
 
@@ -57,10 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--actor", default="system", help="who the audit trail names")
 
     sp = add("event", "Apply an outside event to a case (collection completed, process, KYC, "
-                      "document upload)", cases.cmd_event)
+                      "document upload, relationship ended)", cases.cmd_event)
     sp.add_argument("case", help="case id")
     sp.add_argument("event", help="collection_completed, process_started, process_completed, "
-                                  "process_failed, kyc_sent, kyc_completed, document_uploaded")
+                                  "process_failed, kyc_sent, kyc_completed, document_uploaded, "
+                                  "relationship_ended")
     sp.add_argument("--process", help="process name (process_* events)")
     sp.add_argument("--ubo", type=int, help="UBO id (kyc_* events)")
     sp.add_argument("--result", help="KYC vendor result as JSON (kyc_completed)")
@@ -181,8 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
     for parser in usub.choices.values():
         parser.add_argument("--actor", default="system", help="admin making the change")
 
-    sp = add("worker", "Deliver queued notifications (webhooks, email, SMS, CRM) and screen "
-                       "queued cases against the loaded lists; several may run at once",
+    sp = add("worker", "Deliver queued notifications (webhooks, email, SMS, CRM), screen "
+                       "queued cases against the loaded lists and write the daily signed audit "
+                       "checkpoint; several may run at once",
              admin.cmd_worker)
     sp.add_argument("--once", action="store_true",
                     help="send what is due now and screen every queued case, then exit")
@@ -262,6 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
         parser.add_argument("--actor", default="system", help="admin making the change")
 
     screening.add_parser(sub)  # `screening load|lists|versions`: core/cli/screening.py
+    audit.add_parser(sub)  # `audit verify|checkpoint`: core/cli/audit.py
+    case_file.add_parser(sub)  # `export-case`, `verify-bundle`: core/cli/case_file.py
+    retention.add_parser(sub)  # `retention run|hold|release|request-erasure`: core/cli/retention.py
     return p
 
 

@@ -18,11 +18,13 @@ from typing import Callable, Sequence
 from sqlalchemy import select
 
 from core.access.users import ensure_demo_users
+from core.cases.retention_state import end_relationships_of_rejected
 from core.cases.risk import recompute_risk
 from core.demo.bulk_load import _Writer, open_writer, row_batches
 from core.demo.files import _files_by_type, demo_files, ring_file
 from core.demo.rows import ID_TABLES, TABLE_ORDER
 from core.demo.screening_demo import load_demo_lists, seed_demo_screening
+from core.store.audit_chain import seal_connection
 from core.store.db import Database
 from core.store.models import Case, User, utcnow
 from core.workflows.definitions import DEFAULT_WORKFLOWS, ensure_default_workflows
@@ -142,4 +144,10 @@ def _generate(db: Database, n_cases: int, *, seed: int = 0, progress: Progress |
         finally:
             writer.close()
         log.debug("demo data: commit in %.1fs", time.perf_counter() - t)
+    if ok:
+        with db.unit_of_work() as s:
+            # rejected demo cases ended their relationship then: retention runs from it
+            end_relationships_of_rejected(s.connection())
+            if with_audit:  # the loader wrote audit rows without the ORM: chain them now
+                seal_connection(s.connection())
     return n_cases

@@ -2,7 +2,9 @@
 
 The collection flow finished, a process started or ended, a UBO's KYC flow was sent or came
 back, a document was (re-)uploaded. Each event locks the case, is refused on a final case,
-bumps the case version, is audited and recomputes the status. `EVENTS` and `apply_event` are
+bumps the case version, is audited and recomputes the status. One is not about the review:
+`relationship_ended` (the customer left; an approved, final case is where it usually comes)
+starts the case's retention period (core/cases/retention_state.py). `EVENTS` and `apply_event` are
 the one table the CLI (`python -m core event`) and other callers go through; the demo
 simulator calls the functions directly. docs/INTAKE.md ("Events") documents them.
 """
@@ -21,6 +23,7 @@ from core import config
 from core.access.actors import require_permission
 from core.access.roles import Permission
 from core.cases.actions import load_case
+from core.cases.retention_state import end_relationship
 from core.cases.state import refresh_status, touch
 from core.cases.status import FINAL_STATUSES, BlockStatus, CaseStatus
 from core.errors import ActionNotAllowed, InvalidInput, NotFound
@@ -192,6 +195,25 @@ def upload_document(db: Database, case_id: str, document_id: int, filename: str,
     return CaseStatus(case.case_status)
 
 
+def relationship_ended(db: Database, case_id: str, *, actor: str = "system") -> CaseStatus:
+    """The business relationship ended (the customer left, the account was closed): the
+    case's records are kept the workflow's `retention_years` from now, then erased. Taken on
+    any case, final ones too; refused when an end is already recorded (a rejection records
+    one)."""
+    actor = clean_actor(actor)
+    with db.unit_of_work() as session:
+        reporter = _reporter.get()
+        if reporter is not None:
+            require_permission(session, reporter, Permission.IMPORT_CASES)
+        case = load_case(session, case_id, for_update=True)
+        if case.relationship_ended_at is not None:
+            raise ActionNotAllowed(f"event relationship_ended refused: the relationship of case "
+                                   f"{case_id} ended on {case.relationship_ended_at:%Y-%m-%d}")
+        touch(case)
+        end_relationship(session, case, actor)
+    return CaseStatus(case.case_status)
+
+
 # --- the event table (the CLI: python -m core event CASE EVENT key=value ...) --------------
 
 @dataclass(frozen=True)
@@ -223,6 +245,8 @@ EVENTS: dict[str, EventType] = {
         upload_document, "a file was (re-)uploaded: document_id=ID path=FILE "
                          "(or filename=NAME content=BYTES)",
         ("document_id", "path", "filename", "content")),
+    "relationship_ended": EventType(
+        relationship_ended, "the business relationship ended: the retention period starts"),
 }
 
 

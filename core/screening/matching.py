@@ -44,8 +44,7 @@ from core.screening.names import (
     read_name,
     word_facts,
 )
-
-DEFAULT_THRESHOLD: int = 85
+from core.workflows.admin import DEFAULT_SCREENING_THRESHOLD as DEFAULT_THRESHOLD
 
 # Retrieval.
 SCORED_NAMES = 300         # names given the full comparison per screening, at most

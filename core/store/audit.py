@@ -1,5 +1,9 @@
 """Append-only audit events: every change to a case is recorded here, in its transaction.
 
+Every event recorded here is chained when its transaction commits (`core.store.audit_chain`:
+seq, prev_hash, hash over a canonical body; docs/RECORDS.md). Values that canonical JSON does
+not take (floats, NaN, huge integers) are refused with a TypeError when recorded.
+
 `through(...)` names the channel of the writes made inside it (an API key, say): every event
 recorded there carries it in `via`, whatever service function records it. `record` adds one
 event to the session; `record_many` writes many at once (one multi-row INSERT), for the
@@ -14,6 +18,8 @@ from typing import Any, Iterable, Iterator, Mapping
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from core.store.audit_chain import append_many, mark_pending
+from core.store.audit_chain_format import recordable
 from core.store.models import AuditEvent, utcnow
 
 _via: ContextVar[str | None] = ContextVar("docket_audit_via", default=None)
@@ -31,8 +37,11 @@ def through(via: str) -> Iterator[None]:
 
 def record(session: Session, *, case_id: str | None, actor: str, kind: str,
            before: dict[str, Any] | None = None, after: dict[str, Any] | None = None) -> None:
-    session.add(AuditEvent(case_id=case_id, actor=actor, kind=kind, before=before, after=after,
-                           at=utcnow(), via=_via.get()))
+    before, after = recordable(before, "before"), recordable(after, "after")
+    event = AuditEvent(case_id=case_id, actor=actor, kind=kind, before=before, after=after,
+                       at=utcnow(), via=_via.get())
+    session.add(event)
+    mark_pending(session, event)
 
 
 EVENT_FIELDS = frozenset({"case_id", "actor", "kind", "before", "after"})  # record's arguments
@@ -45,7 +54,8 @@ def record_many(session: Session, events: Iterable[Mapping[str, Any]]) -> int:
     `actor`, `kind`, and `before`/`after` if any). The same columns as `record` writes, the
     same `via`; one `at` for all of them. Written at once, not at the next flush: events that
     `record` left pending in the session are flushed first, so ids follow the calls' order.
-    Returns how many events were written."""
+    On SQLite they are chained as they are written (`audit_chain.append_many`), elsewhere at
+    the commit. Returns how many events were written."""
     now, via = utcnow(), _via.get()
     rows = []
     for event in events:
@@ -53,12 +63,13 @@ def record_many(session: Session, events: Iterable[Mapping[str, Any]]) -> int:
             raise TypeError(f"an audit event has case_id, actor, kind (before, after): "
                             f"got {sorted(event)}")
         rows.append({"case_id": event["case_id"], "actor": event["actor"], "kind": event["kind"],
-                     "before": event.get("before"), "after": event.get("after"), "at": now,
-                     "via": via})
-    if rows:
+                     "before": recordable(event.get("before"), "before"),
+                     "after": recordable(event.get("after"), "after"), "at": now, "via": via})
+    if rows and not append_many(session, rows):  # SQLite: inserted already chained
         if any(isinstance(pending, AuditEvent) for pending in session.new):
             session.flush()
         session.execute(insert(AuditEvent.__table__), rows)
+        mark_pending(session, case_ids={row["case_id"] for row in rows})
     return len(rows)
 
 

@@ -26,9 +26,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 # Base and utcnow live in core.store.base so table modules beside this one can share them;
 # those tables are imported here, so importing this module registers every table.
 from core.store.approval_models import CaseApproval  # noqa: F401  (four-eyes approvals)
+from core.store.audit_chain_models import AuditEvent  # noqa: F401  (the audit log, chained)
+from core.store.audit_checkpoint_models import AuditCheckpoint  # noqa: F401  (audit checkpoints)
 from core.store.base import Base, utcnow  # noqa: F401  (re-exported: `from core.store.models`)
 from core.store.case_key_models import CaseKey  # noqa: F401  (related cases)
 from core.store.counter_models import CaseCount, CaseDueCount, CaseTag  # noqa: F401  (triggers' tables)
+from core.store.retention_models import ErasureRequest, LegalHold  # noqa: F401  (retention)
 from core.store.screening_list_models import ScreeningList  # noqa: F401  (built-in screener)
 from core.store.screening_models import ScreeningHit  # noqa: F401  (screening hits)
 from core.store.screening_state_models import CaseScreeningState  # noqa: F401  (rescreens)
@@ -121,6 +124,12 @@ class Case(Base):
     risk_points: Mapped[int] = mapped_column(Integer, server_default="0")
     risk_level: Mapped[str | None] = mapped_column(String(8), nullable=True)
     risk_factors: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
+    # Retention (core/records/retention.py, migration 0021): erasable from retention_until; a
+    # pending erasure request restricts the case to admins (core/cases/retention_state.py).
+    relationship_ended_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    retention_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    erasure_requested_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
     entity: Mapped[Entity] = relationship(lazy="joined")
     documents: Mapped[list["Document"]] = relationship(
@@ -159,6 +168,8 @@ class Case(Base):
         Index("ix_cases_origin", "origin_case_id"),
         Index("ix_cases_risk_level", "risk_level", "created_at", "id"),  # filter, newest first
         Index("ix_cases_risk_points", "risk_points", "id"),  # the Risk sort
+        Index("ix_cases_retention_until", "retention_until"),  # what falls due (migration 0021)
+        Index("ix_cases_erasure_requested", "erasure_requested_at"),  # restricted cases
     )
 
 
@@ -276,20 +287,6 @@ class Note(Base):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     __table_args__ = (Index("ix_notes_case", "case_id"),)
-
-
-class AuditEvent(Base):
-    """Append-only: who did what to which case, when, with before/after."""
-    __tablename__ = "audit_events"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    case_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    actor: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(64))
-    before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    via: Mapped[str | None] = mapped_column(String(100), nullable=True)  # e.g. "api key crm"
-    __table_args__ = (Index("ix_audit_case", "case_id", "id"), Index("ix_audit_kind", "kind", "id"))
 
 
 class View(Base):

@@ -28,6 +28,8 @@ A definition (docs/ADMIN.md shows the YAML):
       countries: [IR, RU]                   # approver
       entity_types: [business]
       true_match: false                     # a screening hit dispositioned true match
+    retention_years: 5                      # records kept this long after the relationship
+                                            # ends, then erased (1-30; docs/RECORDS.md)
     risk_model:                             # the explained risk score (docs/RISK.md;
       bands: {medium: 30, high: 60}         # core/workflows/risk_model.py); absent: the
       factors: [{factor: country, points: 40, list: high-risk list, countries: [IR]}, ...]
@@ -57,7 +59,9 @@ from core.workflows.definitions import (
     BLOCKS,
     DEFAULT_NOTIFICATIONS,
     DOCUMENT_REUPLOAD_REASONS,
+    RETENTION_YEARS_RANGE,
     definition_of,
+    retention_years,
 )
 from core.workflows.four_eyes import (
     OFF,
@@ -79,7 +83,8 @@ NAME = re.compile(r"^[a-z0-9_]{1,64}$")
 DOCUMENT_TYPE = re.compile(r"^[a-z0-9_]{1,64}$")
 FIELDS = ("name", "title", "document_types", "reupload_reasons", "blocks",
           "approve_needs_all_blocks_approved", "screening_blocks_approval",
-          "screening_threshold", "notifications", "sla", "four_eyes", "risk_model")
+          "screening_threshold", "notifications", "sla", "four_eyes", "risk_model",
+          "retention_years")
 NOTIFICATION_ACTIONS = ("approve", "reject", "ask_for_reuploads", "kyc_reupload")
 CHANNELS = ("webhook", "email", "sms", "crm")
 MAX_TITLE = 200
@@ -90,6 +95,9 @@ MAX_REASONS = 50
 MAX_YAML_BYTES = 1024 * 1024
 MAX_WORKFLOWS_PER_FILE = 100
 THRESHOLD_RANGE = (50, 100)  # below 50 a name shares little more than a common word
+# The built-in screener's threshold where a workflow sets none (recall and precision measured
+# at it: docs/SCREENING.md); core.screening.matching uses it.
+DEFAULT_SCREENING_THRESHOLD = 85
 RESCORE = "docket_rescore"  # session.info: workflows whose cases to score again once saved
 
 
@@ -169,6 +177,10 @@ def validate_definition(d: Any, where: str = "workflow") -> list[str]:
                                 f"{', '.join(CHANNELS)}")
             elif len(set(channels)) != len(channels):
                 problems.append(f"{where}.notifications.{action}: a channel appears twice")
+    years, (low, high) = d.get("retention_years"), RETENTION_YEARS_RANGE
+    if years is not None and (isinstance(years, bool) or not isinstance(years, int)
+                              or not low <= years <= high):
+        problems.append(f"{where}.retention_years: a whole number of years from {low} to {high}")
     problems.extend(validate_sla(d.get("sla"), f"{where}.sla"))
     problems.extend(validate_four_eyes(d.get("four_eyes"), f"{where}.four_eyes"))
     problems.extend(validate_risk_model(d.get("risk_model"), f"{where}.risk_model"))
@@ -193,6 +205,7 @@ def normalized(d: dict[str, Any]) -> dict[str, Any]:
         "four_eyes": normalized_four_eyes(d.get("four_eyes")),
         "risk_model": normalized_risk_model(d["risk_model"] if "risk_model" in d
                                             else default_risk_model(d["name"])),
+        "retention_years": retention_years(d),
     }
 
 
@@ -254,6 +267,9 @@ def change_notes(db: Database, new: dict[str, Any]) -> list[str]:
     if new.get("screening_threshold") != old["screening_threshold"]:
         notes.append("the built-in screener uses the new threshold from the next screening of "
                      "each case; hits found before stay until a rescreen no longer returns them")
+    if "retention_years" in new and retention_years(new) != old["retention_years"]:
+        notes.append(f"records are kept {retention_years(new)} years after relationships that "
+                     "end from now on; cases whose relationship already ended keep their date")
     if "sla" in new and normalized_sla(new.get("sla")) != old["sla"]:
         notes.append("cases keep the due time they have; a case gets the new service level "
                      "when it next enters a status")

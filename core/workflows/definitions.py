@@ -1,5 +1,6 @@
 """Workflow definitions as data: document types, re-upload reasons, approval rule, notifications,
-service levels (due times per status, `core/workflows/sla.py`).
+service levels (due times per status, `core/workflows/sla.py`), how many years a case's
+records are kept after the relationship ends (`retention_years`, docs/RECORDS.md).
 
 The admin issue adds editing and YAML export; the defaults below are what a new database gets.
 """
@@ -24,6 +25,11 @@ BLOCKS = {
     "documents": "Documents",
     "kyc": "UBO KYC",
 }
+
+# Records are kept this many years after the business relationship ends, then erased (EU AMLR
+# 2024/1624 Art. 77 and AMLD4 Art. 40: five years); a workflow may set 1 to 30.
+DEFAULT_RETENTION_YEARS = 5
+RETENTION_YEARS_RANGE = (1, 30)
 
 DEFAULT_NOTIFICATIONS = {
     "approve": ["webhook", "email"],
@@ -95,6 +101,12 @@ def definition_of(session: Session, name: str) -> dict[str, Any]:
     if wf is not None:
         base.update(wf.definition or {})
     return base
+
+
+def retention_years(definition: dict[str, Any]) -> int:
+    """The workflow's retention period in years (the default when it sets none)."""
+    years = definition.get("retention_years")
+    return DEFAULT_RETENTION_YEARS if years is None else int(years)
 
 
 def notification_channels(definition: dict[str, Any], action: str) -> list[str]:

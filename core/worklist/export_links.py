@@ -12,8 +12,9 @@ the file is the list the user was looking at), the sort, and when it expires (EX
 Redeeming marks it used in one UPDATE that only an unused, unexpired link passes, so it works
 exactly once, on whichever app server receives it: a URL left in the browser's history or a
 proxy's log is worthless. Redeeming re-checks that the user is active and may export, and
-records the export in the audit log (`cases.exported`). Rows are pruned when new links are
-made, a day after they expired. Any refusal is a typed error and writes nothing.
+records the export in the audit log (`cases.exported`: the filter without its search text,
+the sort, the rows matching as the download starts; docs/RECORDS.md, "Access log"). Rows are
+pruned when new links are made, a day after they expired. Any refusal is a typed error and writes nothing.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from core.store.db import Database
 from core.store.models import utcnow
 from core.store.worklist_models import ExportLink
 from core.worklist.export import check_export_allowed
-from core.worklist.query import CaseFilter, filter_clauses, sort_columns
+from core.worklist.query import CaseFilter, count_cases, filter_clauses, sort_columns
 from core.worklist.views import ViewInfo
 
 DOWNLOAD_PATH = "/downloads/cases.csv"  # the server's route (api/downloads.py)
@@ -146,6 +147,26 @@ def export_link_state(db: Database, token: str) -> str:
     return "expired" if row.expires_at <= utcnow() else "ready"
 
 
+def described_filter(filters: dict[str, Any]) -> dict[str, Any]:
+    """The filter as the audit log keeps it: without the search text (a name typed there is
+    personal data; the search itself is logged as a keyed hash, `search.performed`)."""
+    described = {k: v for k, v in filters.items() if k != "search"}
+    return {**described, "searched": bool(filters.get("search"))}
+
+
+def _rows_asked(db: Database, digest: str) -> int | None:
+    """How many cases a usable link's filter matches now (None: no usable link, or a filter
+    the list cannot run): counted before the write transaction, for the audit event."""
+    with db.read() as s:
+        filters = s.scalar(select(ExportLink.filters).where(
+            ExportLink.token_hash == digest, ExportLink.used_at.is_(None),
+            ExportLink.expires_at > utcnow()))
+    try:
+        return None if filters is None else count_cases(db, filter_from_json(filters))
+    except DocketError:
+        return None
+
+
 def redeem_export_link(db: Database, token: str) -> ExportRequest:
     """What the link asks for, marking it used: once, before it expires, for a user who is
     still active and may export (NotAllowed otherwise). Records `cases.exported`. A link that
@@ -153,6 +174,7 @@ def redeem_export_link(db: Database, token: str) -> ExportRequest:
     if not isinstance(token, str) or not _TOKEN_SHAPE.fullmatch(token):
         raise InvalidExportLink("malformed", MESSAGES["malformed"])
     digest = token_hash(token)
+    rows = _rows_asked(db, digest)
     with db.unit_of_work() as s:
         now = utcnow()
         taken = s.execute(
@@ -170,8 +192,8 @@ def redeem_export_link(db: Database, token: str) -> ExportRequest:
         user = active_user(s, link.username)
         require(user.username, user.role, Permission.EXPORT)
         audit.record(s, case_id=None, actor=user.username, kind="cases.exported",
-                     after={"filter": link.filters, "sort": link.sort,
-                            "order": "desc" if link.descending else "asc",
+                     after={"filter": described_filter(link.filters), "sort": link.sort,
+                            "order": "desc" if link.descending else "asc", "rows": rows,
                             "link_created_at": link.created_at.isoformat(sep=" ")})
         return ExportRequest(user.username, filter_from_json(link.filters), link.sort,
                              link.descending)

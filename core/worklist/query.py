@@ -38,6 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from core.cases.retention_state import hide_restricted, restricted_clause
 from core.cases.status import CASE_STATUS_LABELS, CaseStatus
 from core.errors import InvalidInput
 from core.store.case_counts import maybe_compact_case_counts
@@ -81,6 +82,9 @@ class CaseFilter:
     overdue: bool = False  # only cases past their due time (core/worklist/overdue.py)
     open_hits: str | None = None  # "open": with open screening hits; "none": without
     risk_levels: tuple[str, ...] = ()  # low, medium, high: cases at any of these risk levels
+    # cases restricted by a pending erasure request are left out of every list, count and
+    # export (core/cases/retention_state.py); only the admins' Retention page sets this
+    show_restricted: bool = False
 
     def without_statuses(self) -> "CaseFilter":
         return replace(self, statuses=())
@@ -235,7 +239,16 @@ def filter_clauses(flt: CaseFilter, dialect: str, walk: bool = False
     search = _search_clause(flt.search, dialect)
     if search is not None:
         clauses.append(search)  # a subquery of its own: no join of the outer query
+    if not flt.show_restricted:
+        clauses.append(hide_restricted())
     return clauses, needs_entity
+
+
+def _restricted_matching(flt: CaseFilter, dialect: str, *columns) -> Select:
+    """The restricted cases (a few) the filter would match: the counters hold them, so a
+    count from the counters takes them off again."""
+    return _matching(replace(flt, show_restricted=True), dialect, *columns).where(
+        restricted_clause())
 
 
 def _matching(flt: CaseFilter, dialect: str, *columns, walk: bool = False) -> Select:
@@ -394,8 +407,10 @@ def _count_in(s: Session, flt: CaseFilter, dialect: str, cap: int | None = None
     count_star = _count_query(flt, dialect)  # validates the filter whichever way it counts
     counters = counter_clauses(flt)
     if counters is not None:
+        hidden = 0 if flt.show_restricted else int(
+            s.scalar(_restricted_matching(flt, dialect, func.count())) or 0)
         return int(s.scalar(select(func.coalesce(func.sum(CaseCount.n), 0))
-                            .where(*counters)) or 0), True
+                            .where(*counters)) or 0) - hidden, True
     if cap is None:
         return int(s.scalar(count_star) or 0), True
     # COUNT(*) of at most cap + 1 matching rows: the index walk stops there
@@ -438,6 +453,11 @@ def counts_by_status(db: Database, flt: CaseFilter) -> dict[str, int]:
         stmt = stmt.where(*clauses).group_by(Case.case_status)
     with db.read() as s:
         found = dict(s.execute(stmt).all())
+        if counters is not None and not base.show_restricted:
+            for status, n in s.execute(_restricted_matching(base, db.dialect, Case.case_status,
+                                                            func.count())
+                                       .group_by(Case.case_status)):
+                found[status] = int(found.get(status) or 0) - int(n)
     return {status.value: int(found.get(status.value) or 0) for status in CaseStatus}
 
 

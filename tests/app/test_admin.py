@@ -25,7 +25,7 @@ from ui.navigation import specs_for
 ADMIN_PAGES = ("pages/admin_views.py", "pages/admin_workflows.py", "pages/admin_users.py",
                "pages/import_cases.py", "pages/settings.py", "pages/deliveries.py")
 ADMIN_TITLES = ["Cases", "Overview", "Workload", "Views", "Workflows", "Users", "Import", "Simulator",
-                "Settings", "Screening lists", "Deliveries", "My account"]  # the sidebar, simulator on
+                "Settings", "Screening lists", "Deliveries", "Retention", "My account"]  # the sidebar, simulator on
 
 
 @pytest.fixture

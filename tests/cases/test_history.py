@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 import io
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from core.cases import actions as ca
-from core.cases.history import WRITERS, case_history, describe
+from core.cases.history import WRITERS, block_names, case_history, describe, history
 from core.cases.read import case_detail
 from core.cases.status import CaseAction
 from core.cases.subjects import edit_subject
@@ -27,10 +27,12 @@ from core.notifications.endpoints import create_endpoint
 from core.notifications.event_types import EVENT_TYPES
 from core.notifications.reupload_tokens import create_reupload_token
 from core.notifications.settle import audit_final
+from core.records import access_log, retention
+from core.records.retention_erase import erase_case
 from core.screening.dispositions import disposition_hit, sign_off_true_match
 from core.screening.hits import record_screening
 from core.screening.monitoring import record_on_review
-from core.store.models import Delivery, Document, Ubo
+from core.store.models import AuditEvent, Case, Delivery, Document, Ubo, utcnow
 from core.workflows import admin as wa
 from tests.factories import make_case, version_of
 from tests.receivers import drain
@@ -203,6 +205,41 @@ def _screening_case(db) -> None:
                  expected_version=_v(db, "H-4"))
 
 
+def _access_log_case(db) -> list:
+    """H-1 opened by a lead, its certificate downloaded, its case file exported (the access
+    log, core/records/access_log.py), as sentences: read from the events, since the log is
+    shown apart from the timeline (to leads and admins)."""
+    access_log.case_viewed(db, "H-1", actor="lead")
+    detail = case_detail(db, "H-1", "admin")
+    access_log.document_downloaded(db, detail.documents[0].files[-1].id, actor="analyst")
+    with db.unit_of_work() as s:
+        access_log.case_exported(s, case_id="H-1", actor="lead", profile="examiner",
+                                 manifest_sha256="0" * 64, recipient="FCA")
+    with db.read() as s:
+        rows = s.scalars(select(AuditEvent).where(AuditEvent.case_id == "H-1",
+                                                  AuditEvent.kind.in_(access_log.ACCESS_KINDS)))
+        events = [{"at": e.at, "actor": e.actor, "kind": e.kind, "before": e.before,
+                   "after": e.after} for e in rows]
+    return history(events, block_names(detail))
+
+
+def _retention_cases(db) -> None:
+    """H-2 (rejected: its relationship ended) held, released and asked to be erased during its
+    retention; H-6 rejected, its retention over, asked to be erased and erased
+    (core/records/retention*.py)."""
+    retention.place_hold(db, "H-2", actor="admin", reason="subpoena 7")
+    retention.release_hold(db, "H-2", actor="admin", reason="subpoena closed")
+    assert retention.request_erasure(db, "H-2", actor="admin", reason="GDPR request") == \
+        "deferred"
+    make_case(db, "H-6", assignee="reviewer")
+    ca.reject_case(db, "H-6", actor="reviewer", expected_version=_v(db, "H-6"),
+                   reason="fraud")
+    with db.unit_of_work() as s:
+        s.get(Case, "H-6").retention_until = utcnow() - timedelta(days=1)
+    assert retention.request_erasure(db, "H-6", actor="admin", reason="GDPR request") == "due"
+    erase_case(db, "H-6", actor="admin")
+
+
 def test_a_case_through_every_path_reads_as_sentences(db):
     create_endpoint(db, "https://hooks.example.com/docket", actor="admin",
                     description="Acme CRM hook", event_types=["case.rejected"])
@@ -215,7 +252,9 @@ def test_a_case_through_every_path_reads_as_sentences(db):
     _four_eyes_case(db)
     _screening_case(db)
     record_on_review(db, "H-1", {}, actor="system")  # H-1 is approved: a monitoring review
-    entries = [*case_history(db, case_detail(db, "H-1", "admin")),
+    _retention_cases(db)
+    entries = [*_access_log_case(db), *case_history(db, case_detail(db, "H-1", "admin")),
+               *case_history(db, case_detail(db, "H-6", "admin")),
                *case_history(db, case_detail(db, "H-2", "admin")),
                *case_history(db, case_detail(db, "H-3", "admin")),
                *case_history(db, case_detail(db, "H-4", "admin")),
@@ -268,6 +307,9 @@ def test_a_case_through_every_path_reads_as_sentences(db):
             "entry: true match by reviewer: same passport number",
             "reviewer set Date of birth of Owner 0 to “1980-02-29”; the case is screened "
             "again",
+            "lead opened the case",
+            "analyst downloaded certificate-2.png version 2 of Certificate of incorporation",
+            "lead exported the case file (examiner) for FCA",
     ):
         assert expected in said, f"{expected!r} not in {said}"
     assert any(s.startswith("New screening hits after approval: review “C-")

@@ -30,7 +30,7 @@ from tests.factories import make_case, row_counts, status_of, version_of
 # The event types `python -m core event` takes, written out: a new one must be added here
 # (and given a test below) on purpose.
 EVENT_TYPES = ["collection_completed", "process_started", "process_completed", "process_failed",
-               "kyc_sent", "kyc_completed", "document_uploaded"]
+               "kyc_sent", "kyc_completed", "document_uploaded", "relationship_ended"]
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
@@ -351,6 +351,17 @@ def event_document_uploaded(db, cli, tmp_path):
     return result
 
 
+def event_relationship_ended(db, cli, tmp_path):
+    make_case(db, "E-1", assignee="reviewer", reviewed=True)
+    assert cli("act", "E-1", "approve", "--as", "reviewer")[0] == 0
+    result = cli("event", "E-1", "relationship_ended")
+    with db.read() as s:
+        case = s.get(Case, "E-1")
+        assert case.relationship_ended_at is not None
+        assert case.retention_until.year - case.relationship_ended_at.year == 5
+    return result
+
+
 EVENT_TESTS = {  # event type: (its test, the audit event it must leave)
     "collection_completed": (event_collection_completed, "collection.completed"),
     "process_started": (event_process_started, "process.started"),
@@ -359,6 +370,7 @@ EVENT_TESTS = {  # event type: (its test, the audit event it must leave)
     "kyc_sent": (event_kyc_sent, "kyc.sent"),
     "kyc_completed": (event_kyc_completed, "kyc.completed"),
     "document_uploaded": (event_document_uploaded, "document.uploaded"),
+    "relationship_ended": (event_relationship_ended, "relationship.ended"),
 }
 
 

@@ -243,7 +243,8 @@ def test_an_event_on_an_unknown_case_is_not_found(db):
 
 def test_the_event_table_names_every_event_with_a_one_line_help():
     assert list(EVENTS) == ["collection_completed", "process_started", "process_completed",
-                            "process_failed", "kyc_sent", "kyc_completed", "document_uploaded"]
+                            "process_failed", "kyc_sent", "kyc_completed", "document_uploaded",
+                            "relationship_ended"]
     for event in EVENTS.values():
         assert callable(event.function)
         assert event.help and "\n" not in event.help

@@ -21,7 +21,8 @@ def test_a_lead_sits_between_reviewer_and_admin():
     admin = {p for p in Permission if can(Role.ADMIN, p)}
     assert reviewer < lead < admin
     assert lead - reviewer == {Permission.REASSIGN, Permission.VIEW_WORKLOAD,
-                               Permission.SIGN_OFF_HITS}
+                               Permission.SIGN_OFF_HITS, Permission.READ_ACCESS_LOG,
+                               Permission.EXPORT_CASE_FILE}
     assert not can(Role.REVIEWER, Permission.VIEW_WORKLOAD)
     assert not can(Role.LEAD, Permission.MANAGE_USERS)
 

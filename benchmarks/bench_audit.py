@@ -1,0 +1,150 @@
+"""The audit chain's speed: migration 0019's backfill (chaining existing events), verify, and
+chained appends (one event per transaction) with several writers at once.
+
+1. Backfill: --events unchained audit events (about 10 per case over --events/10 cases, half
+   with before/after, a tenth without a case) are written into a fresh SQLite file with one
+   executemany, then chained by `core.store.audit_chain.seal_connection` in one transaction,
+   exactly what migration 0019 does to an existing database: events/s and total seconds.
+2. Verify: `core.records.verify.verify_chain` over the whole chain: events/s (target 50,000).
+3. Appends: --clients processes each record --appends events, --per-tx of them in each
+   `unit_of_work` (1: a commit per event, the hardest case; a command writes 1-3), on SQLite
+   and (with --pg URL) PostgreSQL: chained events/s and commits/s overall. A transaction
+   keeps the head's lock until its COMMIT returns, fsync included, so commits/s cannot pass
+   1 / (fsync time + the seal): `--pg-async` shows the rate without the fsync wait
+   (synchronous_commit=off for the benchmark's sessions only).
+
+Plain script, not a test: `python benchmarks/bench_audit.py --events 1000000`.
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import random
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import insert, text  # noqa: E402
+
+from core.records.verify import verify_chain  # noqa: E402
+from core.store import audit  # noqa: E402
+from core.store.audit_chain import seal_connection  # noqa: E402
+from core.store.db import Database  # noqa: E402
+from core.store.models import AuditEvent  # noqa: E402
+
+
+def _unchained_rows(n: int, seed: int = 1):
+    rng = random.Random(seed)
+    start = datetime(2025, 1, 1)
+    cases = max(1, n // 10)
+    for i in range(n):
+        case_id = None if i % 10 == 0 else f"C-{rng.randrange(cases):07d}"
+        changed = i % 2 == 0
+        yield {"case_id": case_id, "at": start + timedelta(seconds=i), "actor": "reviewer",
+               "kind": "block.approved" if changed else "case.status_changed",
+               "before": {"status": "manual_review", "block": f"document:{i}"} if changed else None,
+               "after": {"status": "approved", "block": f"document:{i}", "by": "reviewer"},
+               "via": None}
+
+
+def bench_backfill_and_verify(events: int) -> None:
+    path = Path(tempfile.mkdtemp()) / "audit.sqlite3"
+    db = Database(f"sqlite:///{path}")
+    db.upgrade_schema()
+    with db.write_engine.begin() as conn:
+        rows, batch = _unchained_rows(events), []
+        for row in rows:
+            batch.append(row)
+            if len(batch) == 50_000:
+                conn.execute(insert(AuditEvent.__table__), batch)
+                batch = []
+        if batch:
+            conn.execute(insert(AuditEvent.__table__), batch)
+    t, cpu = time.perf_counter(), time.process_time()
+    with db.write_engine.begin() as conn:
+        sealed = seal_connection(conn)
+    spent, cpu = time.perf_counter() - t, time.process_time() - cpu
+    print(f"backfill: {sealed:,} events chained in {spent:.1f} s wall ({sealed / spent:,.0f}/s), "
+          f"{cpu:.1f} s CPU")
+    t, cpu = time.perf_counter(), time.process_time()
+    report = verify_chain(db)
+    spent, cpu = time.perf_counter() - t, time.process_time() - cpu
+    print(f"verify: {report.checked:,} events in {spent:.1f} s wall ({report.checked / spent:,.0f}"
+          f"/s), {cpu:.1f} s CPU ({report.checked / cpu:,.0f}/s), ok={report.ok}")
+    print(f"database file: {path.stat().st_size / 1e6:,.0f} MB ({path})")
+    db.dispose()
+
+
+def _append(url: str, worker: int, n: int, go: str, per_tx: int) -> None:
+    db = Database(url)
+    while not os.path.exists(go):
+        time.sleep(0.001)
+    for i in range(0, n, per_tx):
+        with db.unit_of_work() as s:
+            for j in range(i, min(n, i + per_tx)):
+                audit.record(s, case_id=f"A-{worker}-{i % 50}", actor="reviewer",
+                             kind="case.note", after={"i": j})
+    db.dispose()
+
+
+def bench_appends(url: str, clients: int, appends: int, per_tx: int = 1,
+                  label: str = "") -> None:
+    db = Database(url)
+    db.upgrade_schema()
+    if not db.is_sqlite:
+        with db.write_engine.begin() as conn:
+            conn.execute(text("TRUNCATE audit_events, audit_chain_head, audit_subject_keys"))
+    db.dispose()
+    go = tempfile.mktemp()
+    procs = [multiprocessing.Process(target=_append, args=(url, w, appends, go, per_tx))
+             for w in range(clients)]
+    for p in procs:
+        p.start()
+    time.sleep(2)  # let every process import and connect
+    t = time.perf_counter()
+    Path(go).touch()
+    for p in procs:
+        p.join()
+    spent = time.perf_counter() - t
+    total = clients * appends
+    report = verify_chain(Database(url))
+    print(f"appends ({url.split(':')[0]}{label}): {clients} clients x {appends} = {total:,}, "
+          f"{per_tx} per transaction, in {spent:.1f} s ({total / spent:,.0f} events/s, "
+          f"{total / per_tx / spent:,.0f} commits/s), load {os.getloadavg()[0]:.1f}, "
+          f"verify ok={report.ok}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=200_000)
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--appends", type=int, default=500)
+    ap.add_argument("--per-tx", default="1,3",
+                    help="events per transaction in the appends, a run for each (default 1,3)")
+    ap.add_argument("--pg", help="a PostgreSQL URL for the appends (its audit tables are "
+                    "emptied: give it a database of its own)")
+    ap.add_argument("--pg-async", action="store_true",
+                    help="also on PostgreSQL with synchronous_commit=off for the benchmark's "
+                         "own sessions: the rate without waiting for fsync (never the app's)")
+    ap.add_argument("--skip-backfill", action="store_true")
+    args = ap.parse_args()
+    if not args.skip_backfill:
+        bench_backfill_and_verify(args.events)
+    for per_tx in (int(n) for n in args.per_tx.split(",")):
+        sqlite = Path(tempfile.mkdtemp()) / "appends.sqlite3"
+        bench_appends(f"sqlite:///{sqlite}", args.clients, args.appends, per_tx)
+        if args.pg:
+            bench_appends(args.pg, args.clients, args.appends, per_tx)
+        if args.pg and args.pg_async:
+            sep = "&" if "?" in args.pg else "?"
+            bench_appends(f"{args.pg}{sep}options=-csynchronous_commit%3Doff", args.clients,
+                          args.appends, per_tx, ", synchronous_commit=off")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,297 @@
+"""Checking the audit chain (`python -m core audit verify`): every event's hash, its link to
+the one before, the columns copied out of its body, its before/after against their keyed
+commitments, each case's own chain (`case_prev_seq`), the sequence (no gap, no duplicate)
+and the head. Streams the events in seq order (one statement on the driver's own cursor,
+raw tuples, BATCH at a time).
+
+Each row is first checked the quick way: its hash, its link, and its body rebuilt from its
+columns (the commitments recomputed from the readable before/after with the case's key) equal
+to the stored body, character for character — one string comparison instead of parsing the
+body. Only a row that fails it goes through `_check_row`, which parses the body and names
+what differs.
+
+What a finding names (`Finding.problem`, see PROBLEMS): the kind of damage and the row (seq and
+id) where it shows. The hash and body format is `core.store.audit_chain_format`'s.
+"""
+from __future__ import annotations
+
+import json
+from collections import namedtuple
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterator
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from core.store.audit_chain import subject_keys
+from core.store.audit_chain_format import (
+    COMMITMENT_PREFIX,
+    GENESIS,
+    body_of,
+    commitments,
+    event_hash,
+    utc_text,
+)
+from core.store.audit_chain_models import AuditChainHead, AuditEvent
+from core.store.db import Database
+
+BATCH = 20_000
+MAX_FINDINGS = 100
+SWAP_WINDOW = 8  # a row whose hash fits a seq this close to its own was moved there
+
+PROBLEMS = {
+    "body_edited": "body or hash edited: the hash does not match seq, prev_hash and body",
+    "out_of_order": "rows swapped or moved: the row's hash fits another seq",
+    "link_broken": "prev_hash does not match the previous event's hash",
+    "column_edited": "a copied column (actor, kind, case_id, at, via) differs from the body",
+    "values_edited": "before/after edited: the readable values do not match the body",
+    "case_history": "case_prev_seq does not name the case's previous event",
+    "row_deleted": "row(s) deleted: a gap in seq",
+    "duplicate": "duplicate seq: a fork",
+    "tail_truncated": "tail truncated: the head names a later event than the last row",
+    "beyond_head": "rows after the head: appended without moving the head",
+    "head_mismatch": "the head's hash differs from the last event's",
+    "unchained": "an event without seq: written outside the chain",
+}
+_events = AuditEvent.__table__
+_COLUMNS = ("id", "seq", "prev_hash", "hash", "body", "case_prev_seq", "case_id", "actor",
+            "kind", "at", "via", "before", "after")
+_Row = namedtuple("_Row", _COLUMNS)
+_decode = json.JSONDecoder().decode
+_NO_KEY = object()
+
+
+@dataclass(frozen=True)
+class Finding:
+    problem: str        # a key of PROBLEMS
+    seq: int | None
+    id: int | None
+    detail: str = ""
+
+    def __str__(self) -> str:
+        where = f"seq {self.seq}" if self.seq is not None else "-"
+        row = f" (id {self.id})" if self.id is not None else ""
+        return f"{where}{row}: {PROBLEMS[self.problem]}{'; ' + self.detail if self.detail else ''}"
+
+
+@dataclass
+class Report:
+    checked: int = 0
+    first_seq: int | None = None
+    last_seq: int | None = None
+    head_seq: int | None = None
+    proven_from: str = ""
+    findings: list[Finding] = field(default_factory=list)
+    more_findings: int = 0  # found past MAX_FINDINGS, not listed
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+
+class _Walk:
+    """The state carried from one row to the next."""
+
+    def __init__(self, report: Report, from_seq: int, prev_hash: str):
+        self.report = report
+        self.expected = from_seq
+        self.prev_hash = prev_hash
+        self.prev_seq: int | None = None
+        self.prev_bad = False
+        self.case_last: dict[str, int] = {}
+        self.whole = from_seq <= 1
+        self.keys: dict[str, bytes | None] = {}
+
+    def add(self, problem: str, seq: int | None, id_: int | None, detail: str = "") -> None:
+        if len(self.report.findings) < MAX_FINDINGS:
+            self.report.findings.append(Finding(problem, seq, id_, detail))
+        else:
+            self.report.more_findings += 1
+
+
+def _json(value: Any) -> Any:
+    """A JSON column read as its text (SQLite), or already parsed (PostgreSQL)."""
+    if value == "null":
+        return None
+    return _decode(value) if isinstance(value, str) else value
+
+
+def _at_text(at: Any) -> str:
+    """The `at` column as the body writes it: SQLite's stored text is rewritten (cheaper than
+    parsing it to a datetime), PostgreSQL's datetime formatted."""
+    if isinstance(at, str):  # "YYYY-MM-DD HH:MM:SS.ffffff"
+        return f"{at[:10]}T{at[11:]}Z" if len(at) == 26 else utc_text(datetime.fromisoformat(at))
+    return utc_text(at)
+
+
+def _check_values(walk: _Walk, r: Any, body: dict[str, Any], case_id: str | None) -> None:
+    if case_id is None:
+        for name in ("before", "after"):
+            if _json(getattr(r, name)) != body.get(name):
+                walk.add("values_edited", r.seq, r.id, f"{name} differs from the body")
+        return
+    if case_id not in walk.keys:
+        walk.add("values_edited", r.seq, r.id, f"the subject key of case {case_id} is missing")
+        return
+    key = walk.keys[case_id]
+    for name in ("before", "after"):
+        shown, kept = _json(getattr(r, name)), body.get(name)
+        if key is not None:
+            if commitments(key, shown) != kept:
+                walk.add("values_edited", r.seq, r.id, f"{name} does not match its commitment")
+        elif shown is not None and not _committed(kept) and shown != kept:
+            walk.add("values_edited", r.seq, r.id, f"{name} differs from the body")
+
+
+def _committed(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(v, str) and v.startswith(COMMITMENT_PREFIX)
+                                           for v in value.values())
+
+
+def _check_row(walk: _Walk, r: Any) -> None:
+    if walk.prev_seq is not None and r.seq == walk.prev_seq:
+        walk.add("duplicate", r.seq, r.id, "another row has this seq")
+        return
+    gap = r.seq > walk.expected
+    if gap:
+        walk.add("row_deleted", walk.expected, None,
+                 f"seq {walk.expected}..{r.seq - 1} missing" if r.seq - 1 > walk.expected
+                 else f"seq {walk.expected} missing")
+    bad = False
+    if event_hash(r.seq, r.prev_hash or "", r.body or "") != r.hash:
+        bad = True
+        moved = next((s for s in range(max(1, r.seq - SWAP_WINDOW), r.seq + SWAP_WINDOW + 1)
+                      if s != r.seq and event_hash(s, r.prev_hash or "", r.body or "") == r.hash),
+                     None)
+        if moved is not None:
+            walk.add("out_of_order", r.seq, r.id, f"its hash fits seq {moved}")
+        else:
+            walk.add("body_edited", r.seq, r.id)
+    elif r.prev_hash != walk.prev_hash and not gap and not walk.prev_bad:
+        walk.add("link_broken", r.seq, r.id)
+    walk.prev_hash, walk.prev_seq, walk.prev_bad = r.hash, r.seq, bad
+    walk.expected = r.seq + 1
+    if bad:
+        return
+    try:
+        body = json.loads(r.body)
+    except (TypeError, ValueError):
+        walk.add("body_edited", r.seq, r.id, "the body is not JSON")
+        return
+    copied = (("actor", r.actor), ("kind", r.kind), ("case_id", r.case_id),
+              ("at", _at_text(r.at)), ("via", r.via), ("case_prev_seq", r.case_prev_seq))
+    edited = [name for name, value in copied if body.get(name) != value]
+    if edited:
+        walk.add("column_edited", r.seq, r.id, ", ".join(edited))
+    case_id = body.get("case_id")
+    _check_values(walk, r, body, case_id)
+    if case_id is not None:
+        last = walk.case_last.get(case_id)
+        if (last is not None or walk.whole) and body.get("case_prev_seq") != last:
+            walk.add("case_history", r.seq, r.id,
+                     f"case {case_id}: names {body.get('case_prev_seq')}, previous is {last}")
+        walk.case_last[case_id] = r.seq
+
+
+def _proven_from(conn: Connection) -> str:
+    started = conn.execute(select(_events.c.seq, _events.c.at, _events.c.after)
+                           .where(_events.c.kind == "audit.chain_started")
+                           .order_by(_events.c.seq).limit(1)).first()
+    if started is None or not (started.after or {}).get("existing_events"):
+        return "seq 1"
+    return (f"{started.at:%Y-%m-%d %H:%M} UTC (seq {started.seq}: the "
+            f"{started.after['existing_events']} events before it were chained then)")
+
+
+def _stream(conn: Connection, from_seq: int, batch: int) -> Iterator[list[tuple]]:
+    """The chain's rows from `from_seq` in (seq, id) order, as the driver's raw tuples (`at`,
+    `before`, `after` as SQLite's stored text; PostgreSQL's datetime and parsed JSON): one
+    statement, SQLAlchemy's, on the driver's own cursor (a server-side one on PostgreSQL)."""
+    stmt = (select(*(_events.c[name] for name in _COLUMNS)).where(_events.c.seq >= from_seq)
+            .order_by(_events.c.seq, _events.c.id))
+    sql = str(stmt.compile(conn, compile_kwargs={"literal_binds": True}))
+    driver = conn.connection.driver_connection
+    cursor = (driver.cursor(name="docket_audit_verify") if conn.dialect.name == "postgresql"
+              else driver.cursor())
+    try:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(batch):
+            yield rows
+    finally:
+        cursor.close()
+
+
+def _check_rows(walk: _Walk, rows: list[tuple]) -> None:
+    """The quick check of each row (see the module's docstring); `_check_row` for the rest."""
+    keys, case_last, whole = walk.keys, walk.case_last, walk.whole
+    for r in rows:
+        id_, seq, prev_hash, hash_, body, case_prev, case_id, actor, kind, at, via, before, \
+            after = r
+        key = keys.get(case_id, _NO_KEY) if case_id is not None else None
+        try:
+            quick = (seq == walk.expected and seq != walk.prev_seq
+                     and prev_hash == walk.prev_hash and key is not _NO_KEY
+                     and event_hash(seq, prev_hash, body) == hash_
+                     and body == body_of(kind=kind, actor=actor, case_id=case_id,
+                                         at=_at_text(at), via=via, case_prev_seq=case_prev,
+                                         before=_json(before), after=_json(after), key=key))
+        except (TypeError, ValueError, AttributeError):  # a column of the wrong type: slowly
+            quick = False
+        if not quick:
+            _check_row(walk, _Row._make(r))
+            continue
+        if case_id is not None:
+            last = case_last.get(case_id)
+            if (last is not None or whole) and case_prev != last:
+                walk.add("case_history", seq, id_,
+                         f"case {case_id}: names {case_prev}, previous is {last}")
+            case_last[case_id] = seq
+        walk.prev_hash, walk.prev_seq, walk.prev_bad, walk.expected = hash_, seq, False, seq + 1
+
+
+def verify_connection(conn: Connection, *, from_seq: int = 1, batch: int = BATCH) -> Report:
+    """Checks the chain as the transaction on `conn` sees it."""
+    report = Report(proven_from=_proven_from(conn))
+    prev = GENESIS
+    if from_seq > 1:
+        prev = conn.scalar(select(_events.c.hash).where(_events.c.seq == from_seq - 1)) or GENESIS
+    walk = _Walk(report, from_seq, prev)
+    for id_ in conn.scalars(select(_events.c.id).where(_events.c.seq.is_(None))
+                            .order_by(_events.c.id).limit(MAX_FINDINGS)):
+        walk.add("unchained", None, id_)
+    last: tuple[int, int] | None = None
+    last_hash = None
+    for rows in _stream(conn, from_seq, batch):
+        subject_keys(conn, {r[6] for r in rows if r[6] is not None}, walk.keys, create=False)
+        _check_rows(walk, rows)
+        report.checked += len(rows)
+        report.first_seq = report.first_seq if report.first_seq is not None else rows[0][1]
+        last, last_hash = (rows[-1][1], rows[-1][0]), rows[-1][3]
+    report.last_seq = last[0] if last else None
+    head = conn.execute(select(AuditChainHead.seq, AuditChainHead.hash)
+                        .where(AuditChainHead.id == 1)).first()
+    report.head_seq = int(head.seq) if head else None
+    tail = report.last_seq or 0
+    if head is not None and head.seq > tail:
+        walk.add("tail_truncated", tail + 1, None, f"the head is at seq {head.seq}, the last "
+                 f"row at {tail or 'none'}")
+    elif head is not None and head.seq < tail:
+        walk.add("beyond_head", head.seq + 1, None, f"the head is at seq {head.seq}, the last "
+                 f"row at {tail}")
+    elif head is not None and tail and head.hash != last_hash:
+        walk.add("head_mismatch", tail, last[1] if last else None)
+    return report
+
+
+def verify_chain(db: Database, *, from_seq: int = 1, batch: int = BATCH) -> Report:
+    """Checks the whole audit chain (or from `from_seq`) in one read transaction (one
+    snapshot: REPEATABLE READ on PostgreSQL, so appends meanwhile are not half seen)."""
+    with db.read_engine.connect() as conn:
+        if not db.is_sqlite:
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        return verify_connection(conn, from_seq=from_seq, batch=batch)
+
+
+def last_seq(conn: Connection) -> int:
+    return int(conn.scalar(select(func.max(_events.c.seq))) or 0)
