@@ -45,10 +45,7 @@ def _case_event(db: Database, case_id: str, event: str,
     """One event on one case: lock it, refuse a final case, bump its version, recompute."""
     actor = clean_actor(actor)
     with db.unit_of_work() as session:
-        reporter = _reporter.get()
-        if reporter is not None:
-            require_permission(session, reporter, Permission.IMPORT_CASES)
-        case = load_case(session, case_id, for_update=True)
+        case = _locked_for_event(session, case_id)
         status = CaseStatus(case.case_status)
         if status in FINAL_STATUSES:
             raise ActionNotAllowed(f"event {event} refused: case {case_id} is {status.label}, "
@@ -195,6 +192,14 @@ def upload_document(db: Database, case_id: str, document_id: int, filename: str,
     return CaseStatus(case.case_status)
 
 
+def _locked_for_event(session: Session, case_id: str) -> Case:
+    """The case, locked for an outside event, once the reporting key's user may report one."""
+    reporter = _reporter.get()
+    if reporter is not None:
+        require_permission(session, reporter, Permission.IMPORT_CASES)
+    return load_case(session, case_id, for_update=True)
+
+
 def relationship_ended(db: Database, case_id: str, *, actor: str = "system") -> CaseStatus:
     """The business relationship ended (the customer left, the account was closed): the
     case's records are kept the workflow's `retention_years` from now, then erased. Taken on
@@ -202,10 +207,7 @@ def relationship_ended(db: Database, case_id: str, *, actor: str = "system") -> 
     one)."""
     actor = clean_actor(actor)
     with db.unit_of_work() as session:
-        reporter = _reporter.get()
-        if reporter is not None:
-            require_permission(session, reporter, Permission.IMPORT_CASES)
-        case = load_case(session, case_id, for_update=True)
+        case = _locked_for_event(session, case_id)
         if case.relationship_ended_at is not None:
             raise ActionNotAllowed(f"event relationship_ended refused: the relationship of case "
                                    f"{case_id} ended on {case.relationship_ended_at:%Y-%m-%d}")
