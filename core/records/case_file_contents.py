@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from core.cases.history import block_names, endpoint_names, history
 from core.cases.read import CaseDetail, case_detail
+from core.records.verify import proven_from
 from core.store.db import Database
 from core.store.models import (
     AuditEvent,
@@ -276,6 +277,7 @@ def gather(session: Session, db: Database, case_id: str, profile: Profile) -> di
         if internal else [],
         "timeline": timeline,
         "audit_events": events,
+        "audit_proven_from": proven_from(session.connection()),
         "omitted": omitted,
     }
     return _json(contents)

@@ -194,7 +194,9 @@ def _check_row(walk: _Walk, r: Any) -> None:
         walk.case_last[case_id] = r.seq
 
 
-def _proven_from(conn: Connection) -> str:
+def proven_from(conn: Connection) -> str:
+    """From when the chain proves events unchanged: "seq 1", or the migration that chained
+    the events written before it (its date and how many)."""
     started = conn.execute(select(_events.c.seq, _events.c.at, _events.c.after)
                            .where(_events.c.kind == "audit.chain_started")
                            .order_by(_events.c.seq).limit(1)).first()
@@ -252,7 +254,7 @@ def _check_rows(walk: _Walk, rows: list[tuple]) -> None:
 
 def verify_connection(conn: Connection, *, from_seq: int = 1, batch: int = BATCH) -> Report:
     """Checks the chain as the transaction on `conn` sees it."""
-    report = Report(proven_from=_proven_from(conn))
+    report = Report(proven_from=proven_from(conn))
     prev = GENESIS
     if from_seq > 1:
         prev = conn.scalar(select(_events.c.hash).where(_events.c.seq == from_seq - 1)) or GENESIS

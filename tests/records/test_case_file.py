@@ -99,6 +99,8 @@ def test_the_examiner_copy_has_everything_the_subject_access_copy_no_internal_ma
             assert NOTE not in text and TRUE_MATCH_REASON not in text, name
             assert '"tag":"suspicious"' not in text, name
     assert sa_json["omitted"] and not ex_json["omitted"]
+    assert ex_json["audit_proven_from"] == "seq 1"  # this database started with the chain
+    assert "audit chain proves its events unchanged from seq 1" in examiner["case.html"].decode()
     kinds = {e["kind"] for e in json.loads(subject["audit/events.json"])}
     assert "note.added" not in kinds and "case.tagged" not in kinds
     assert {"note.added", "case.tagged"} <= {e["kind"] for e in json.loads(examiner["audit/events.json"])}
