@@ -193,11 +193,16 @@ def upload_document(db: Database, case_id: str, document_id: int, filename: str,
 
 
 def _locked_for_event(session: Session, case_id: str) -> Case:
-    """The case, locked for an outside event, once the reporting key's user may report one."""
+    """The case, locked for an outside event, once the reporting key's user may report one;
+    an erased case takes none (its personal data is gone: an event would bring some back)."""
     reporter = _reporter.get()
     if reporter is not None:
         require_permission(session, reporter, Permission.IMPORT_CASES)
-    return load_case(session, case_id, for_update=True)
+    case = load_case(session, case_id, for_update=True)
+    if case.erased_at is not None:
+        raise ActionNotAllowed(f"case {case_id} was erased on {case.erased_at:%Y-%m-%d} at the "
+                               "end of its retention: it takes no more events")
+    return case
 
 
 def relationship_ended(db: Database, case_id: str, *, actor: str = "system") -> CaseStatus:

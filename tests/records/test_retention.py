@@ -238,6 +238,10 @@ def test_hold_and_retention_not_over_refuse_and_change_nothing(db):
         place_hold(db, "RT-2", actor="lead", reason="x")  # a team lead may not
     release_hold(db, "RT-2", actor="admin", reason="matter settled")
     assert list(run_retention(db, apply=True, actor="admin").erased) == ["RT-2"]
+    before = _dump(db)  # an erased case takes no more outside events (they would bring data)
+    with pytest.raises(ActionNotAllowed, match="was erased"):
+        apply_event(db, "RT-2", "collection_completed", actor="portal")
+    assert _dump(db) == before
     with pytest.raises(ActionNotAllowed):
         apply_event(db, "RT-2", "relationship_ended")
 
