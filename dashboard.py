@@ -52,7 +52,9 @@ if new_recovery_codes_shown(db, user.username):
     auth.sync_cookie(authenticator)
     st.stop()
 
-page = st.navigation(pages_for(user.role))
+# every page in sight: an admin has 14 and Streamlit would fold all past the tenth under
+# "View N more"
+page = st.navigation(pages_for(user.role), expanded=True)
 with st.sidebar:
     st.markdown(f"**{esc(user.name)}**  \n{esc(user.role.capitalize())} · {esc(user.username)}")
     if st.button("Sign out", icon=":material/logout:", key="sign_out"):
