@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import threading
+from functools import partial
 
 from core import config
 from core.access.auth_settings import existing_cookie_key
 from core.demo.generate import seed_demo_if_empty
+from core.embedded import EmbeddedThreads
 from core.notifications.dispatcher import start_background_dispatcher
 from core.records.checkpoint import run_daily_checkpoints
 from core.screening.runner import start_background_screener
@@ -45,22 +47,11 @@ def start_server(url: str | None = None) -> Database:
     return db
 
 
-_checkpointing: dict[str, threading.Thread] = {}
-_checkpointing_lock = threading.Lock()
+_checkpoints = EmbeddedThreads("docket-audit-checkpoint")
 
 
 def start_background_checkpoints(db: Database) -> threading.Thread | None:
     """The embedded worker's daily signed audit checkpoint (docs/RECORDS.md), as
-    `python -m core worker` writes it: one daemon thread per process and database; None when
-    DOCKET_EMBEDDED_WORKER is off (a team's workers write them then)."""
-    if config.setting("DOCKET_EMBEDDED_WORKER").strip().lower() in ("off", "0", "false", "no"):
-        return None
-    with _checkpointing_lock:
-        running = _checkpointing.get(db.url)
-        if running is not None and running.is_alive():
-            return running
-        thread = threading.Thread(target=run_daily_checkpoints, args=(db, threading.Event()),
-                                  daemon=True, name="docket-audit-checkpoint")
-        thread.start()
-        _checkpointing[db.url] = thread
-        return thread
+    `python -m core worker` writes it; None when DOCKET_EMBEDDED_WORKER is off (a team's
+    workers write them then)."""
+    return _checkpoints.start(db.url, lambda: partial(run_daily_checkpoints, db))

@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from core import config, settings_store
+from core.embedded import EmbeddedThreads
 from core.errors import InvalidInput
 from core.notifications import channels, leases, safe_http
 from core.notifications.breaker import Breakers
@@ -44,7 +45,6 @@ from core.store.models import utcnow
 log = logging.getLogger("docket.notifications")
 WRITE_BATCH = 512   # results written in one transaction, at most
 WRITE_WAIT = 0.05   # seconds the writer waits for a batch to fill while sends are under way
-_OFF = ("off", "0", "false", "no")
 
 
 @dataclass(frozen=True)
@@ -429,34 +429,16 @@ class Dispatcher:
         self._run(stop, once=False)
 
 
-_background: dict[str, tuple[threading.Thread, threading.Event]] = {}
-_background_lock = threading.Lock()
+_embedded = EmbeddedThreads("docket-dispatcher")
 
 
 def start_background_dispatcher(db: Database, cfg: DispatcherConfig | None = None
                                 ) -> threading.Thread | None:
     """The embedded default: one daemon dispatcher thread per process and database (calling it
     again returns the running one). None when DOCKET_EMBEDDED_WORKER is off."""
-    if config.setting("DOCKET_EMBEDDED_WORKER").strip().lower() in _OFF:
-        return None
-    with _background_lock:
-        running = _background.get(db.url)
-        if running is not None and running[0].is_alive():
-            return running[0]
-        stop = threading.Event()
-        dispatcher = Dispatcher(db, cfg)
-        thread = threading.Thread(target=dispatcher.run_forever, args=(stop,), daemon=True,
-                                  name="docket-dispatcher")
-        thread.start()
-        _background[db.url] = (thread, stop)
-        return thread
+    return _embedded.start(db.url, lambda: Dispatcher(db, cfg).run_forever)
 
 
 def stop_background_dispatcher(timeout: float = 15.0) -> None:
     """Stop every background dispatcher of this process (tests, shutdown)."""
-    with _background_lock:
-        items = list(_background.items())
-        _background.clear()
-    for _url, (thread, stop) in items:
-        stop.set()
-        thread.join(timeout)
+    _embedded.stop_all(timeout)

@@ -20,7 +20,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from core import config
+from core.embedded import EmbeddedThreads
 from core.screening import job_queue
 from core.screening.lists import iter_current_entries, lists_fingerprint
 from core.screening.matching import ListEntry, ScreeningIndex, changed_since
@@ -32,7 +32,6 @@ BATCH = 200
 LEASE_SECONDS = 300
 IDLE_SECONDS = 2.0
 SINCE_KEPT = 8   # list versions back a worker can rescreen from by what changed only
-_OFF = ("off", "0", "false", "no")
 
 
 @dataclass
@@ -138,31 +137,14 @@ class ScreeningRunner:
             stop.wait(IDLE_SECONDS)
 
 
-_background: dict[str, tuple[threading.Thread, threading.Event]] = {}
-_background_lock = threading.Lock()
+_embedded = EmbeddedThreads("docket-screener")
 
 
 def start_background_screener(db: Database) -> threading.Thread | None:
     """The embedded runner: one daemon thread per process and database; None when
     DOCKET_EMBEDDED_WORKER is off."""
-    if config.setting("DOCKET_EMBEDDED_WORKER").strip().lower() in _OFF:
-        return None
-    with _background_lock:
-        running = _background.get(db.url)
-        if running is not None and running[0].is_alive():
-            return running[0]
-        stop = threading.Event()
-        thread = threading.Thread(target=ScreeningRunner(db).run_forever, args=(stop,),
-                                  daemon=True, name="docket-screener")
-        thread.start()
-        _background[db.url] = (thread, stop)
-        return thread
+    return _embedded.start(db.url, lambda: ScreeningRunner(db).run_forever)
 
 
 def stop_background_screener(timeout: float = 15.0) -> None:
-    with _background_lock:
-        items = list(_background.items())
-        _background.clear()
-    for _url, (thread, stop) in items:
-        stop.set()
-        thread.join(timeout)
+    _embedded.stop_all(timeout)
