@@ -12,7 +12,15 @@ that counts the bytes and keeps none. Measured, median of --repeat downloads:
 - the download's wall time, against the same columns in the same order written by
   `sqlite3 -csv` (PostgreSQL: `psql -c "\\copy (...) TO STDOUT CSV"`) to /dev/null
   (target: at most 3x);
-- the slowest /healthz answer while the download runs (the event loop is not blocked).
+- the slowest /healthz answer while the download runs (the event loop is not blocked);
+- CPU seconds: the server process's (/proc/PID/stat, user + system) during each download,
+  and the reference tool's (its rusage; for psql the client only), steadier than wall time
+  on a shared machine.
+
+`--in-process` measures the export alone, without the server: CPU seconds to produce and
+encode every chunk, for `export_cases` and for the frozen copy of the export as it was
+before its lines were written in SQL (tests/worklist/export_oracle.py), and gzip level 1
+against level 5 on the same text.
 
 Each download is timed twice: as a browser asks for it (`Accept-Encoding: gzip`, which the
 server's gzip middleware honours) and uncompressed (`identity`, as curl or a script gets it).
@@ -21,11 +29,13 @@ server's gzip middleware honours) and uncompressed (`identity`, as curl or a scr
     python benchmarks/bench_export.py --sizes 100000 --repeat 3
     python benchmarks/bench_export.py --db /tmp/export-1m.sqlite3   # seed once, keep the file
     python benchmarks/bench_export.py --postgres URL           # PostgreSQL (a throwaway schema)
+    python benchmarks/bench_export.py --db /tmp/export-1m.sqlite3 --in-process
 """
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import secrets
 import statistics
 import subprocess
@@ -34,6 +44,8 @@ import tempfile
 import threading
 import time
 import uuid
+import zlib
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
@@ -54,21 +66,23 @@ from tests.servers import free_port, wait_healthy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
-# The export's 18 columns, in its order, read the way the export reads them (the status as
-# stored, not its label; the ages as whole days).
+# The export's 21 columns, in its order, read the way the export reads them (the status as
+# stored, not its label; the ages as whole days; the tags as their JSON text).
 SQLITE_SELECT = (
     "SELECT c.id, e.name, e.kind, e.country, c.workflow, c.case_status, c.assignee, "
     "c.created_at, c.updated_at, CAST(julianday('now') - julianday(c.created_at) AS INTEGER), "
     "c.decision, c.decided_by, c.decided_at, c.decision_reason, e.email, "
     "e.registration_number, c.tags, "
-    "CAST(julianday('now') - julianday(c.status_changed_at) AS INTEGER) "
+    "CAST(julianday('now') - julianday(c.status_changed_at) AS INTEGER), "
+    "c.open_hits, c.risk_level, c.risk_points "
     "FROM cases c JOIN entities e ON e.id = c.entity_id ORDER BY c.created_at DESC, c.id DESC")
 POSTGRES_SELECT = (
     "SELECT c.id, e.name, e.kind, e.country, c.workflow, c.case_status, c.assignee, "
     "c.created_at, c.updated_at, date_part('day', now() at time zone 'utc' - c.created_at), "
     "c.decision, c.decided_by, c.decided_at, c.decision_reason, e.email, "
     "e.registration_number, c.tags, "
-    "date_part('day', now() at time zone 'utc' - c.status_changed_at) "
+    "date_part('day', now() at time zone 'utc' - c.status_changed_at), "
+    "c.open_hits, c.risk_level, c.risk_points "
     "FROM cases c JOIN entities e ON e.id = c.entity_id ORDER BY c.created_at DESC, c.id DESC")
 
 
@@ -122,6 +136,17 @@ class Server:
             self.proc.wait()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def download(server: Server, db: Database, encoding: str) -> dict:
     """One download of every case: seconds, bytes received, RSS growth, slowest /healthz."""
     token = create_export_link(db, actor="analyst", flt=CaseFilter())
@@ -147,6 +172,7 @@ def download(server: Server, db: Database, encoding: str) -> dict:
     for t in threads:
         t.start()
     received = 0
+    cpu_before = cpu_seconds(pid)
     started = time.perf_counter()
     try:
         with httpx.Client(timeout=600) as c, c.stream(
@@ -156,16 +182,18 @@ def download(server: Server, db: Database, encoding: str) -> dict:
             for part in r.iter_raw(64 * 1024):
                 received += len(part)
         seconds = time.perf_counter() - started
+        cpu = cpu_seconds(pid) - cpu_before
     finally:
         done.set()
         for t in threads:
             t.join()
-    return {"seconds": seconds, "bytes": received, "growth": peak[0] - before, "peak": peak[0],
-            "healthz_max": max(health, default=0.0)}
+    return {"seconds": seconds, "cpu": cpu, "bytes": received, "growth": peak[0] - before,
+            "peak": peak[0], "healthz_max": max(health, default=0.0)}
 
 
-def reference(db: Database) -> float:
-    """Seconds for the database's own CSV writer to write the same columns to /dev/null."""
+def reference(db: Database) -> tuple[float, float]:
+    """Seconds and CPU seconds for the database's own CSV writer to write the same columns to
+    /dev/null."""
     env = dict(os.environ)
     if db.is_sqlite:
         cmd = ["sqlite3", "-csv", "-header", urlsplit(db.url).path.removeprefix("/"),
@@ -176,10 +204,11 @@ def reference(db: Database) -> float:
             if part.startswith("options="):
                 env["PGOPTIONS"] = unquote(part.removeprefix("options="))
         cmd = ["psql", url, "-q", "-c", f"\\copy ({POSTGRES_SELECT}) TO STDOUT WITH CSV HEADER"]
+    cpu = children_cpu()
     started = time.perf_counter()
     with open(os.devnull, "wb") as sink:
         subprocess.run(cmd, stdout=sink, check=True, env=env)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, children_cpu() - cpu
 
 
 def bench(db: Database, size: int, repeat: int, log_dir: Path) -> None:
@@ -199,17 +228,60 @@ def bench(db: Database, size: int, repeat: int, log_dir: Path) -> None:
                 results[encoding].append(download(server, db, encoding))
     finally:
         server.stop()
-    ref = statistics.median(refs)
+    ref = statistics.median(r[0] for r in refs)
+    ref_cpu = statistics.median(r[1] for r in refs)
     tool = "sqlite3 -csv" if db.is_sqlite else "psql \\copy"
-    print(f"  {tool}: {ref:.2f} s (median of {repeat})")
+    print(f"  {tool}: {ref:.2f} s, {ref_cpu:.2f} s CPU (median of {repeat}; each: "
+          f"{', '.join(f'{r[0]:.1f}' for r in refs)} s); load average {os.getloadavg()[0]:.2f}")
     for encoding, runs in results.items():
         seconds = statistics.median(r["seconds"] for r in runs)
+        cpu = statistics.median(r["cpu"] for r in runs)
+        each = ", ".join(f"{r['seconds']:.1f}" for r in runs)
+        print(f"  download ({encoding}): each {each} s;"
+              f" server CPU {cpu:.2f} s, {cpu / ref_cpu:.2f}x the reference's CPU")
         growth = max(r["peak"] - fresh for r in runs)
         print(f"  download ({encoding}): {seconds:.2f} s, {runs[0]['bytes'] / MB:.1f} MB "
               f"received, ratio {seconds / ref:.2f}x; server RSS {fresh / MB:.0f} MB fresh, "
               f"peak growth {growth / MB:.1f} MB (during the download itself at most "
               f"{max(r['growth'] for r in runs) / MB:.1f} MB); slowest /healthz during it "
               f"{max(r['healthz_max'] for r in runs) * 1000:.0f} ms", flush=True)
+
+
+def in_process(db: Database, size: int) -> None:
+    """The export alone (no server): CPU seconds to produce and encode every chunk, now and as
+    it was (the frozen copy in tests/), and the cost of gzip at levels 1 and 5 on the text."""
+    from core.worklist.export import export_cases
+    from core.worklist.query import CaseFilter as Filter
+    from tests.worklist import export_oracle
+
+    have = grow(db, size)
+    now = datetime(2026, 12, 6)
+    runs = {
+        "export_cases (lines written in SQL)":
+            lambda: export_cases(db, Filter(), actor="analyst", now=now),
+        "as it was (cells in Python, tests/worklist/export_oracle.py)":
+            lambda: export_oracle._chunks(export_oracle._batches(
+                db, Filter(), sort="created_at", descending=True, batch_size=2000), 0, None,
+                now),
+    }
+    print(f"{db.dialect}, {have:,} cases, in process; load average "
+          f"{os.getloadavg()[0]:.2f}", flush=True)
+    print(f"  reference: {reference(db)[1]:.2f} s CPU", flush=True)
+    for name, chunks in runs.items():
+        cpu, started, size_out = time.process_time(), time.perf_counter(), 0
+        for chunk in chunks():
+            size_out += len(chunk.encode("utf-8"))
+        print(f"  {name}: {time.process_time() - cpu:.2f} s CPU, "
+              f"{time.perf_counter() - started:.2f} s, {size_out / MB:.1f} MB; load average "
+              f"{os.getloadavg()[0]:.2f}", flush=True)
+    for level in (1, 5):
+        compressor, out = zlib.compressobj(level, zlib.DEFLATED, 31), 0
+        cpu = time.process_time()
+        for chunk in export_cases(db, Filter(), actor="analyst", now=now):
+            out += len(compressor.compress(chunk.encode("utf-8")))
+        out += len(compressor.flush())
+        print(f"  export + gzip level {level}: {time.process_time() - cpu:.2f} s CPU, "
+              f"{out / MB:.1f} MB", flush=True)
 
 
 def main() -> None:
@@ -222,12 +294,17 @@ def main() -> None:
     parser.add_argument("--postgres", metavar="URL",
                         help="also on PostgreSQL (a throwaway schema), e.g. "
                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--in-process", action="store_true",
+                        help="the export alone, without the server, now and as it was")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = args.db or Path(tmp) / "export.sqlite3"
         db = Database(f"sqlite:///{path.resolve()}")
         for size in sorted(args.sizes):
-            bench(db, size, args.repeat, Path(tmp))
+            if args.in_process:
+                in_process(db, size)
+            else:
+                bench(db, size, args.repeat, Path(tmp))
         db.dispose()
         if args.postgres:
             schema = f"bench_export_{uuid.uuid4().hex[:8]}"

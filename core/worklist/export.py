@@ -5,7 +5,9 @@ Analysts export case lists to CSV (SPEC: Users, Roles). The export reads the dat
 keyset-paged batches — each batch one short read transaction continuing after the last row's
 (sort value, case id) — so memory stays constant however many cases match; it yields CSV text
 in chunks that the server's download route (api/downloads.py, through a single-use link of
-core/worklist/export_links.py), a file or stdout consume as they come.
+core/worklist/export_links.py), a file or stdout consume as they come. The database writes
+each row's CSV line (core/worklist/export_lines.py: the cells below and their quoting as SQL
+per dialect); Python joins the lines.
 
 Columns (stable: scripts and spreadsheets depend on them; the first ten are as they were, new
 columns are only ever added at the end; docs/EXPORT.md lists them too):
@@ -53,22 +55,20 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import tempfile
 from datetime import datetime
 from typing import BinaryIO, Callable, Iterator, TextIO
 
-from sqlalchemy import Text, select, type_coerce
+from sqlalchemy import Select, String, select, type_coerce
 
 from core.access.actors import active_user
 from core.access.roles import Permission, require
-from core.cases.status import CaseStatus
 from core.store.db import Database
 from core.store.models import Case, Entity, utcnow
+from core.worklist.export_lines import FORMULA_PREFIXES, csv_line
 from core.worklist.query import (
     SORT_COLUMNS,
     CaseFilter,
-    CaseRow,
     count_cases,
     filter_clauses,
     keyset_after,
@@ -80,15 +80,6 @@ COLUMNS: tuple[str, ...] = ("case_id", "entity_name", "entity_type", "country", 
                             "decision", "decided_by", "decided_at", "decision_reason", "email",
                             "registration_number", "tags", "days_in_status", "open_hits",
                             "risk_level", "risk_points")
-# What a row is read from, in this order; the sort column's value is selected last (sort_key).
-# The tags are read as the database gives them (SQLite: the JSON text) and decoded by `_json`.
-SELECTED = (Case.id, Entity.name, Entity.kind, Entity.country, Case.workflow, Case.case_status,
-            Case.assignee, Case.created_at, Case.updated_at, Case.decision, Case.decided_by,
-            Case.decided_at, Case.decision_reason, Entity.email, Entity.registration_number,
-            type_coerce(Case.tags, Text).label("tags"), Case.status_changed_at, Case.open_hits,
-            Case.risk_level, Case.risk_points)
-TAG_SEPARATOR = "; "
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 CHUNK_CHARS = 64 * 1024  # yield CSV text in chunks of about this size
 DEFAULT_BATCH_SIZE = 2000
@@ -97,98 +88,17 @@ Progress = Callable[[int, int], None]  # (rows done, total rows expected)
 
 
 def neutralise(value: str) -> str:
-    """A text cell made safe for spreadsheets: formula-looking text gets a leading `'`."""
+    """A text cell made safe for spreadsheets: formula-looking text gets a leading `'`. (The
+    export applies the same rule in SQL: core/worklist/export_lines.py.)"""
     if value and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
 
 
-def _cell(value) -> str | int:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.strftime(DATETIME_FORMAT)
-    if isinstance(value, int):
-        return value
-    return neutralise(str(value))
-
-
-# The export's hot path writes every cell of a million rows. `_cells` turns a batch of rows
-# into cells column by column, each column one comprehension doing what `_cell` does for the
-# values that column holds (anything unexpected still goes through `_cell`): the same text
-# as `_cell` on every value, at a fraction of the function calls. docs/PERFORMANCE.md,
-# "Export streamed", has the profile.
-assert all(len(p) == 1 for p in FORMULA_PREFIXES)
-_FORMULA_FIRST = frozenset(FORMULA_PREFIXES)
-_LABELS = {s.value: neutralise(s.label) for s in CaseStatus}
-ROWS_PER_WRITE = 32  # rows handed to the csv writer at once (chunks stay near CHUNK_CHARS)
-
-
-_DECODER = json.JSONDecoder()
-
-
-def _json(raw):
-    """A JSON column's value from its text (SQLite), as the column's type would decode it,
-    without json.loads's two whitespace matches per call; a value the driver decoded already
-    (PostgreSQL) as it is."""
-    if raw.__class__ is not str:
-        return raw
-    if raw == "[]":
-        return []
-    try:
-        value, end = _DECODER.raw_decode(raw)
-        if end == len(raw):
-            return value
-    except ValueError:
-        pass
-    return json.loads(raw)  # surrounding whitespace, or its error
-
-
-def _tags(tags) -> str:
-    if not isinstance(tags, list):
-        return "" if tags is None else str(tags)
-    return TAG_SEPARATOR.join(str(t) for t in tags)
-
-
-def _cells(rows, now: datetime) -> list[tuple]:
-    """The cells of many rows of `SELECTED`, in `COLUMNS` order, neutralised."""
-    if not rows:
-        return []
-    (ids, names, kinds, countries, workflows, statuses, assignees, created, updated, decisions,
-     deciders, decided, reasons, emails, registrations, tags, changed, hits, levels,
-     points) = \
-        list(zip(*rows))[:len(SELECTED)]
-    first = _FORMULA_FIRST
-
-    def texts(values) -> list:
-        return [("'" + v if v[:1] in first else v) if v.__class__ is str else _cell(v)
-                for v in values]
-
-    def times(values) -> list:
-        return [v.isoformat(" ", "seconds") if v.__class__ is datetime and v.year >= 1000
-                else _cell(v) for v in values]  # isoformat: DATETIME_FORMAT, faster
-
-    def days(values) -> list:
-        return ["" if v is None else max(0, (now - v).days) for v in values]
-
-    labels = [_LABELS.get(v) or _cell(CaseStatus(v).label) for v in statuses]
-    return list(zip(
-        texts(ids), texts(names), texts(kinds), texts(countries), texts(workflows), labels,
-        texts(assignees), times(created), times(updated), days(created), texts(decisions),
-        texts(deciders), times(decided), texts(reasons), texts(emails), texts(registrations),
-        texts([_tags(_json(v)) for v in tags]), days(changed),
-        [v if v.__class__ is int else int(v or 0) for v in hits], texts(levels),
-        [v if v.__class__ is int else int(v or 0) for v in points]))
-
-
-def csv_row(row, now: datetime) -> list[str | int]:
-    """The cells of one case (a row of `SELECTED`, or a `CaseRow` for the first ten
-    columns), in `COLUMNS` order, neutralised."""
-    if isinstance(row, CaseRow):
-        return [_cell(v) for v in (row.id, row.entity_name, row.entity_type, row.country,
-                                   row.workflow, row.status_label, row.assignee, row.created_at,
-                                   row.updated_at, row.age_days(now))]
-    return list(_cells([row], now)[0])
+def header_line() -> str:
+    out = io.StringIO()
+    csv.writer(out).writerow(COLUMNS)
+    return out.getvalue()
 
 
 def check_export_allowed(db: Database, actor: str) -> None:
@@ -198,22 +108,14 @@ def check_export_allowed(db: Database, actor: str) -> None:
         require(user.username, user.role, Permission.EXPORT)
 
 
-def iter_export_rows(db: Database, flt: CaseFilter, *, sort: str = "created_at",
-                     descending: bool = True, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator:
-    """Every matching case as a row of `SELECTED` (+ its sort value), in the list's order
-    (`sort_columns`: the sort column, then the case id), in keyset-paged batches: each batch
-    continues after the previous batch's last (sort value, id), so memory stays constant."""
-    for rows in _batches(db, flt, sort=sort, descending=descending, batch_size=batch_size):
-        yield from rows
-
-
 def _batches(db: Database, flt: CaseFilter, *, sort: str, descending: bool,
-             batch_size: int) -> Iterator[list]:
-    order = sort_columns(sort, descending)  # a bad sort is InvalidInput
+             batch_size: int, now: datetime) -> Iterator[list[str]]:
+    """The CSV lines of every matching case (core/worklist/export_lines.py: the database
+    writes each line), in the list's order (`sort_columns`: the sort column, then the case
+    id), in keyset-paged batches: each batch one short read continuing after the previous
+    batch's last (sort value, id), so memory stays constant however many cases match."""
     key = SORT_COLUMNS[sort]
-    clauses, _ = filter_clauses(flt, db.dialect)
-    base = (select(*SELECTED, key.label("sort_key")).join(Entity, Entity.id == Case.entity_id)
-            .where(*clauses).order_by(*order))
+    base = export_query(flt, db.dialect, sort=sort, descending=descending, now=now)
     after = (lambda c, v: c < v) if descending else (lambda c, v: c > v)
     last = None
     while True:
@@ -222,12 +124,33 @@ def _batches(db: Database, flt: CaseFilter, *, sort: str, descending: bool,
             value, case_id = last
             stmt = stmt.where(after(Case.id, case_id) if key is Case.id else
                               keyset_after(key, value, case_id, descending))
-        with db.read() as s:  # Core rows: the ORM's per-row loading is not needed here
-            rows = s.connection().execute(stmt.limit(batch_size)).all()
-        yield rows
+        with db.read() as s:  # Core rows, three columns, no conversion per row
+            conn = s.connection()
+            rows = conn.execute(stmt.limit(batch_size)).all()
+            if len(rows) == batch_size:
+                last = (_sort_value(key, rows[-1][1], conn.dialect), rows[-1][2])
+        yield [r[0] for r in rows]
         if len(rows) < batch_size:
             return
-        last = (rows[-1].sort_key, rows[-1].id)
+
+
+def export_query(flt: CaseFilter, dialect: str, *, sort: str, descending: bool,
+                 now: datetime) -> Select:
+    """The export's rows, all of them, in order: (CSV line, sort value as stored, case id)."""
+    order = sort_columns(sort, descending)  # a bad sort is InvalidInput
+    clauses, _ = filter_clauses(flt, dialect)
+    # The sort value as the driver gives it (no conversion on every row); only the last row's
+    # is converted, to continue after it.
+    return (select(csv_line(dialect, now).label("line"), type_coerce(SORT_COLUMNS[sort], String),
+                   Case.id)
+            .join(Entity, Entity.id == Case.entity_id).where(*clauses).order_by(*order))
+
+
+def _sort_value(key, raw, dialect):
+    """The sort column's value as its type reads it (SQLite: the stored text of a date made a
+    datetime), to bind in the next batch's condition."""
+    process = key.type.dialect_impl(dialect).result_processor(dialect, None)
+    return raw if raw is None or process is None else process(raw)
 
 
 def export_cases(db: Database, flt: CaseFilter, *, actor: str,
@@ -246,31 +169,31 @@ def export_cases(db: Database, flt: CaseFilter, *, actor: str,
     check_export_allowed(db, actor)
     sort_columns(sort, descending)  # InvalidInput for a sort the list does not have
     total = count_cases(db, flt)  # also validates the filter (InvalidInput) before streaming
-    batches = _batches(db, flt, sort=sort, descending=descending, batch_size=batch_size)
-    return _chunks(batches, total, progress, now or utcnow())
+    batches = _batches(db, flt, sort=sort, descending=descending, batch_size=batch_size,
+                       now=now or utcnow())
+    return _chunks(batches, total, progress)
 
 
-def _chunks(batches: Iterator[list], total: int, progress: Progress | None,
-            now: datetime) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
+def _chunks(batches: Iterator[list[str]], total: int,
+            progress: Progress | None) -> Iterator[str]:
+    """The file as text chunks of CHUNK_CHARS (the last shorter): the header, then each
+    batch's lines, CRLF after each."""
+    pending = header_line()
     done = 0
     if progress:
         progress(0, total)
-    for rows in batches:
-        cells = _cells(rows, now)
-        for start in range(0, len(cells), ROWS_PER_WRITE):
-            part = cells[start:start + ROWS_PER_WRITE]
-            writer.writerows(part)
-            done += len(part)
-            if buffer.tell() >= CHUNK_CHARS:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-                if progress:
-                    progress(done, total)
-    yield buffer.getvalue()
+    for lines in batches:
+        if lines:
+            pending += "\r\n".join(lines) + "\r\n"
+            done += len(lines)
+        if len(pending) >= CHUNK_CHARS:
+            end = len(pending) - len(pending) % CHUNK_CHARS
+            for start in range(0, end, CHUNK_CHARS):
+                yield pending[start:start + CHUNK_CHARS]
+            pending = pending[end:]
+        if progress:
+            progress(done, total)
+    yield pending
     if progress:
         progress(done, total)
 
