@@ -24,6 +24,7 @@ from typing import Any, Iterator, Sequence
 
 from core.demo.files import DemoFile
 from core.demo.rows import COLUMNS, ID_TABLES, _RowFactory
+from core.store.case_counts import CASE_COUNTS_RECOUNT
 from core.store.db import Database
 from core.store.due_counts import due_recount_sql
 from core.store.models import utcnow
@@ -36,10 +37,15 @@ BULK_MIN_CASES = 5_000  # from this size (and >= existing entities) a load rebui
 PARALLEL_MIN_CASES = 100_000  # from this size a child process builds the rows
 
 # The FTS5 triggers that keep `entity_search` in step with `entities` (migrations 0001 and
-# 0005). A big load drops them, fills the index in one 'rebuild' (which reads the entities
-# and their CJK terms through the table's content view), and recreates them from their own
-# `sqlite_master` text, so nothing is copied here.
-SQLITE_FTS_TRIGGER_NAMES = ("entities_ai", "entities_ad", "entities_au")
+# 0005) and `case_entity_search` with the cases and their entities (0023). A big load drops
+# them, fills each index in one 'rebuild' (which reads the rows and their CJK terms through
+# the table's content view), and recreates them from their own `sqlite_master` text, so
+# nothing is copied here. (PostgreSQL's `cases.search_vector` is set by a row trigger.)
+SQLITE_FTS_TRIGGER_NAMES = ("entities_ai", "entities_ad", "entities_au", "case_entity_search_ai",
+                            "case_entity_search_ad", "case_entity_search_au",
+                            "case_entity_search_entities_ai", "case_entity_search_entities_ad",
+                            "case_entity_search_entities_au")
+SQLITE_FTS_TABLES = ("entity_search", "case_entity_search")
 
 # The `case_counts` triggers of migrations 0003 and 0007 and the `case_tags` triggers of 0011
 # (names start with these). A big load drops (SQLite) / disables (PostgreSQL) them and
@@ -47,12 +53,6 @@ SQLITE_FTS_TRIGGER_NAMES = ("entities_ai", "entities_ad", "entities_au")
 # `sqlite_master` text, so nothing is copied here. (The rows carry the entity columns of
 # migration 0011 themselves, so its `case_entity_` triggers have nothing to do.)
 BULK_TRIGGER_PREFIXES = ("case_counts_", "case_tags_")
-CASE_COUNTS_RECOUNT = (
-    "INSERT INTO case_counts (workflow, case_status, country, kind, assigned, n) "
-    "SELECT c.workflow, c.case_status, coalesce(e.country, ''), coalesce(e.kind, ''), "
-    "c.assignee IS NOT NULL, count(*) FROM cases c LEFT JOIN entities e ON e.id = c.entity_id "
-    "GROUP BY c.workflow, c.case_status, coalesce(e.country, ''), coalesce(e.kind, ''), "
-    "c.assignee IS NOT NULL")
 
 # `cases.tags` as rows (migration 0011), as its triggers would write them
 CASE_TAGS_REBUILD = {
@@ -155,7 +155,8 @@ class _SqliteWriter(_Writer):
             return
         for _, sql in self.indexes:  # exactly as the migrations created them
             self.cur.execute(sql)
-        self.cur.execute("INSERT INTO entity_search(entity_search) VALUES('rebuild')")
+        for table in SQLITE_FTS_TABLES:
+            self.cur.execute(f"INSERT INTO {table}({table}) VALUES('rebuild')")
         for _, sql in self.fts_triggers:  # exactly as the migrations created them
             self.cur.execute(sql)
         self.cur.execute("DELETE FROM case_counts")

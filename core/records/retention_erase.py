@@ -234,7 +234,8 @@ def compact_after_erasure(db: Database) -> None:
         return
     with db.write_engine.begin() as conn:
         conn.execute(text("PRAGMA secure_delete = ON"))
-        conn.execute(text("INSERT INTO entity_search(entity_search) VALUES('optimize')"))
+        for table in ("entity_search", "case_entity_search"):  # per entity, per case (0023)
+            conn.execute(text(f"INSERT INTO {table}({table}) VALUES('optimize')"))
     raw = db.write_engine.raw_connection()  # outside a transaction, which BEGIN would open
     try:
         raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -1,5 +1,5 @@
-"""Upkeep of `case_counts` (migration 0003): folding PostgreSQL's +1/-1 rows back into one
-row per key.
+"""Upkeep of `case_counts` (migrations 0003 and 0022): folding PostgreSQL's +1/-1 rows back
+into one row per key, and the SQL that rebuilds the table from the cases.
 
 The counter triggers on PostgreSQL only append rows, so concurrent writers never wait on a
 shared counter row; readers SUM per key either way. From time to time (checked by whoever
@@ -20,7 +20,18 @@ COMPACT_CHECK_SECONDS = 30.0
 COMPACT_MIN_EXTRA_ROWS = 1000
 compact_checked_at: dict[str, float] = {}  # database URL -> when last checked (monotonic)
 _compact_lock = threading.Lock()
-KEY_COLUMNS = "workflow, case_status, country, kind, assigned"
+KEY_COLUMNS = "workflow, case_status, country, kind, assigned, has_open_hits"
+
+# The whole table from the cases, as the triggers would count them (a LEFT JOIN: a case whose
+# entity is missing counts under country '' and kind ''); the demo bulk loader and repairs run
+# it after emptying the table, migration 0022 keeps its own frozen copy.
+CASE_COUNTS_RECOUNT = (
+    f"INSERT INTO case_counts ({KEY_COLUMNS}, n) "
+    "SELECT c.workflow, c.case_status, coalesce(e.country, ''), coalesce(e.kind, ''), "
+    "c.assignee IS NOT NULL, c.open_hits > 0, count(*) FROM cases c "
+    "LEFT JOIN entities e ON e.id = c.entity_id "
+    "GROUP BY c.workflow, c.case_status, coalesce(e.country, ''), coalesce(e.kind, ''), "
+    "c.assignee IS NOT NULL, c.open_hits > 0")
 
 
 def maybe_compact_case_counts(db: Database) -> None:

@@ -6,7 +6,7 @@ the CLI, hand-written SQL; the demo bulk loader switches them off for a big load
 them in one statement each (core/demo/bulk_load.py)."""
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Index, Integer, String
+from sqlalchemy import Boolean, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.store.base import Base
@@ -14,9 +14,9 @@ from core.store.base import Base
 
 class CaseCount(Base):
     """How many cases there are per (workflow, status, entity country, entity kind, assigned or
-    not): the sidebar and list counts are SUMs over these few hundred rows instead of COUNT(*)
-    over every case. Kept by database triggers on `cases` and `entities` (migration 0003),
-    never written by the application. On SQLite there is one row per key; on PostgreSQL the
+    not, with open screening hits or not): the sidebar and list counts are SUMs over these few
+    hundred rows instead of COUNT(*) over every case. Kept by database triggers on `cases` and
+    `entities` (migrations 0003 and 0022), never written by the application. On SQLite there is one row per key; on PostgreSQL the
     triggers only append +1/-1 rows (no row locks shared between writers) and
     `core.store.case_counts.compact_case_counts` folds them back into one row per key."""
     __tablename__ = "case_counts"
@@ -26,9 +26,11 @@ class CaseCount(Base):
     country: Mapped[str] = mapped_column(String(2))
     kind: Mapped[str] = mapped_column(String(16))
     assigned: Mapped[bool] = mapped_column(Boolean)
+    # `cases.open_hits > 0` (migration 0022): the list's "open hits" filter counts from here
+    has_open_hits: Mapped[bool] = mapped_column(Boolean, server_default=false())
     n: Mapped[int] = mapped_column(Integer)
     __table_args__ = (Index("ix_case_counts_key", "workflow", "case_status", "country", "kind",
-                            "assigned"),)
+                            "assigned", "has_open_hits"),)
 
 
 class CaseDueCount(Base):
@@ -36,7 +38,7 @@ class CaseDueCount(Base):
     over the hours before the current one plus an index range over cases due within it
     (core/worklist/overdue.py), not COUNT(*) over every overdue case. `due_hour` is hours
     since 1970-01-01 UTC; 0 holds every hour long past, folded together. Kept by database
-    triggers (migration 0007) like `case_counts`: SQLite one row per key, PostgreSQL
+    triggers (migrations 0007 and 0022) like `case_counts`: SQLite one row per key, PostgreSQL
     appended +1/-1 rows; `core.worklist.overdue.compact_due_counts` folds both."""
     __tablename__ = "case_due_counts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -45,10 +47,11 @@ class CaseDueCount(Base):
     country: Mapped[str] = mapped_column(String(2))
     kind: Mapped[str] = mapped_column(String(16))
     assigned: Mapped[bool] = mapped_column(Boolean)
+    has_open_hits: Mapped[bool] = mapped_column(Boolean, server_default=false())
     due_hour: Mapped[int] = mapped_column(Integer)
     n: Mapped[int] = mapped_column(Integer)
     __table_args__ = (Index("ix_case_due_counts_key", "workflow", "case_status", "country",
-                            "kind", "assigned", "due_hour"),
+                            "kind", "assigned", "has_open_hits", "due_hour"),
                       Index("ix_case_due_counts_hour", "due_hour"))
 
 

@@ -495,3 +495,4 @@ class CapturedEmail(Base):
     link: Mapped[str] = mapped_column(Text, default="")  # the re-upload link, if any
     captured_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     __table_args__ = (Index("ix_captured_emails_at", "captured_at"),)
+from core.store import case_list_indexes  # noqa: E402,F401  (indexes of one list question each)

@@ -12,7 +12,10 @@ due time changes, which moves it in the counters), so
 Past hours are folded into hour 0 from time to time (`compact_due_counts`), so the table
 stays about (keys × hours still ahead) rows. A filter the counters cannot answer (search,
 dates, "me", tags) is counted over the cases with `due_at < now` through `ix_cases_due`.
-`now` may be passed for tests; it must not go back before a compaction's `now`.
+Restricted cases (an erasure request pending, core/cases/retention_state.py) are left out as
+the case list leaves them out: the counters hold them, so the few the filter matches are
+counted and taken off. `now` may be passed for tests; it must not go back before a
+compaction's `now`.
 """
 from __future__ import annotations
 
@@ -28,7 +31,12 @@ from core.store.counter_models import CaseDueCount
 from core.store.db import Database
 from core.store.due_counts import due_recount_sql
 from core.store.models import Case, Entity, utcnow
-from core.worklist.query import CaseFilter, counter_clauses, filter_clauses
+from core.worklist.query import (
+    CaseFilter,
+    _restricted_matching,
+    counter_clauses,
+    filter_clauses,
+)
 from core.worklist.views import ViewInfo, list_views
 
 EPOCH = datetime(1970, 1, 1)
@@ -55,7 +63,11 @@ def _count_with_counters(s: Session, flt: CaseFilter, dialect: str, now: datetim
         return _live_count(s, flt, dialect, None, now)
     past = s.scalar(select(func.coalesce(func.sum(CaseDueCount.n), 0))
                     .where(CaseDueCount.due_hour < current, *counters)) or 0
-    return int(past) + _live_count(s, flt, dialect, hour_start(current), now)
+    hidden = 0  # the counters hold restricted cases too: the few the filter matches go off
+    if not flt.show_restricted:
+        hidden = s.scalar(_restricted_matching(flt, dialect, func.count())
+                          .where(Case.due_at < hour_start(current))) or 0
+    return int(past) - int(hidden) + _live_count(s, flt, dialect, hour_start(current), now)
 
 
 def _live_count(s: Session, flt: CaseFilter, dialect: str, since: datetime | None,
@@ -135,10 +147,10 @@ def compact_due_counts(db: Database, now: datetime | None = None) -> int:
                                   f"GROUP BY {KEY_COLUMNS}, {hour} HAVING sum(n) <> 0")).all()
             s.execute(text("DELETE FROM case_due_counts"))
             if rows:
-                s.execute(text(f"INSERT INTO case_due_counts ({keys}, n) VALUES (:workflow, "
-                               ":case_status, :country, :kind, :assigned, :due_hour, :n)"),
-                          [dict(zip(("workflow", "case_status", "country", "kind", "assigned",
-                                     "due_hour", "n"), r)) for r in rows])
+                names = [*KEY_COLUMNS.split(", "), "due_hour", "n"]
+                s.execute(text(f"INSERT INTO case_due_counts ({keys}, n) VALUES ("
+                               + ", ".join(f":{name}" for name in names) + ")"),
+                          [dict(zip(names, r)) for r in rows])
         else:
             if not s.scalar(text("SELECT pg_try_advisory_xact_lock("
                                  "hashtext('docket.case_due_counts.' || current_schema()))")):

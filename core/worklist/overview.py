@@ -13,6 +13,10 @@ decisions are never loaded into Python or pandas, so the page stays fast at a mi
 
 A period of N days is the N UTC calendar days ending today (today included). Times in the
 database are naive UTC (`core.store.models.utcnow`).
+
+Restricted cases (an erasure request pending: core/cases/retention_state.py) are left out of
+every figure, their decisions included, as the case list leaves them out (for everyone: only
+the admins' Retention page lists them); the status and view counts are the list's own.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import Date, and_, case, cast, func, select
 
+from core.cases.retention_state import hide_restricted, restricted_clause
 from core.cases.status import FINAL_STATUSES, CaseAction, CaseStatus
 from core.errors import InvalidInput
 from core.store.db import Database
@@ -107,6 +112,15 @@ def _as_date(value) -> date:
     return date.fromisoformat(str(value))
 
 
+def _not_restricted_decision():
+    """SQL: the decision's case is not restricted (the restricted ones are a few rows of
+    `ix_cases_erasure_requested`)."""
+    # `> datetime.min`: lets SQLite seek the index while no erasure is pending (as
+    # `core.cases.retention_state.hide_restricted`)
+    return Decision.case_id.not_in(select(Case.id).where(
+        restricted_clause(), Case.erasure_requested_at > datetime.min))
+
+
 # --- cases --------------------------------------------------------------------------------
 
 def status_counts(db: Database) -> dict[str, int]:
@@ -136,7 +150,8 @@ def manual_review_ageing(db: Database, now: datetime | None = None) -> dict[str,
         if high is not None:
             cond = and_(cond, age > now - timedelta(days=high))
         columns.append(func.coalesce(func.sum(case((cond, 1), else_=0)), 0).label(label))
-    stmt = select(*columns).where(Case.case_status == CaseStatus.MANUAL_REVIEW.value)
+    stmt = select(*columns).where(Case.case_status == CaseStatus.MANUAL_REVIEW.value,
+                                  hide_restricted())
     with db.read() as s:
         row = s.execute(stmt).one()
     return {label: int(n or 0) for (label, _, _), n in zip(AGEING_BUCKETS, row)}
@@ -149,7 +164,7 @@ def decisions_per_day(db: Database, days: int, now: datetime | None = None) -> l
     start = period_start(days, now)
     day = day_of(Decision.at, db.dialect).label("day")
     stmt = (select(day, Decision.action, func.count())
-            .where(Decision.at >= start)
+            .where(Decision.at >= start, _not_restricted_decision())
             .group_by(day, Decision.action))
     with db.read() as s:
         found = {(_as_date(d), a): int(n) for d, a, n in s.execute(stmt)}
@@ -169,7 +184,7 @@ def reviewer_throughput(db: Database, days: int,
 
     stmt = (select(Decision.actor, count_of(CaseAction.APPROVE), count_of(CaseAction.REJECT),
                    count_of(CaseAction.ASK_FOR_REUPLOADS))
-            .where(Decision.at >= start)
+            .where(Decision.at >= start, _not_restricted_decision())
             .group_by(Decision.actor))
     with db.read() as s:
         rows = [ReviewerCount(actor, int(a), int(r), int(q)) for actor, a, r, q in s.execute(stmt)]
@@ -180,7 +195,7 @@ def approval_rate(db: Database, days: int, now: datetime | None = None) -> Appro
     """Approvals and rejections over the period; `.rate` is approved / (approved + rejected)."""
     start = period_start(days, now)
     stmt = (select(Decision.action, func.count())
-            .where(Decision.at >= start,
+            .where(Decision.at >= start, _not_restricted_decision(),
                    Decision.action.in_((CaseAction.APPROVE.value, CaseAction.REJECT.value)))
             .group_by(Decision.action))
     with db.read() as s:

@@ -34,7 +34,6 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -46,6 +45,7 @@ from core.store.counter_models import CaseCount
 from core.store.db import Database
 from core.store.models import Case, Entity, utcnow
 from core.workflows.risk_model import LEVELS as RISK_LEVELS
+from core.worklist.counter_views import view_key_clauses
 from core.worklist.search import fts_query
 from core.worklist.views import ViewInfo, has_tag, list_views, view_clauses
 
@@ -136,14 +136,17 @@ ROW_COLUMNS = (Case.id, Case.entity_name, Case.entity_kind, Case.entity_country,
 
 
 def _fts_matches(query: str) -> Select:
-    """SQLite: the rowids of the entities the full-text index finds for `query`."""
-    return select(literal_column("rowid")).select_from(text("entity_search")).where(
-        text("entity_search MATCH :fts").bindparams(fts=query))
+    """SQLite: the rowids of the cases the per-case full-text index (`case_entity_search`,
+    migration 0023: its rowid is the case's) finds for `query`."""
+    return select(literal_column("rowid")).select_from(text("case_entity_search")).where(
+        text("case_entity_search MATCH :fts").bindparams(fts=query))
 
 
 def _search_clause(search: str, dialect: str) -> ColumnElement[bool] | None:
     """A case id, or words of the entity's name, email or registration number found through
-    the full-text index (the words' query: `core.worklist.search.fts_query`)."""
+    the full-text index (the words' query: `core.worklist.search.fts_query`). The index holds
+    each case's terms (migration 0023), so a match is a case row at once, without going
+    through its entity: one OR of two indexes of `cases`."""
     search = search.strip()
     if not search:
         return None
@@ -154,19 +157,13 @@ def _search_clause(search: str, dialect: str) -> ColumnElement[bool] | None:
     if query is None:
         return Case.id.in_(ids)
     if dialect == "postgresql":
-        # The case ids found by id or through the GIN index, as one IN (... UNION ALL ...):
-        # an OR of `cases.id` and `entities.search_vector` in the joined rows could use no
-        # index, and PostgreSQL filtered every case (a scan).
-        hit = Case.__table__.alias("search_hit")
-        found = Entity.__table__.alias("search_found")
-        match = literal_column("search_found.search_vector").op("@@")(
-            func.to_tsquery("simple", query))
-        return Case.id.in_(union_all(
-            select(hit.c.id).where(hit.c.id.in_(ids)),
-            select(hit.c.id).join(found, found.c.id == hit.c.entity_id).where(match)))
-    # SQLite reads this OR as two index lookups (MULTI-INDEX OR: the case ids and, through
-    # ix_cases_entity, the cases of the entities found) or tests it on each case of a walk
-    return or_(Case.id.in_(ids), Case.entity_id.in_(_fts_matches(query).scalar_subquery()))
+        # a BitmapOr of the primary key and the GIN index of `cases.search_vector`
+        return or_(Case.id.in_(ids), literal_column("cases.search_vector").op("@@")(
+            func.to_tsquery("simple", query)))
+    # SQLite reads this OR as two lookups (MULTI-INDEX OR: the case ids and the rowids the
+    # full-text index found) or tests it on each case of a walk
+    return or_(Case.id.in_(ids), literal_column("cases.rowid").in_(
+        _fts_matches(query).scalar_subquery()))
 
 
 # SQLite: the index each sort reads in order, for a walk (`walk_is_cheaper`; the primary key's index
@@ -247,8 +244,11 @@ def filter_clauses(flt: CaseFilter, dialect: str, walk: bool = False
 def _restricted_matching(flt: CaseFilter, dialect: str, *columns) -> Select:
     """The restricted cases (a few) the filter would match: the counters hold them, so a
     count from the counters takes them off again."""
+    # SQLite: through the erasure index, named: its statistics count no NULLs, so with no
+    # erasure pending it takes `IS NOT NULL` for every case and read every case, or every
+    # case of the status filter's index (1.5-2.7 s per count from the counters at 1M)
     return _matching(replace(flt, show_restricted=True), dialect, *columns).where(
-        restricted_clause())
+        restricted_clause()).with_hint(Case, "INDEXED BY ix_cases_erasure_requested", "sqlite")
 
 
 def _matching(flt: CaseFilter, dialect: str, *columns, walk: bool = False) -> Select:
@@ -365,32 +365,21 @@ def keyset_after(column, value, case_id: str, descending: bool) -> ColumnElement
 
 # --- counts ---------------------------------------------------------------------------------
 
-COUNTER_FIELDS = {"country": CaseCount.country, "entity_type": CaseCount.kind}
-
-
 def counter_clauses(flt: CaseFilter, counts=CaseCount) -> list[ColumnElement[bool]] | None:
     """The filter as conditions on `case_counts` (or `counts`, a table of the same key: the
     due-hour counters), or None when that grain cannot answer it (search, dates, "me",
-    overdue, open hits, any other predicate). Validate with `filter_clauses`."""
+    overdue, a view's predicate outside the key: `core.worklist.counter_views`). Open hits
+    are in the key as yes/no (migration 0022): `open_hits=open|none` counts from it.
+    Validate with `filter_clauses`."""
     if (flt.search.strip() or flt.created_from or flt.created_to or flt.assignee == "me"
-            or flt.tags or flt.overdue or flt.open_hits is not None or flt.risk_levels):
+            or flt.tags or flt.overdue or flt.risk_levels):
         return None
     clauses: list[ColumnElement[bool]] = []
-    view = flt.view
-    if view is not None:
-        if view.workflows:
-            clauses.append(counts.workflow.in_(view.workflows))
-        if view.statuses:
-            clauses.append(counts.case_status.in_(view.statuses))
-        for p in view.predicates:
-            column = COUNTER_FIELDS.get(p.get("field"))
-            column = None if column is None else getattr(counts, column.key)
-            op, value = p.get("op"), p.get("value")
-            values = [value] if op == "equals" else value if op == "in" else None
-            if (column is None or not isinstance(values, list) or not values
-                    or not all(isinstance(v, str) and v for v in values)):
-                return None
-            clauses.append(column.in_(values))
+    if flt.view is not None:
+        in_view = view_key_clauses(flt.view, counts)
+        if in_view is None:
+            return None
+        clauses.extend(in_view)
     if flt.statuses:
         clauses.append(counts.case_status.in_(flt.statuses))
     if flt.workflows:
@@ -399,6 +388,10 @@ def counter_clauses(flt: CaseFilter, counts=CaseCount) -> list[ColumnElement[boo
         clauses.append(counts.assigned.is_(False))
     elif flt.assignee == "someone":
         clauses.append(counts.assigned.is_(True))
+    if flt.open_hits == "open":
+        clauses.append(counts.has_open_hits.is_(True))
+    elif flt.open_hits == "none":
+        clauses.append(counts.has_open_hits.is_(False))
     return clauses
 
 

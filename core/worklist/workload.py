@@ -1,7 +1,9 @@
 """The team's workload: open cases per reviewer by status, and how many are overdue — what a
 team lead (or an admin) reads to rebalance the queue (pages/workload.py). Two GROUP BYs over
 `ix_cases_assignee_status` and `ix_cases_due`; reassigning is `core.cases.actions.assign_case`,
-as everywhere. Reading it needs the VIEW_WORKLOAD permission (lead, admin), checked here.
+as everywhere. Reading it needs the VIEW_WORKLOAD permission (lead, admin), checked here. Restricted cases
+(an erasure request waiting for retention to end) are left out, as from the Cases list: they
+are nobody's work until the erasure, and their names are shown to admins on Retention only.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from sqlalchemy import func, select
 
 from core.access.actors import require_permission
 from core.access.roles import Permission, Role
+from core.cases.retention_state import hide_restricted
 from core.cases.status import FINAL_STATUSES, CaseStatus
 from core.store.db import Database
 from core.store.models import Case, Entity, User, utcnow
@@ -53,12 +56,12 @@ def workload(db: Database, *, actor: str, now: datetime | None = None) -> list[W
         counts: dict[str | None, dict[str, int]] = {}
         for assignee, status, n in s.execute(
                 select(Case.assignee, Case.case_status, func.count())
-                .where(Case.case_status.in_(OPEN_STATUSES))
+                .where(Case.case_status.in_(OPEN_STATUSES), hide_restricted())
                 .group_by(Case.assignee, Case.case_status)):
             counts.setdefault(assignee, {})[status] = int(n)
         overdue = {assignee: int(n) for assignee, n in s.execute(
             select(Case.assignee, func.count())
-            .where(Case.case_status.in_(OPEN_STATUSES), Case.due_at < now)
+            .where(Case.case_status.in_(OPEN_STATUSES), Case.due_at < now, hide_restricted())
             .group_by(Case.assignee))}
         people = {u.username: u for u in s.scalars(select(User).where(
             User.disabled.is_(False), User.role.in_(ASSIGNABLE_ROLES)))}
@@ -86,7 +89,7 @@ def cases_of(db: Database, username: str | None, *, actor: str,
         who = Case.assignee.is_(None) if username is None else Case.assignee == username
         stmt = (select(Case.id, Entity.name, Case.case_status, Case.due_at, Case.version)
                 .join(Entity, Entity.id == Case.entity_id)
-                .where(who, Case.case_status.in_(OPEN_STATUSES))
+                .where(who, Case.case_status.in_(OPEN_STATUSES), hide_restricted())
                 .order_by(Case.due_at.is_(None), Case.due_at, Case.created_at, Case.id)
                 .limit(limit))
         return [WorkloadCase(*row) for row in s.execute(stmt)]
