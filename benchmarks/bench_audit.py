@@ -11,7 +11,10 @@ chained appends (one event per transaction) with several writers at once.
    and (with --pg URL) PostgreSQL: chained events/s and commits/s overall. A transaction
    keeps the head's lock until its COMMIT returns, fsync included, so commits/s cannot pass
    1 / (fsync time + the seal): `--pg-async` shows the rate without the fsync wait
-   (synchronous_commit=off for the benchmark's sessions only).
+   (synchronous_commit=off for the benchmark's sessions only). On PostgreSQL the server
+   seals at COMMIT (migration 0024's trigger); `--client-seal` runs the clients with the
+   seal as it was before, from the client (two round trips under the head's lock), for a
+   comparison under the same load; `--no-sqlite` leaves SQLite's runs out.
 
 Plain script, not a test: `python benchmarks/bench_audit.py --events 1000000`.
 """
@@ -80,8 +83,12 @@ def bench_backfill_and_verify(events: int) -> None:
     db.dispose()
 
 
-def _append(url: str, worker: int, n: int, go: str, per_tx: int) -> None:
+def _append(url: str, worker: int, n: int, go: str, per_tx: int, client_seal: bool) -> None:
     db = Database(url)
+    if client_seal:  # as before migration 0024: no body at the INSERT, the client seals
+        from core.store import audit_chain_pg
+        audit_chain_pg.is_postgresql = lambda session: False
+    cpu = time.process_time()
     while not os.path.exists(go):
         time.sleep(0.001)
     for i in range(0, n, per_tx):
@@ -89,11 +96,12 @@ def _append(url: str, worker: int, n: int, go: str, per_tx: int) -> None:
             for j in range(i, min(n, i + per_tx)):
                 audit.record(s, case_id=f"A-{worker}-{i % 50}", actor="reviewer",
                              kind="case.note", after={"i": j})
+    Path(f"{go}.cpu{worker}").write_text(str(time.process_time() - cpu))
     db.dispose()
 
 
 def bench_appends(url: str, clients: int, appends: int, per_tx: int = 1,
-                  label: str = "") -> None:
+                  label: str = "", client_seal: bool = False) -> None:
     db = Database(url)
     db.upgrade_schema()
     if not db.is_sqlite:
@@ -101,7 +109,8 @@ def bench_appends(url: str, clients: int, appends: int, per_tx: int = 1,
             conn.execute(text("TRUNCATE audit_events, audit_chain_head, audit_subject_keys"))
     db.dispose()
     go = tempfile.mktemp()
-    procs = [multiprocessing.Process(target=_append, args=(url, w, appends, go, per_tx))
+    procs = [multiprocessing.Process(target=_append,
+                                     args=(url, w, appends, go, per_tx, client_seal))
              for w in range(clients)]
     for p in procs:
         p.start()
@@ -112,10 +121,13 @@ def bench_appends(url: str, clients: int, appends: int, per_tx: int = 1,
         p.join()
     spent = time.perf_counter() - t
     total = clients * appends
+    cpu = sum(float(Path(f"{go}.cpu{w}").read_text()) for w in range(clients))
     report = verify_chain(Database(url))
+    label += ", client's seal" if client_seal and not url.startswith("sqlite") else ""
     print(f"appends ({url.split(':')[0]}{label}): {clients} clients x {appends} = {total:,}, "
           f"{per_tx} per transaction, in {spent:.1f} s ({total / spent:,.0f} events/s, "
-          f"{total / per_tx / spent:,.0f} commits/s), load {os.getloadavg()[0]:.1f}, "
+          f"{total / per_tx / spent:,.0f} commits/s), clients' CPU "
+          f"{cpu * 1e3 / (total / per_tx):.2f} ms per commit, load {os.getloadavg()[0]:.1f}, "
           f"verify ok={report.ok}")
 
 
@@ -131,15 +143,22 @@ def main() -> None:
     ap.add_argument("--pg-async", action="store_true",
                     help="also on PostgreSQL with synchronous_commit=off for the benchmark's "
                          "own sessions: the rate without waiting for fsync (never the app's)")
+    ap.add_argument("--client-seal", action="store_true",
+                    help="PostgreSQL: also run the appends with the client's seal (as before "
+                         "migration 0024), each after the server's, for a comparison")
+    ap.add_argument("--no-sqlite", action="store_true", help="no appends on SQLite")
     ap.add_argument("--skip-backfill", action="store_true")
     args = ap.parse_args()
     if not args.skip_backfill:
         bench_backfill_and_verify(args.events)
     for per_tx in (int(n) for n in args.per_tx.split(",")):
-        sqlite = Path(tempfile.mkdtemp()) / "appends.sqlite3"
-        bench_appends(f"sqlite:///{sqlite}", args.clients, args.appends, per_tx)
+        if not args.no_sqlite:
+            sqlite = Path(tempfile.mkdtemp()) / "appends.sqlite3"
+            bench_appends(f"sqlite:///{sqlite}", args.clients, args.appends, per_tx)
         if args.pg:
             bench_appends(args.pg, args.clients, args.appends, per_tx)
+        if args.pg and args.client_seal:
+            bench_appends(args.pg, args.clients, args.appends, per_tx, client_seal=True)
         if args.pg and args.pg_async:
             sep = "&" if "?" in args.pg else "?"
             bench_appends(f"{args.pg}{sep}options=-csynchronous_commit%3Doff", args.clients,

@@ -12,7 +12,10 @@ chain switched off in-process, which isolates the chain from the trees' other di
 each reports CPU seconds per case
 (the process's own time: other work on the cores inflates it much less than wall time), wall
 cases/s and the load average. `--pg URL` runs the same on PostgreSQL (a database the script
-empties: give it one of its own). Plain script, not a test.
+empties: give it one of its own); there `--off` also runs the last tree with the chain off,
+and `--client-seal` with the seal as it was before migration 0024 (events inserted without a
+body, chained by the client at the commit instead of by the server's trigger). Plain script,
+not a test.
 """
 from __future__ import annotations
 
@@ -43,6 +46,10 @@ if sys.argv[5] == "off":  # the chain switched off in this process: plain INSERT
     from core.store import audit, audit_chain
     audit.append_many = lambda session, rows: False
     audit.mark_pending = lambda *a, **k: None
+if sys.argv[5] == "client":  # PostgreSQL: no body at the INSERT, the client seals (pre-0024)
+    from core.store import audit, audit_chain_pg
+    audit.append_many = lambda session, rows: False
+    audit_chain_pg.is_postgresql = lambda session: False
 db = Database(url)
 cpu = wall = 0.0
 for b in range(batches):
@@ -109,6 +116,8 @@ def main() -> None:
                     help="also run the last tree with the chain switched off in-process "
                          "(record_many's plain INSERT, no seal): the chain's own cost")
     ap.add_argument("--pg", help="also on this PostgreSQL database (emptied before each tree)")
+    ap.add_argument("--client-seal", action="store_true",
+                    help="PostgreSQL: also the last tree with the client's seal (pre-0024)")
     args = ap.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
     trees = [t.resolve() for t in args.tree]
@@ -135,11 +144,14 @@ def main() -> None:
         print(f"median {tree} chain {chain}: {cpu:.3f} ms CPU per case, "
               f"{statistics.median(x['rate'] for x in results[i]):,.0f} cases/s")
     if args.pg:
+        pg_variants = [(tree, "on") for tree in trees]
+        pg_variants += [(trees[-1], "off")] if args.off else []
+        pg_variants += [(trees[-1], "client")] if args.client_seal else []
         for r in range(args.rounds):
-            for tree in trees:
+            for tree, chain in pg_variants:
                 pg_reset(tree, args.pg)
-                res = one_run(tree, args.pg, args.batches, args.size, f"pg{r}")
-                print(f"postgresql {tree}: {res['cpu_ms']:.3f} ms CPU/case, "
+                res = one_run(tree, args.pg, args.batches, args.size, f"pg{r}", chain)
+                print(f"postgresql {tree} chain {chain}: {res['cpu_ms']:.3f} ms CPU/case, "
                       f"{res['rate']:,.0f} cases/s, load {res['load']:.1f}", flush=True)
 
 

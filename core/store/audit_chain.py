@@ -26,6 +26,12 @@ INSERT with the chain columns, no UPDATE.
 
 Per-case subject keys (`audit_subject_keys`) are created under the head lock, in the same
 transaction, and cached in the session for its transaction.
+
+PostgreSQL seals differently (core/store/audit_chain_pg.py): each event's body is computed
+here at the flush and written with its INSERT, and a deferred constraint trigger chains the
+transaction's events inside the server at COMMIT, so the head's lock is held for no client
+round trip. `seal_connection` (rows written without a body: the demo loader, migration 0019)
+still seals from the client there too.
 """
 from __future__ import annotations
 
@@ -38,17 +44,19 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from core.store import audit_chain_pg
 from core.store.audit_chain_format import GENESIS, body_of, event_hash
 from core.store.audit_chain_models import AuditChainHead, AuditEvent, AuditSubjectKey
 from core.store.base import utcnow
 
-# Test-only switch: False reads the head without locking it (and before the flush), so the
-# concurrency test can show that the lock is what keeps the chain from forking.
+# Test-only switch: False reads the head without locking it (and before the flush; on
+# PostgreSQL the server's seal reads it so), so the concurrency test can show that the lock
+# is what keeps the chain from forking.
 LOCK_HEAD = True
 BATCH = 5_000
 _PENDING = "docket_audit_pending"   # session.info: events recorded in this transaction
 _OBJECTS = "docket_audit_objects"   # session.info: the AuditEvent objects `record` added
-_KEYS = "docket_audit_keys"         # session.info: case_id -> subject key (bytes | None)
+_KEYS = audit_chain_pg.KEYS           # session.info: case_id -> subject key (bytes | None)
 _CASES = "docket_audit_cases"       # session.info: the cases of the events recorded
 
 _events = AuditEvent.__table__
@@ -65,6 +73,7 @@ def mark_pending(session: Session, obj: AuditEvent | None = None,
     cases = session.info.setdefault(_CASES, set())
     if obj is not None:
         session.info.setdefault(_OBJECTS, []).append(obj)
+        session.info.setdefault(audit_chain_pg.UNFLUSHED, []).append(obj)
         cases.add(obj.case_id)
     cases.update(case_ids)
 
@@ -232,6 +241,10 @@ class _Rows:
                     "bodies": [p["_body"] for p in params],
                     "case_prevs": [p["_case_prev"] for p in params]})
             cur.execute(_HEAD, {"seq": head[0], "hash": head[1]})
+            if params:  # the commit's trigger then finds these sealed (audit_chain_pg.py)
+                cur.execute("SELECT set_config(%(name)s, %(upto)s, true)",
+                            {"name": audit_chain_pg.SEALED_UPTO,
+                             "upto": str(max(p["_id"] for p in params))})
 
 
 def _chain(events: Sequence[Any], head: tuple[int, str], keys: dict[str, bytes | None],
@@ -321,6 +334,15 @@ def _seal(conn: Connection, *, lock: bool, batch: int, keys: dict[str, bytes | N
 def seal(session: Session) -> int:
     """Seals the session's unchained events now (the commit does it anyway); returns how
     many were sealed."""
+    if audit_chain_pg.is_postgresql(session):
+        session.flush()
+        conn = session.connection()
+        if not LOCK_HEAD:
+            audit_chain_pg.unlock_for_test(conn)
+        count = audit_chain_pg.seal_now(conn)
+        _expire_chain_columns(session)
+        session.info.pop(_PENDING, None)
+        return count
     head = None
     if not LOCK_HEAD:  # test-only: the unlocked read happens before our own writes
         head = _read_head(session.connection(), lock=False)
@@ -356,6 +378,12 @@ def append_many(session: Session, rows: list[Mapping[str, Any]]) -> bool:
     seal's UPDATE. Elsewhere (PostgreSQL: the head's lock would be held until the commit)
     returns False and does nothing: the caller inserts the rows, the commit seals them."""
     conn = session.connection()
+    if conn.dialect.name == "postgresql":  # the commit's trigger seals them
+        keys = audit_chain_pg.subject_keys(conn, {r["case_id"] for r in rows},
+                                           session.info.setdefault(_KEYS, {}))
+        for row in rows:
+            row["body"] = audit_chain_pg.pending_body(row, keys)  # type: ignore[index]
+        return False
     if conn.dialect.name != "sqlite" or not LOCK_HEAD or session.in_nested_transaction():
         return False  # in a savepoint: its rollback would unchain what was sealed before it
     session.flush()
@@ -406,14 +434,39 @@ def _processors(conn: Connection, column: Any) -> Any:
     return process or (lambda value: value)
 
 
+def _expire_chain_columns(session: Session) -> None:
+    """PostgreSQL, `seal` inside the transaction: the server wrote the recorded objects'
+    chain columns; they are read again when next used."""
+    for obj in session.info.get(_OBJECTS, ()):
+        if obj in session and obj not in session.new:
+            session.expire(obj, audit_chain_pg.CHAIN_COLUMNS)
+
+
 @event.listens_for(Session, "before_commit")
 def _seal_before_commit(session: Session) -> None:
-    if session.info.get(_PENDING) and not session.in_nested_transaction():
-        seal(session)
+    if not session.info.get(_PENDING) or session.in_nested_transaction():
+        return
+    if audit_chain_pg.is_postgresql(session):  # the commit's trigger seals (audit_chain_pg.py)
+        session.flush()
+        conn = session.connection()
+        if not LOCK_HEAD:
+            audit_chain_pg.unlock_for_test(conn)
+        if isinstance(session.get_bind(), Connection):
+            # a session on a connection whose transaction its caller may commit later (or
+            # not): sealed now, as when the client sealed
+            audit_chain_pg.seal_now(conn)
+        objects = session.info.pop(_OBJECTS, None)
+        if objects:
+            session.info[audit_chain_pg.READ_BACK] = (conn.connection.driver_connection,
+                                                      objects)
+        session.info.pop(_PENDING, None)
+        return
+    seal(session)
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget(session: Session, transaction) -> None:
     if transaction.parent is None:
-        for name in (_PENDING, _OBJECTS, _KEYS, _CASES):
+        for name in (_PENDING, _OBJECTS, _KEYS, _CASES, audit_chain_pg.UNFLUSHED,
+                     audit_chain_pg.READ_BACK):
             session.info.pop(name, None)

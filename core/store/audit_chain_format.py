@@ -201,12 +201,20 @@ def _commitments_text(key: bytes, value: Any) -> str:
     return _scalar(commitments(key, value))
 
 
+# Stands in a body for the case's previous seq until the seal knows it (PostgreSQL: the body
+# is written with the event, the commit's trigger puts the number in its place,
+# core/store/audit_chain_pg.py). Never valid JSON there, and never in a string (a `"` inside
+# one is escaped), so the text `"case_prev_seq":?` occurs once, where the number goes.
+CASE_PREV_PENDING = "?"
+
+
 def body_of(*, kind: str, actor: str, case_id: str | None, at: datetime | str,
-            via: str | None, case_prev_seq: int | None, before: Any, after: Any,
+            via: str | None, case_prev_seq: int | str | None, before: Any, after: Any,
             key: bytes | None) -> str:
     """The canonical body of one event. `key` is the case's subject key; None (an event
     without a case, or a case whose key was destroyed) keeps the values in clear. `at` is
-    the time, or its text as `utc_text` writes it."""
+    the time, or its text as `utc_text` writes it. `case_prev_seq` may be
+    `CASE_PREV_PENDING`: a body for the seal to complete."""
     if key is not None:
         before_text, after_text = _commitments_text(key, before), _commitments_text(key, after)
     else:
@@ -215,5 +223,7 @@ def body_of(*, kind: str, actor: str, case_id: str | None, at: datetime | str,
     # the object's keys are fixed and ASCII, so their order is known: written out directly
     return "".join(('{"actor":', _scalar(actor), ',"after":', after_text, ',"at":"',
                     at_text, '","before":', before_text, ',"case_id":', _scalar(case_id),
-                    ',"case_prev_seq":', _scalar(case_prev_seq), ',"kind":', _scalar(kind),
+                    ',"case_prev_seq":',
+                    CASE_PREV_PENDING if case_prev_seq is CASE_PREV_PENDING
+                    else _scalar(case_prev_seq), ',"kind":', _scalar(kind),
                     ',"via":', _scalar(via), '}'))
