@@ -10,6 +10,7 @@ from core.demo.generate import seed_demo_if_empty
 from core.embedded import EmbeddedThreads
 from core.notifications.dispatcher import start_background_dispatcher
 from core.records.checkpoint import run_daily_checkpoints
+from core.records.retention_daily import run_daily_reviews
 from core.screening.runner import start_background_screener
 from core.signin.sessions import end_sessions_of_other_keys, key_fingerprint
 from core.store.db import Database, get_database
@@ -32,8 +33,8 @@ def prepare_database(db: Database, *, demo: bool) -> bool:
 
 def start_server(url: str | None = None) -> Database:
     """What a server process does once at start: the database prepared (demo data in demo
-    mode) and the embedded notification dispatcher, screening runner and daily audit
-    checkpoint running (unless turned off)."""
+    mode) and the embedded notification dispatcher, screening runner, daily audit
+    checkpoint and daily retention dry run running (unless turned off)."""
     url = url or config.database_url()
     db = get_database(url)
     prepare_database(db, demo=config.demo_mode(url))
@@ -44,6 +45,7 @@ def start_server(url: str | None = None) -> Database:
     start_background_dispatcher(db)
     start_background_screener(db)
     start_background_checkpoints(db)
+    start_background_retention_reviews(db)
     return db
 
 
@@ -55,3 +57,17 @@ def start_background_checkpoints(db: Database) -> threading.Thread | None:
     `python -m core worker` writes it; None when DOCKET_EMBEDDED_WORKER is off (a team's
     workers write them then)."""
     return _checkpoints.start(db.url, lambda: partial(run_daily_checkpoints, db))
+
+
+_retention_reviews = EmbeddedThreads("docket-retention-review")
+
+
+def start_background_retention_reviews(db: Database) -> threading.Thread | None:
+    """The embedded worker's daily retention dry run (docs/RECORDS.md, "The run"), as
+    `python -m core worker` runs it; None when DOCKET_EMBEDDED_WORKER is off."""
+    return _retention_reviews.start(db.url, lambda: partial(run_daily_reviews, db))
+
+
+def stop_background_retention_reviews(timeout: float = 15.0) -> None:
+    """Stops the process's daily retention dry run threads (tests, shutdown)."""
+    _retention_reviews.stop_all(timeout)

@@ -48,8 +48,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Address of the app as applicants reach it; re-upload links in emails start with it."),
     Setting("DOCKET_EMBEDDED_WORKER", "on",
             "on: the app runs the worker's threads in the background (the notification "
-            "dispatcher, the built-in screener, the daily signed audit checkpoint), so no "
-            "second process is needed; off: run `python -m core worker` yourself."),
+            "dispatcher, the built-in screener, the daily signed audit checkpoint, the daily "
+            "retention dry run), so no second process is needed; off: run "
+            "`python -m core worker` yourself."),
     Setting("DOCKET_WORKER_CONCURRENCY", "4",
             "Deliveries one dispatcher sends at once (threads)."),
     Setting("DOCKET_WORKER_LEASE_SECONDS", "120",

@@ -1,6 +1,7 @@
 """The embedded worker's threads: with DOCKET_EMBEDDED_WORKER on (the default) an app server
 runs the worker's loops itself — the notification dispatcher, the built-in screener, the daily
-audit checkpoint — one daemon thread per process, database and loop."""
+audit checkpoint, the daily retention dry run — one daemon thread per process, database and
+loop."""
 from __future__ import annotations
 
 import threading

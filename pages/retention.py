@@ -5,6 +5,7 @@ import streamlit as st
 
 from core.cases.retention_state import sees_restricted
 from core.records.retention import LISTED, retention_plan
+from core.records.retention_daily import last_review
 from ui.admin import show_flash
 from ui.context import current_user, database
 from ui.retention_panel import actions, erase_due, lists, summary
@@ -21,7 +22,7 @@ st.caption("Records are kept the workflow's retention years after the relationsh
            "is in force.")
 show_flash()
 plan = retention_plan(db, actor=user.username, limit=LISTED)
-summary(plan)
+summary(plan, last_review(db))
 lists(plan)
 erase_due(db, user, plan)
 actions(db, user)

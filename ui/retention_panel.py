@@ -18,6 +18,7 @@ from core.records.retention import (
     release_hold,
     request_erasure,
 )
+from core.records.retention_daily import RetentionReview
 from core.records.retention_erase import run_retention
 from core.store.db import Database
 from ui.admin import flash, show_error
@@ -28,13 +29,20 @@ ACTIONS = {"hold": "Place a legal hold", "release": "Release its legal holds",
            "erasure": "Record an erasure request (GDPR Art. 17)"}
 
 
-def summary(plan: RetentionPlan) -> None:
+def summary(plan: RetentionPlan, last: RetentionReview | None = None) -> None:
+    """The counts now; under them the worker's last daily dry run (`last`), if any."""
     cols = st.columns(5)
     cols[0].metric("Due for erasure", f"{len(plan.due):,}")
     cols[1].metric("Due but held", f"{len(plan.held):,}")
     cols[2].metric("Erasure requests waiting", f"{len(plan.not_over):,}")
     cols[3].metric("Within retention", f"{plan.kept:,}")
     cols[4].metric("Erased", f"{plan.erased:,}")
+    if last is not None:
+        st.caption(f"Last daily dry run: {last.at:%Y-%m-%d %H:%M} UTC, "
+                   f"{count_of(last.due, 'case')} due, {last.held:,} held, "
+                   f"{last.deferred:,} deferred (the worker runs it; it erases nothing).")
+    else:
+        st.caption("No daily dry run yet: the worker runs one a day.")
 
 
 def _rows(rows: list[RetentionRow], holds: bool = False) -> list[dict[str, str]]:

@@ -61,8 +61,8 @@ def _sign_in_commands(db, args) -> None:
 
 def cmd_worker(args) -> None:
     """Deliver notifications (webhooks, email, SMS, CRM calls; docs/NOTIFICATIONS.md),
-    screen queued cases with the built-in screener (docs/SCREENING.md) and write the daily
-    audit checkpoint (docs/RECORDS.md)."""
+    screen queued cases with the built-in screener (docs/SCREENING.md), write the daily
+    audit checkpoint and run the daily retention dry run (docs/RECORDS.md)."""
     from core.notifications.dispatcher import Dispatcher, DispatcherConfig
     if args.concurrency is not None and args.concurrency < 1:
         raise DocketError("--concurrency must be at least 1")
@@ -77,22 +77,28 @@ def cmd_worker(args) -> None:
         print(f"{n} delivery attempt(s) made")
         print(f"{screener.drain()} case(s) screened")
         return
-    from core.records import checkpoint  # the daily audit checkpoint (docs/RECORDS.md)
+    # the daily audit checkpoint and the daily retention dry run (docs/RECORDS.md)
+    from core.records import checkpoint, retention_daily
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     print(f"worker {dispatcher.worker_id} delivering with {dispatcher.config.concurrency} "
-          "thread(s), screening queued cases and writing the daily audit checkpoint; Ctrl-C "
-          "stops it after the work in flight", file=sys.stderr)
+          "thread(s), screening queued cases, writing the daily audit checkpoint and running "
+          "the daily retention dry run; Ctrl-C stops it after the work in flight",
+          file=sys.stderr)
     screening = threading.Thread(target=screener.run_forever, args=(stop,),
                                  name="docket-screener")
     screening.start()
     checkpoints = threading.Thread(target=checkpoint.run_daily_checkpoints, args=(db, stop),
                                    name="docket-audit-checkpoint")
     checkpoints.start()
+    reviews = threading.Thread(target=retention_daily.run_daily_reviews, args=(db, stop),
+                               name="docket-retention-review")
+    reviews.start()
     dispatcher.run_forever(stop)
     screening.join()
     checkpoints.join()
+    reviews.join()
 
 
 def cmd_deliveries(args) -> None:

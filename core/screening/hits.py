@@ -232,20 +232,30 @@ def _listed(session: Session, ids: list[int]) -> list[str]:
     return [rows[i] for i in shown if i in rows]
 
 
+def refuse_erased(case: Case) -> None:
+    """ActionNotAllowed for a case whose personal data was erased (docs/RECORDS.md): a
+    screening's hits name the subject and would bring some back."""
+    if case.erased_at is not None:
+        raise ActionNotAllowed(f"screening refused: case {case.id} was erased on "
+                               f"{case.erased_at:%Y-%m-%d} at the end of its retention: it "
+                               "takes no more screening results")
+
+
 def record_screening(db: Database, case_id: str, subject_key: Any, source: str,
                      hits: list[HitInput] | list[dict[str, Any]], *, actor: str,
                      expected_version: int | None = None) -> ScreeningSummary:
     """Records what `source` returned now for one subject of the case ("entity", "ubo:ID",
     or a UBO's id) — every hit of that subject and source, an empty list for none — by the
     rules of the module docstring. Refused whole (InvalidInput listing every problem,
-    NotAllowed, NotFound, ActionNotAllowed on a decided case, CaseChanged for a stale
-    `expected_version`), writing nothing. The version moves only when a hit changed."""
+    NotAllowed, NotFound, ActionNotAllowed on a decided or erased case, CaseChanged for a
+    stale `expected_version`), writing nothing. The version moves only when a hit changed."""
     hits = clean_hits(hits)
     source = clean_source(source)
     key = subject_key_of(subject_key)
     with db.unit_of_work() as session:
         require_permission(session, actor, Permission.IMPORT_CASES)
         case = load_case(session, case_id, for_update=True)
+        refuse_erased(case)
         if expected_version is not None and int(expected_version) != case.version:
             raise CaseChanged(case_id, expected_version, case.version)
         return record_in(session, case, key, source, hits, actor)
@@ -255,7 +265,9 @@ def record_in(session: Session, case: Case, key: str, source: str, hits: list[Hi
               actor: str) -> ScreeningSummary:
     """`record_screening`'s work on a case the caller has locked, in the caller's unit of
     work (the built-in screener records every subject and list of a case in one
-    transaction). `hits` are checked (`clean_hits`); ActionNotAllowed on a decided case."""
+    transaction). `hits` are checked (`clean_hits`); ActionNotAllowed on a decided or an
+    erased case."""
+    refuse_erased(case)
     status = CaseStatus(case.case_status)
     if status in FINAL_STATUSES:
         raise ActionNotAllowed(f"screening refused: case {case.id} is {status.label}, "

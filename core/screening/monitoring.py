@@ -17,7 +17,7 @@ from core.access.roles import Permission
 from core.cases.actions import load_case
 from core.cases.status import FINAL_STATUSES
 from core.intake.importer import import_cases_in
-from core.screening.hits import record_in
+from core.screening.hits import record_in, refuse_erased
 from core.screening.inputs import ENTITY, HitInput
 from core.store import audit
 from core.store.db import Database
@@ -79,6 +79,7 @@ def record_on_review(db: Database, case_id: str,
     with db.unit_of_work() as session:
         require_permission(session, actor, Permission.IMPORT_CASES)
         case = load_case(session, case_id, for_update=True)  # one review at a time per customer
+        refuse_erased(case)  # erased since the screener read it: no review, nothing written
         review = open_review_of(session, case_id)
         opened = review is None
         if opened:

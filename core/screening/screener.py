@@ -15,7 +15,8 @@ as every other source, so a decision sticks across rescreens and cases.
   the `ongoing_monitoring` workflow is opened for it, linked by `origin_case_id`, and the
   hits are recorded there (a review still open gets them instead of a second one;
   core/screening/monitoring.py); the approved case is not changed;
-- a rejected case, or one whose workflow has no subjects to screen: skipped.
+- a rejected case, an erased one (docs/RECORDS.md: nothing personal is left to screen, and
+  hits would bring some back), or one whose workflow has no subjects to screen: skipped.
 
 Given the index's fingerprint (the runner does), each case's memory of its last screening
 is read first and written back after (core/screening/rescreen.py): a subject screened
@@ -69,7 +70,7 @@ class CaseScreening:
     """What one screening of a case did: `unchanged`, `recorded` (an open case's hits
     changed), `review_opened` / `review_updated` (an approved customer's new hits went to a
     monitoring review: `review_case`), `known` (an approved customer's hits are all on its
-    open review already, or were decided before), or `skipped` (rejected, or gone)."""
+    open review already, or were decided before), or `skipped` (rejected, erased, or gone)."""
     case_id: str
     outcome: str
     review_case: str | None = None
@@ -194,8 +195,9 @@ def _record_open(db: Database, case_id: str, index: ScreeningIndex, lists: list[
     with db.unit_of_work() as session:
         require_permission(session, actor, Permission.IMPORT_CASES)
         case = load_case(session, case_id, for_update=True)
-        if case.case_status in (CaseStatus.APPROVED.value, CaseStatus.REJECTED.value):
-            return CaseScreening(case_id, "skipped")  # decided since the batch was read
+        if case.case_status in (CaseStatus.APPROVED.value, CaseStatus.REJECTED.value) \
+                or case.erased_at is not None:
+            return CaseScreening(case_id, "skipped")  # decided or erased since the batch was read
         now = _threshold(session, case.workflow, {})
         again = memory.again() if memory is not None and now == threshold else None
         found = find_hits(index, lists, case, now, again)
@@ -233,7 +235,8 @@ def screen_cases(db: Database, case_ids: list[str], index: ScreeningIndex,
             if fingerprint is not None else {}
         for case_id in case_ids:
             case = cases.get(case_id)
-            if case is None or case.case_status == CaseStatus.REJECTED.value:
+            if case is None or case.case_status == CaseStatus.REJECTED.value \
+                    or case.erased_at is not None:
                 results.append(CaseScreening(case_id, "skipped"))
                 memories.pop(case_id, None)
                 continue
