@@ -132,8 +132,19 @@ def queue(db: Database, url: str, n: int, extra_urls: tuple[str, ...] = ()) -> N
             outbox.enqueue(s, case=case, decision=None, action="approve", channels=["webhook"])
 
 
+# `--chain-off`: the worker with the audit chain switched off in its own process (plain
+# INSERTs, no seal), as benchmarks/bench_audit_intake.py does, to isolate the chain's cost
+CHAIN_OFF = ("from core.store import audit; audit.append_many = lambda session, rows: False; "
+             "audit.mark_pending = lambda *a, **k: None; import sys; from core.cli import main; "
+             "sys.exit(main())")
+
+
+def worker_command(chain_off: bool) -> list[str]:
+    return [sys.executable, "-c", CHAIN_OFF] if chain_off else [sys.executable, "-m", "core"]
+
+
 def run(kind: str, workers: int, n: int, concurrency: int, pg_url: str,
-        dead: bool = False) -> dict:
+        dead: bool = False, chain_off: bool = False) -> dict:
     receiver = Receiver()
     silent = DeadEndpoint() if dead else None
     url, drop = fresh_database(kind, pg_url)
@@ -145,8 +156,9 @@ def run(kind: str, workers: int, n: int, concurrency: int, pg_url: str,
         os.environ["DOCKET_OUTBOUND_ALLOWLIST"] = "127.0.0.1/32"
         queue(db, receiver.url, n, (silent.url,) if silent else ())
         started, cpu0 = time.monotonic(), os.times()
-        procs = [subprocess.Popen([sys.executable, "-m", "core", "worker", "--once",
-                                   "--concurrency", str(concurrency)], cwd=ROOT, env=env,
+        procs = [subprocess.Popen(worker_command(chain_off) + [
+                                   "worker", "--once", "--concurrency", str(concurrency)],
+                                  cwd=ROOT, env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
                  for _ in range(workers)]
         if dead:  # the live endpoint's deliveries are what is timed: stop once they are in
@@ -166,7 +178,8 @@ def run(kind: str, workers: int, n: int, concurrency: int, pg_url: str,
         db.dispose()
         delivered = min(delivered, len(receiver.times)) if dead else delivered
         window = (receiver.times[-1] - receiver.times[0]) if len(receiver.times) > 1 else wall
-        return {"db": kind + (" +dead" if dead else ""), "workers": workers,
+        return {"db": kind + (" +dead" if dead else "") + (" -chain" if chain_off else ""),
+                "workers": workers,
                 "threads": workers * concurrency, "delivered": delivered,
                 "received": len(receiver.times), "wall_s": wall,
                 "per_s": delivered / window if window else 0.0, "per_s_wall": delivered / wall,
@@ -231,6 +244,8 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=10.0, help="how long (--latency)")
     p.add_argument("--concurrency", type=int, default=4, help="threads per worker (4)")
     p.add_argument("--databases", default="sqlite,postgresql", help="sqlite,postgresql")
+    p.add_argument("--chain-off", action="store_true",
+                   help="workers with the audit chain switched off in-process (its cost)")
     p.add_argument("--pg-url", default=os.environ.get(
         "DOCKET_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     args = p.parse_args()
@@ -245,7 +260,7 @@ def main() -> None:
     for kind in args.databases.split(","):
         for w in (int(x) for x in args.workers.split(",")):
             rows.append(run(kind.strip(), w, args.deliveries, args.concurrency, args.pg_url,
-                            args.dead_endpoint))
+                            args.dead_endpoint, args.chain_off))
             r = rows[-1]
             print(f"  {r['db']:<10} {r['workers']} worker(s): {r['per_s']:.0f}/s", file=sys.stderr)
     print(f"\n{'database':<17}{'workers':>8}{'threads':>8}{'delivered':>10}{'wall s':>8}"

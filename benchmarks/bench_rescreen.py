@@ -64,12 +64,14 @@ def peak_rss_mb() -> float:
 def drain(db: Database, label: str) -> None:
     queued = job_queue.pending(db)
     work = runner.ScreeningRunner(db, worker_id=f"bench-{label}")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     done = work.drain()
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu  # every thread of this process: less inflated by load
     loaded = runner.current_index(db)
     print(f"{label}: {done:,} of {queued:,} queued cases screened in {seconds:,.1f} s "
-          f"({done / seconds:,.0f} cases/s); index of {len(loaded.index):,} entries built in "
+          f"({done / seconds:,.0f} cases/s; {cpu:,.1f} s of CPU, {cpu / max(done, 1) * 1000:.2f} ms "
+          f"per case); index of {len(loaded.index):,} entries built in "
           f"{loaded.built_seconds:.1f} s; outcomes {dict(work.outcomes)}; "
           f"{work.delta_subjects:,} subjects matched against the changed entries only; peak RSS "
           f"{peak_rss_mb():,.0f} MB; load {os.getloadavg()[0]:.1f}", flush=True)

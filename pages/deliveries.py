@@ -30,7 +30,7 @@ deliveries_tab, endpoints_tab = st.tabs(["Deliveries", "Endpoints"])
 with deliveries_tab:
     deliveries_section(db, user, endpoints)
 with endpoints_tab:
-    endpoint_health_table(health)
+    endpoint_health_table(db, health)
     left, right = st.columns(2, gap="medium")
     with left:
         manage_endpoint(db, user, endpoints)

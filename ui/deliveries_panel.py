@@ -13,6 +13,7 @@ from core.access.users import UserInfo
 from core.errors import DocketError
 from core.notifications import deliveries as dl
 from core.notifications import endpoints as ep
+from core.notifications.circuit_board import circuits_to_show, describe
 from core.notifications.outbox import EVENT_TYPES
 from core.store.db import Database
 from core.workflows.admin import list_workflows
@@ -195,24 +196,15 @@ def delivery_detail(db: Database, user: UserInfo, d: dl.DeliveryInfo) -> None:
 
 # --- endpoints ----------------------------------------------------------------------------
 
-def endpoint_health_table(health: list[dl.EndpointHealth]) -> None:
+def endpoint_health_table(db: Database, health: list[dl.EndpointHealth]) -> None:
     if not health:
         st.caption("No webhook endpoint yet: add one below.")
         return
-    # the circuit breakers of this process's dispatcher (the embedded worker); a separate
-    # `python -m core worker` keeps its own: its open circuits show as deliveries waiting
-    import time
-
-    from core.notifications.breaker import circuits
-    circuit = circuits()
+    # every worker's circuit breakers (reported through the database) and this app server's
+    circuit = circuits_to_show(db)
 
     def circuit_of(endpoint_id: int) -> str:
-        c = circuit.get(f"endpoint:{endpoint_id}")
-        if c is None or c.state == "closed":
-            return "closed"
-        until = f" until {time.strftime('%H:%M:%S', time.gmtime(c.open_until))} UTC" \
-            if c.state == "open" and c.open_until else ""
-        return f"{c.state}{until} ({c.failures} failures in a row)"
+        return describe(circuit.get(f"endpoint:{endpoint_id}"))
 
     st.dataframe(pd.DataFrame([{
         "ID": h.endpoint.id, "URL": h.endpoint.url, "Workflow": h.endpoint.workflow or "all",

@@ -56,6 +56,7 @@ class Breakers:
     def __init__(self, failures: int = 10, cooldown: float = 30.0, db_url: str = ""):
         self.threshold, self.cooldown, self.db_url = max(1, failures), cooldown, db_url
         self._states: dict[str, _State] = {}
+        self._changed: set[str] = set()  # opened or closed since the last `changed()`
         self._lock = threading.Lock()
         _registry.add(self)
 
@@ -87,6 +88,8 @@ class Breakers:
                     st.probing = False
                 return None
             if not failed:
+                if st.open_until is not None:
+                    self._changed.add(target)  # closed again
                 if st.failures or st.open_until is not None:
                     self._states[target] = _State(opened=st.opened)
                 return None
@@ -96,6 +99,7 @@ class Breakers:
             if not reopen:
                 return None
             st.open_until, st.opened = time.monotonic() + self.cooldown, st.opened + 1
+            self._changed.add(target)
             return st.open_until
 
     def open_until(self, target: str) -> float | None:
@@ -114,6 +118,12 @@ class Breakers:
         with self._lock:
             return [t for t, st in self._states.items()
                     if st.open_until is not None and (now < st.open_until or st.probing)]
+
+    def changed(self) -> list[Circuit]:
+        """The circuits that opened or closed since the last call (to publish), as they are now."""
+        with self._lock:
+            targets, self._changed = self._changed, set()
+        return [c for c in self.snapshot() if c.target in targets] if targets else []
 
     def snapshot(self) -> list[Circuit]:
         now_m, now_w = time.monotonic(), time.time()

@@ -35,7 +35,7 @@ from datetime import timedelta
 from core import config, settings_store
 from core.embedded import EmbeddedThreads
 from core.errors import InvalidInput
-from core.notifications import channels, leases, safe_http
+from core.notifications import channels, circuit_board, leases, safe_http
 from core.notifications.breaker import Breakers
 from core.notifications.fanout import expand_pending
 from core.notifications.retry import DEFAULT_SCHEDULE, configured_schedule
@@ -296,6 +296,7 @@ class Dispatcher:
                 self._cv.notify_all()
 
     def _record(self, opened: dict[str, float], results: list[leases.Result]) -> None:
+        self._publish_circuits()
         for target in opened:
             until = self._not_before(target)
             if until is not None:
@@ -322,6 +323,21 @@ class Dispatcher:
                     log.info("%s %s -> %s: %s", r.claimed.job.message_id, r.claimed.job.target,
                              kinds.get(r.claimed.job.delivery_id, "not recorded"),
                              r.outcome.error or "ok")
+
+    def _publish_circuits(self, stopping: bool = False) -> None:
+        """Circuits opened or closed since the last write, for the Deliveries page of every
+        app server (circuit_board); a stopping worker's rows go."""
+        changed = self.breakers.changed()
+        if not changed and not stopping:
+            return
+        try:
+            with self._write_link.transaction() as conn:
+                if stopping:
+                    circuit_board.forget(conn, self.worker_id)
+                else:
+                    circuit_board.publish(conn, self.worker_id, changed)
+        except Exception as e:  # a report only: the breakers work without it
+            log.warning("circuits not published: %s", type(e).__name__)
 
     # --- the coordinating thread: claims ----------------------------------------------------
 
@@ -409,6 +425,7 @@ class Dispatcher:
                 self._flushing = True
                 self._cv.notify_all()
             writer.join()
+            self._publish_circuits(stopping=True)
             self._claim_link.close()
             self._write_link.close()
             self.pools.close()  # kept alive for one run: nothing idles open in between

@@ -30,6 +30,7 @@ from core.store.audit_chain_models import AuditEvent  # noqa: F401  (the audit l
 from core.store.audit_checkpoint_models import AuditCheckpoint  # noqa: F401  (audit checkpoints)
 from core.store.base import Base, utcnow  # noqa: F401  (re-exported: `from core.store.models`)
 from core.store.case_key_models import CaseKey  # noqa: F401  (related cases)
+from core.store.circuit_models import DeliveryCircuit  # noqa: F401  (breakers, shared)
 from core.store.counter_models import CaseCount, CaseDueCount, CaseTag  # noqa: F401  (triggers' tables)
 from core.store.retention_models import ErasureRequest, LegalHold  # noqa: F401  (retention)
 from core.store.screening_list_models import ScreeningList  # noqa: F401  (built-in screener)
