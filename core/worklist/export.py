@@ -65,7 +65,7 @@ from core.access.actors import active_user
 from core.access.roles import Permission, require
 from core.store.db import Database
 from core.store.models import Case, Entity, utcnow
-from core.worklist.export_lines import FORMULA_PREFIXES, csv_line
+from core.worklist.export_lines import csv_line, neutralise  # noqa: F401  (neutralise: the rule's Python form)
 from core.worklist.query import (
     SORT_COLUMNS,
     CaseFilter,
@@ -85,14 +85,6 @@ CHUNK_CHARS = 64 * 1024  # yield CSV text in chunks of about this size
 DEFAULT_BATCH_SIZE = 2000
 
 Progress = Callable[[int, int], None]  # (rows done, total rows expected)
-
-
-def neutralise(value: str) -> str:
-    """A text cell made safe for spreadsheets: formula-looking text gets a leading `'`. (The
-    export applies the same rule in SQL: core/worklist/export_lines.py.)"""
-    if value and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 def header_line() -> str:

@@ -65,13 +65,20 @@ CELLS = (("text", Case.id), ("text", Entity.name), ("text", Entity.kind),
          ("count", Case.risk_points))
 
 
+def neutralise(value: str) -> str:
+    """A text cell made safe for spreadsheets: formula-looking text gets a leading `'`. The
+    rule's one Python form; the lines below apply it in SQL, and
+    tests/worklist/test_export_same_bytes.py keeps the two in step."""
+    if value and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
 def python_cell(value: str) -> str:
     """A constant text cell as the export writes it: neutralised, then quoted as
     `csv.writer` quotes (used for the status labels, computed once here)."""
-    if value and value.startswith(FORMULA_PREFIXES):
-        value = "'" + value
     out = io.StringIO()
-    csv.writer(out).writerow([value, ""])  # two cells: a lone empty cell would be quoted
+    csv.writer(out).writerow([neutralise(value), ""])  # two cells: a lone empty cell would be quoted
     return out.getvalue()[:-3]  # without the second cell's "," and the CRLF
 
 
