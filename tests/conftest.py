@@ -82,11 +82,41 @@ def db(database_url):
     database.dispose()
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--shard", default=None, metavar="K/N",
+        help="run only the test files of shard K of N (1 <= K <= N): the files, sorted by "
+             "path, dealt round-robin, so the N shards together are the whole suite "
+             "(.ci/run splits the SQLite tests between its two lanes this way)")
+
+
+def shard_of(paths: list[str], spec: str) -> set[str]:
+    """The test files of shard K of N ("K/N"): `paths` sorted, dealt round-robin. Every file
+    is in exactly one shard, whatever was selected, so the shards add up to the suite."""
+    try:
+        k, n = (int(part) for part in spec.split("/"))
+    except ValueError:
+        raise pytest.UsageError(f"--shard takes K/N, e.g. 1/2 (got {spec!r})") from None
+    if not 1 <= k <= n:
+        raise pytest.UsageError(f"--shard K/N needs 1 <= K <= N (got {spec!r})")
+    return {path for i, path in enumerate(sorted(set(paths))) if i % n == k - 1}
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Every test under tests/browser/ is a browser test, marked or not: `-m "not browser"`
-    (the PostgreSQL leg) must never start Chromium, and the browser rerun applies to all."""
+    (the PostgreSQL leg) must never start Chromium, and the browser rerun applies to all.
+    With --shard K/N, only the files of that shard stay selected."""
     for item in items:
         if "tests/browser/" in item.nodeid.replace("\\", "/") or \
                 item.nodeid.startswith("browser/"):
             item.add_marker(pytest.mark.browser)
+    spec = config.getoption("--shard")
+    if spec:
+        files = [item.nodeid.split("::", 1)[0] for item in items]
+        chosen = shard_of(files, spec)
+        kept = [item for item, path in zip(items, files) if path in chosen]
+        dropped = [item for item, path in zip(items, files) if path not in chosen]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
