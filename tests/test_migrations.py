@@ -173,3 +173,60 @@ def test_0021_ends_the_relationship_of_cases_rejected_before_it(database_url):
     assert rows["C-2"].relationship_ended_at is None and rows["C-2"].retention_until is None
     assert _diff(db) == []
     db.dispose()
+
+
+def test_0026_seals_case_values_and_its_downgrade_opens_them_again(database_url):
+    """0026: a case event's clear before/after (a pre-chain float among them) end sealed under
+    the case's key, the columns NULL, the chain intact; the downgrade puts them back."""
+    import json
+
+    from sqlalchemy import select, text
+
+    from core.records.verify import verify_chain
+    from core.store.audit_chain import seal_connection
+    from core.store.audit_values import open_values
+    from core.store.models import AuditEvent
+
+    db = Database(database_url)
+    values = {"C-1": {"score": 12.5, "email": "a@clear.example"}, "C-2": {"n": 7}}
+    with db.write_engine.begin() as conn:
+        cfg = alembic_config(db)
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0025")
+        for case_id in ("C-1", "C-2", None, "C-1"):
+            after = values.get(case_id, {"setting": "x"})
+            conn.execute(text("INSERT INTO audit_events (case_id, at, actor, kind, before, after) "
+                              "VALUES (:c, :at, 'reviewer', 'case.note', NULL, :after)"),
+                         {"c": case_id, "at": "2025-01-02 10:00:00.000000",
+                          "after": json.dumps(after)})
+        seal_connection(conn, lock=False)  # chained as 0019 would (clear values, floats)
+        command.upgrade(cfg, "head")
+    with db.read_engine.connect() as conn:
+        raw = conn.execute(text("SELECT case_id, before, after, sealed_values FROM audit_events "
+                                "WHERE kind = 'case.note' ORDER BY id")).all()
+    assert [(r.case_id, r.after is None, r.sealed_values is None) for r in raw] == [
+        ("C-1", True, False), ("C-2", True, False), (None, False, True), ("C-1", True, False)]
+    assert all(r.before is None for r in raw)
+    with db.read() as s:
+        rows = s.execute(select(AuditEvent.case_id, AuditEvent.kind, AuditEvent.before,
+                                AuditEvent.after, AuditEvent.sealed_values)
+                         .where(AuditEvent.kind == "case.note").order_by(AuditEvent.id)).all()
+        assert [after for _, after in open_values(s, rows)] == [
+            values["C-1"], values["C-2"], {"setting": "x"}, values["C-1"]]
+    report = verify_chain(db)
+    assert report.ok, [str(f) for f in report.findings]
+    with db.write_engine.begin() as conn:
+        cfg = alembic_config(db)
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0025")
+        back = conn.execute(text("SELECT after FROM audit_events WHERE kind = 'case.note' "
+                            "ORDER BY id")).all()
+        assert [json.loads(a) if isinstance(a, str) else a for (a,) in back] == [
+            values["C-1"], values["C-2"], {"setting": "x"}, values["C-1"]]
+        command.upgrade(cfg, "head")
+    with db.read() as s:
+        first = s.scalars(select(AuditEvent).where(AuditEvent.kind == "case.note")
+                          .order_by(AuditEvent.id)).first()
+        assert first.after == values["C-1"]
+    assert _diff(db) == []
+    db.dispose()

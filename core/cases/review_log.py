@@ -2,7 +2,9 @@
 request (so Undo restores it exactly), and the events since a reviewer opened the case (the
 sentences for them are `core.cases.history`'s).
 
-Everything comes from the audit log (`core.store.audit`): no extra table or column.
+Everything comes from the audit log (`core.store.audit`): no extra table or column. A case
+event's before/after are read through `core.store.audit_values.opened` (they are stored sealed
+under the case's key).
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.cases.status import BlockStatus
+from core.store.audit_values import opened
 from core.store.models import AuditEvent
 
 # The access log's kinds (core/records/access_log.py writes them): who looked, not what changed.
@@ -25,11 +28,11 @@ ACCESS_KINDS = frozenset({"case.viewed", "document.downloaded", "case.exported",
 
 def case_history_events(session: Session, case_id: str, limit: int = 500) -> list[AuditEvent]:
     """The case's newest `limit` audit events that are its history (no access-log events),
-    newest first."""
-    return list(session.scalars(
+    newest first, their before/after readable."""
+    return opened(session, list(session.scalars(
         select(AuditEvent).where(AuditEvent.case_id == case_id,
                                  AuditEvent.kind.not_in(ACCESS_KINDS))
-        .order_by(AuditEvent.id.desc()).limit(limit)))
+        .order_by(AuditEvent.id.desc()).limit(limit))))
 
 REQUESTED = "block.reupload_requested"
 APPROVED = "block.approved"
@@ -63,10 +66,10 @@ def review_before_request(session: Session, case_id: str, block: str) -> BlockRe
     A request records the review it replaced (`review_record`). A request recorded before that
     (no `reviewed_by` key) keeps only the status: the approval then comes from the block's
     latest `block.approved` event before the request (its actor and time)."""
-    events = session.scalars(
+    events = opened(session, list(session.scalars(
         select(AuditEvent).where(AuditEvent.case_id == case_id,
                                  AuditEvent.kind.in_((REQUESTED, APPROVED)))
-        .order_by(AuditEvent.id.desc()))
+        .order_by(AuditEvent.id.desc()))))
     request = None
     for event in events:
         if (event.after or {}).get("block") != block:
@@ -102,10 +105,10 @@ def events_since(session: Session, case_id: str, after_event_id: int,
     """The case's audit events after `after_event_id`, oldest first, as the timeline holds
     them ({"at", "actor", "kind", "before", "after"}); notifications queued by a decision are
     left out (the decision is listed)."""
-    events = session.scalars(
+    events = opened(session, list(session.scalars(
         select(AuditEvent).where(AuditEvent.case_id == case_id, AuditEvent.id > after_event_id,
                                  AuditEvent.kind.not_like("notification.%"),
                                  AuditEvent.kind.not_in(ACCESS_KINDS))
-        .order_by(AuditEvent.id).limit(limit))
+        .order_by(AuditEvent.id).limit(limit))))
     return [{"at": e.at, "actor": e.actor, "kind": e.kind, "before": e.before, "after": e.after}
             for e in events]

@@ -27,6 +27,7 @@ from core.cases.case_keys import (
     stored,
 )
 from core.cases.status import CaseStatus
+from core.demo.audit_rows import sealed_audit_rows
 from core.demo.case_templates import STATUS_MIX_BY_AGE, _templates
 from core.demo.rings import FILE, OFFICE, OWNER, RING_COUNTRY, ring_slots, ring_values, wants
 from core.demo.world import (
@@ -73,7 +74,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                        "uploaded_by"),
     "processes": ("id", "case_id", "name", "state", "detail", "updated_at"),
     "decisions": ("id", "case_id", "action", "reason", "actor", "at"),
-    "audit_events": ("id", "case_id", "at", "actor", "kind", "before", "after"),
+    # each case's first audit event makes its subject key (core/store/audit_values.py): the
+    # loaded cases are new, so their keys are made here and the values written sealed only
+    "audit_subject_keys": ("case_id", "key", "created_at"),
+    "audit_events": ("id", "case_id", "at", "actor", "kind", "sealed_values"),
     # related cases (core/cases/case_keys.py): the values written, normalised as it does;
     # the stock document files are not keyed (each stands in for an applicant's own file)
     "case_keys": ("case_id", "kind", "value", "shown"),
@@ -127,6 +131,7 @@ class _RowFactory:
         self.reviewers = reviewers
         self.with_audit = with_audit
         now = datetime.fromisoformat(now)
+        self.now_text = now.strftime("%Y-%m-%d %H:%M:%S.%f")
         origin = (now - timedelta(days=HISTORY_DAYS + 1)).replace(hour=0, minute=0, second=0,
                                                                   microsecond=0)
         self.now_s = (now - origin).total_seconds()
@@ -477,6 +482,9 @@ class _RowFactory:
                     aid += 1
         nid.update(entities=eid, ubos=uid, documents=did, document_files=fid, processes=pid,
                    decisions=decid, audit_events=aid)
+        subject_keys, audit_rows = sealed_audit_rows(audit_rows, self.now_text)
         return {"entities": ent_rows, "cases": case_rows, "ubos": ubo_rows, "documents": doc_rows,
                 "document_files": file_rows, "processes": proc_rows, "decisions": dec_rows,
-                "audit_events": audit_rows, "case_keys": key_rows}
+                "audit_subject_keys": subject_keys, "audit_events": audit_rows,
+                "case_keys": key_rows}
+

@@ -37,6 +37,7 @@ from core.access.roles import Permission
 from core.cases import review_log
 from core.errors import InvalidInput, NotFound
 from core.store import audit
+from core.store.audit_values import opened
 from core.store.db import Database
 from core.store.models import AuditEvent, Case, Document, DocumentFile, User, utcnow
 
@@ -94,7 +95,8 @@ def _at(now: datetime | None) -> datetime:
 def _seen_lately(s: Session, newest: Select, *, kind: str, actor: str, since: datetime,
                  query_hash_: str | None = None) -> bool:
     """Whether `newest` (a query of the newest event ids) holds a `kind` event by `actor`
-    after `since` (for a search: of the same query hash)."""
+    after `since` (for a search: of the same query hash). Only a search's `after` is read:
+    a search has no case, so its values are in clear (a case event's are sealed)."""
     stmt = (select(AuditEvent.after).where(AuditEvent.id.in_(newest), AuditEvent.kind == kind,
                                            AuditEvent.actor == actor, AuditEvent.at > since))
     for after in s.scalars(stmt):
@@ -236,10 +238,10 @@ def case_access_log(db: Database, case_id: str, *, viewer: str,
         views = s.execute(select(AuditEvent.actor, last, func.count())
                           .where(AuditEvent.case_id == case_id, AuditEvent.kind == VIEWED)
                           .group_by(AuditEvent.actor).order_by(last.desc()).limit(limit)).all()
-        events = list(s.scalars(select(AuditEvent)
-                                .where(AuditEvent.case_id == case_id,
-                                       AuditEvent.kind.in_((DOWNLOADED, EXPORTED)))
-                                .order_by(AuditEvent.id.desc()).limit(limit)))
+        events = opened(s, list(s.scalars(select(AuditEvent)
+                                          .where(AuditEvent.case_id == case_id,
+                                                 AuditEvent.kind.in_((DOWNLOADED, EXPORTED)))
+                                          .order_by(AuditEvent.id.desc()).limit(limit))))
         names = _names(s, {v[0] for v in views} | {e.actor for e in events})
     return CaseAccessLog(
         [Viewer(actor, names.get(actor, actor), at, n) for actor, at, n in views],

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from core.cases.history import block_names, endpoint_names, history
 from core.cases.read import CaseDetail, case_detail
 from core.records.verify import proven_from
+from core.store.audit_values import opened
 from core.store.db import Database
 from core.store.models import (
     AuditEvent,
@@ -188,9 +189,11 @@ def _chain_columns(event: AuditEvent) -> dict[str, Any]:
 
 
 def audit_events(session: Session, case_id: str) -> list[AuditEvent]:
-    """Every audit event of the case, oldest first (the access log's too)."""
-    return list(session.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id)
-                                .order_by(AuditEvent.id)))
+    """Every audit event of the case, oldest first (the access log's too), their before/after
+    readable (opened with the case's key)."""
+    return opened(session, list(session.scalars(select(AuditEvent)
+                                                .where(AuditEvent.case_id == case_id)
+                                                .order_by(AuditEvent.id))))
 
 
 def _event_record(e: AuditEvent) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 docs/RECORDS.md, "Retention, legal hold and erasure").
 
 `erase_case` removes a case's personal data from every table in one unit of work, destroys
-the case's subject key (its audit commitments can no longer be checked against any value),
-clears the readable before/after of its audit events and appends `subject.erased` (counts
+the case's subject key (its audit commitments can no longer be checked against any value, and
+its events' sealed before/after can no longer be opened, in this database or any copy of it),
+clears its audit events' values (sealed and readable) and appends `subject.erased` (counts
 only). The case row stays as a tombstone: id, workflow, status, decision, dates, tags, who
 decided. `run_retention` lists what is due (a dry run by default) and, with `apply`, erases
 every due case without a hold in force, each in its own transaction.
@@ -35,6 +36,7 @@ from core.records.retention import (
 )
 from core.store import audit
 from core.store.audit_chain_models import AuditEvent, AuditSubjectKey
+from core.store.audit_chain_pg import forget_subject_key
 from core.store.db import Database
 from core.store.models import (
     CapturedEmail,
@@ -179,17 +181,20 @@ def _erase_records(s: Session, case_id: str, now: datetime) -> dict[str, int]:
 
 def _erase_audit_values(s: Session, case_id: str, now: datetime) -> int:
     """Destroys the case's subject key (created destroyed if the case never had one, so its
-    later events stay in clear) and clears its events' readable before/after."""
+    later events stay in clear) and clears its events' values: the sealed ones (unreadable
+    without the key anyway) and any readable before/after."""
     keys = AuditSubjectKey.__table__
     if s.execute(update(keys).where(keys.c.case_id == case_id)
                  .values(key=None, destroyed_at=now)).rowcount == 0:
         s.execute(insert(keys).values(case_id=case_id, key=None, created_at=now,
                                       destroyed_at=now))
+    forget_subject_key(s, case_id)  # this transaction's later events of the case: in clear
     events = AuditEvent.__table__
     return _count(s.execute(update(events).where(
         events.c.case_id == case_id, events.c.seq.is_not(None),
-        or_(events.c.before.is_not(None), events.c.after.is_not(None)))
-        .values(before=null(), after=null())))
+        or_(events.c.before.is_not(None), events.c.after.is_not(None),
+            events.c.sealed_values.is_not(None)))
+        .values(before=null(), after=null(), sealed_values=null())))
 
 
 def erase_in(s: Session, case: Case, actor: str, now: datetime) -> dict[str, int]:

@@ -5,8 +5,9 @@ and the head. Streams the events in seq order (one statement on the driver's own
 raw tuples, BATCH at a time).
 
 Each row is first checked the quick way: its hash, its link, and its body rebuilt from its
-columns (the commitments recomputed from the readable before/after with the case's key) equal
-to the stored body, character for character — one string comparison instead of parsing the
+columns (the commitments recomputed from the before/after with the case's key: a case event's
+sealed values opened with it, core/store/audit_values.py) equal to the stored body, character
+for character — one string comparison instead of parsing the
 body. Only a row that fails it goes through `_check_row`, which parses the body and names
 what differs.
 
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterator
 
+from cryptography.exceptions import InvalidTag
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
@@ -34,6 +36,9 @@ from core.store.audit_chain_format import (
     utc_text,
 )
 from core.store.audit_chain_models import AuditChainHead, AuditEvent
+from core.store.audit_values import INFO as VALUES_INFO
+from core.store.audit_values import VERSION as SEALED_VERSION
+from core.store.audit_values import Ciphers, SealedValuesError, open_sealed
 from core.store.db import Database
 
 BATCH = 20_000
@@ -56,7 +61,7 @@ PROBLEMS = {
 }
 _events = AuditEvent.__table__
 _COLUMNS = ("id", "seq", "prev_hash", "hash", "body", "case_prev_seq", "case_id", "actor",
-            "kind", "at", "via", "before", "after")
+            "kind", "at", "via", "before", "after", "sealed_values")
 _Row = namedtuple("_Row", _COLUMNS)
 _decode = json.JSONDecoder().decode
 _NO_KEY = object()
@@ -102,6 +107,7 @@ class _Walk:
         self.case_last: dict[str, int] = {}
         self.whole = from_seq <= 1
         self.keys: dict[str, bytes | None] = {}
+        self.ciphers = Ciphers()  # each case's, for its sealed values
 
     def add(self, problem: str, seq: int | None, id_: int | None, detail: str = "") -> None:
         if len(self.report.findings) < MAX_FINDINGS:
@@ -125,6 +131,19 @@ def _at_text(at: Any) -> str:
     return utc_text(at)
 
 
+def _shown(walk: _Walk, r: Any, key: bytes | None, ciphers: Ciphers | None = None
+           ) -> tuple[Any, Any]:
+    """The row's readable (before, after): its sealed values opened with the case's key, or
+    its clear columns. SealedValuesError if sealed values do not open (or sit beside clear
+    ones)."""
+    if r.sealed_values is None or key is None or r.case_id is None:
+        return _json(r.before), _json(r.after)
+    if _json(r.before) is not None or _json(r.after) is not None:
+        raise SealedValuesError("readable values stored beside the sealed ones")
+    return open_sealed(key, r.case_id, r.kind, r.sealed_values,
+                       cipher=ciphers.of(r.case_id, key) if ciphers else None)
+
+
 def _check_values(walk: _Walk, r: Any, body: dict[str, Any], case_id: str | None) -> None:
     if case_id is None:
         for name in ("before", "after"):
@@ -135,8 +154,15 @@ def _check_values(walk: _Walk, r: Any, body: dict[str, Any], case_id: str | None
         walk.add("values_edited", r.seq, r.id, f"the subject key of case {case_id} is missing")
         return
     key = walk.keys[case_id]
-    for name in ("before", "after"):
-        shown, kept = _json(getattr(r, name)), body.get(name)
+    if (r.case_id, r.kind) != (case_id, body.get("kind")):  # edited (reported as such): the
+        r = r._replace(case_id=case_id, kind=body.get("kind"))  # values open as the body's
+    try:
+        shown_values = _shown(walk, r, key)
+    except SealedValuesError as e:
+        walk.add("values_edited", r.seq, r.id, f"sealed_values: {e}")
+        return
+    for name, shown in zip(("before", "after"), shown_values):
+        kept = body.get(name)
         if key is not None:
             if commitments(key, shown) != kept:
                 walk.add("values_edited", r.seq, r.id, f"{name} does not match its commitment")
@@ -227,19 +253,33 @@ def _stream(conn: Connection, from_seq: int, batch: int) -> Iterator[list[tuple]
 def _check_rows(walk: _Walk, rows: list[tuple]) -> None:
     """The quick check of each row (see the module's docstring); `_check_row` for the rest."""
     keys, case_last, whole = walk.keys, walk.case_last, walk.whole
+    cipher_of, cached_cipher = walk.ciphers.of, walk.ciphers.cached
     for r in rows:
         id_, seq, prev_hash, hash_, body, case_prev, case_id, actor, kind, at, via, before, \
-            after = r
+            after, sealed = r
         key = keys.get(case_id, _NO_KEY) if case_id is not None else None
         try:
+            if sealed is not None and key is not None and key is not _NO_KEY:
+                # audit_values.open_sealed, inlined: the hottest path of verify
+                if (before is not None or after is not None) and (
+                        _json(before) is not None or _json(after) is not None):
+                    raise SealedValuesError("readable values beside the sealed ones")
+                if sealed[0] != SEALED_VERSION:
+                    raise SealedValuesError("not sealed values of version 1")
+                values = _decode((cached_cipher(case_id) or cipher_of(case_id, key)).decrypt(
+                    sealed[1:13], sealed[13:],
+                    b"%s\0%s\0%s" % (VALUES_INFO, case_id.encode(), kind.encode())).decode())
+                before, after = values["before"], values["after"]
+            else:
+                before, after = _json(before), _json(after)
             quick = (seq == walk.expected and seq != walk.prev_seq
                      and prev_hash == walk.prev_hash and key is not _NO_KEY
                      and event_hash(seq, prev_hash, body) == hash_
                      and body == body_of(kind=kind, actor=actor, case_id=case_id,
                                          at=_at_text(at), via=via, case_prev_seq=case_prev,
-                                         before=_json(before), after=_json(after), key=key))
-        except (TypeError, ValueError, AttributeError):  # a column of the wrong type: slowly
-            quick = False
+                                         before=before, after=after, key=key))
+        except (TypeError, ValueError, AttributeError, KeyError, IndexError, InvalidTag):
+            quick = False  # a column of the wrong type, values that do not open: slowly
         if not quick:
             _check_row(walk, _Row._make(r))
             continue

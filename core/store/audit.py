@@ -1,7 +1,9 @@
 """Append-only audit events: every change to a case is recorded here, in its transaction.
 
 Every event recorded here is chained when its transaction commits (`core.store.audit_chain`:
-seq, prev_hash, hash over a canonical body; docs/RECORDS.md). Values that canonical JSON does
+seq, prev_hash, hash over a canonical body; docs/RECORDS.md). The before/after of an event
+with a case are sealed under the case's key before the row is written (`sealed_values`;
+core/store/audit_values.py); read them with `audit_values.open_values`. Values that canonical JSON does
 not take (floats, NaN, huge integers) are refused with a TypeError when recorded.
 
 `through(...)` names the channel of the writes made inside it (an API key, say): every event
@@ -20,6 +22,8 @@ from sqlalchemy.orm import Session
 
 from core.store.audit_chain import append_many, mark_pending
 from core.store.audit_chain_format import recordable
+from core.store.audit_chain_pg import hold_values, seal_rows, stored_row
+from core.store.audit_values import opened
 from core.store.models import AuditEvent, utcnow
 
 _via: ContextVar[str | None] = ContextVar("docket_audit_via", default=None)
@@ -38,8 +42,13 @@ def through(via: str) -> Iterator[None]:
 def record(session: Session, *, case_id: str | None, actor: str, kind: str,
            before: dict[str, Any] | None = None, after: dict[str, Any] | None = None) -> None:
     before, after = recordable(before, "before"), recordable(after, "after")
-    event = AuditEvent(case_id=case_id, actor=actor, kind=kind, before=before, after=after,
-                       at=utcnow(), via=_via.get())
+    if case_id is None:
+        event = AuditEvent(case_id=None, actor=actor, kind=kind, before=before, after=after,
+                           at=utcnow(), via=_via.get())
+    else:  # sealed under the case's key at the flush: the clear values never reach the row
+        event = AuditEvent(case_id=case_id, actor=actor, kind=kind, before=None, after=None,
+                           at=utcnow(), via=_via.get())
+        hold_values(event, before, after)
     session.add(event)
     mark_pending(session, event)
 
@@ -65,15 +74,19 @@ def record_many(session: Session, events: Iterable[Mapping[str, Any]]) -> int:
         rows.append({"case_id": event["case_id"], "actor": event["actor"], "kind": event["kind"],
                      "before": recordable(event.get("before"), "before"),
                      "after": recordable(event.get("after"), "after"), "at": now, "via": via})
-    if rows and not append_many(session, rows):  # SQLite: inserted already chained
+    if not rows:
+        return 0
+    seal_rows(session, rows)  # each case event's values sealed under its case's key
+    if not append_many(session, rows):  # SQLite: inserted already chained
         if any(isinstance(pending, AuditEvent) for pending in session.new):
             session.flush()
-        session.execute(insert(AuditEvent.__table__), rows)
+        session.execute(insert(AuditEvent.__table__), [stored_row(row) for row in rows])
         mark_pending(session, case_ids={row["case_id"] for row in rows})
     return len(rows)
 
 
 def case_timeline(session: Session, case_id: str, limit: int = 500) -> list[AuditEvent]:
+    """The case's newest events, newest first, their before/after readable."""
     stmt = (select(AuditEvent).where(AuditEvent.case_id == case_id)
             .order_by(AuditEvent.id.desc()).limit(limit))
-    return list(session.scalars(stmt))
+    return opened(session, list(session.scalars(stmt)))

@@ -38,7 +38,7 @@ from __future__ import annotations
 import os
 from typing import Any, Iterable, Mapping, Sequence
 
-from sqlalchemy import bindparam, event, func, insert, select, update
+from sqlalchemy import bindparam, event, func, insert, inspect, null, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -47,6 +47,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from core.store import audit_chain_pg
 from core.store.audit_chain_format import GENESIS, body_of, event_hash
 from core.store.audit_chain_models import AuditChainHead, AuditEvent, AuditSubjectKey
+from core.store.audit_values import Ciphers, open_sealed
 from core.store.base import utcnow
 
 # Test-only switch: False reads the head without locking it (and before the flush; on
@@ -63,7 +64,7 @@ _events = AuditEvent.__table__
 _head = AuditChainHead.__table__
 _keys = AuditSubjectKey.__table__
 _ROW = (_events.c.id, _events.c.case_id, _events.c.at, _events.c.actor, _events.c.kind,
-        _events.c.before, _events.c.after, _events.c.via)
+        _events.c.before, _events.c.after, _events.c.via, _events.c.sealed_values)
 
 
 def mark_pending(session: Session, obj: AuditEvent | None = None,
@@ -132,11 +133,13 @@ def _case_heads(conn: Connection, case_ids: set[str], known: dict[str, int | Non
             known[case_id] = found.get(case_id)
 
 
-def _scan(after: bool) -> Any:
+def _scan(after: bool, legacy: bool = False) -> Any:
     """The unchained rows in id order (BATCH at a time, after the id `after_id` if `after`),
     each with its case's last chained seq (an index lookup on (case_id, seq)); one statement,
-    so the seal reads both in one round trip."""
-    unchained = select(*_ROW).where(_events.c.seq.is_(None))
+    so the seal reads both in one round trip. `legacy`: a schema before migration 0026 (no
+    `sealed_values`; migration 0019 seals with it), read as NULL."""
+    columns = _ROW[:-1] + (null().label("sealed_values"),) if legacy else _ROW
+    unchained = select(*columns).where(_events.c.seq.is_(None))
     if after:
         unchained = unchained.where(_events.c.id > bindparam("after_id"))
     unchained = unchained.order_by(_events.c.id).limit(bindparam("batch")).subquery("u")
@@ -147,7 +150,8 @@ def _scan(after: bool) -> Any:
     return select(*unchained.c, case_head.label("case_head")).order_by(unchained.c.id)
 
 
-_SCANS = {False: _scan(False), True: _scan(True)}
+_SCANS = {(after, legacy): _scan(after, legacy) for after in (False, True)
+          for legacy in (False, True)}
 _UPDATE = (update(_events).where(_events.c.id == bindparam("_id"))
            .values(seq=bindparam("_seq"), prev_hash=bindparam("_prev"),
                    hash=bindparam("_hash"), body=bindparam("_body"),
@@ -164,28 +168,35 @@ _PG_KEYS = """INSERT INTO audit_subject_keys (case_id, key, created_at)
 SELECT * FROM unnest(%(case_ids)s::varchar[], %(keys)s::varchar[], %(at)s::timestamp[])"""
 _PG_HEAD = "SELECT seq, hash FROM audit_chain_head WHERE id = 1"
 _PG_READ_KEYS = "SELECT case_id, key FROM audit_subject_keys WHERE case_id = ANY(%(ids)s)"
-_pg_sql: dict[bool, str] = {}
+_pg_sql: dict[tuple[bool, bool], str] = {}
 
 
-def _pg_scan(conn: Connection, after: bool) -> str:
-    if after not in _pg_sql:
-        _pg_sql[after] = str(_SCANS[after].compile(dialect=conn.dialect))
-    return _pg_sql[after]
+def _pg_scan(conn: Connection, after: bool, legacy: bool) -> str:
+    if (after, legacy) not in _pg_sql:
+        _pg_sql[after, legacy] = str(_SCANS[after, legacy].compile(dialect=conn.dialect))
+    return _pg_sql[after, legacy]
+
+
+def _has_sealed_values(conn: Connection) -> bool:
+    """Whether `audit_events` has `sealed_values` yet (migration 0026)."""
+    return any(c["name"] == "sealed_values" for c in inspect(conn).get_columns("audit_events"))
 
 
 class _Rows:
     """How the seal reads and writes: SQLAlchemy statements (SQLite, where a statement costs
     no round trip), or pipelines on psycopg's own connection (PostgreSQL)."""
 
-    def __init__(self, conn: Connection):
+    def __init__(self, conn: Connection, legacy: bool = False):
         self.conn = conn
         self.pg = conn.dialect.name == "postgresql"
+        self.legacy = legacy
 
     def read(self, *, lock: str | None, after_id: int | None, batch: int,
              key_ids: list[str], keys: dict[str, bytes | None]
              ) -> tuple[tuple[int, str] | None, list[tuple]]:
         """(the head, if `lock` asks for it: "lock" or "read"; the next unchained rows, each
-        (id, case_id, at, actor, kind, before, after, via, case's last seq)); the keys of
+        (id, case_id, at, actor, kind, before, after, via, sealed_values, case's last seq));
+        the keys of
         `key_ids` go into `keys`."""
         params = {"batch": batch, "after_id": after_id}
         if not self.pg:
@@ -196,7 +207,8 @@ class _Rows:
                 head = (int(row.seq), row.hash) if row else None
             if key_ids:
                 subject_keys(self.conn, set(key_ids), keys, create=False)
-            rows = [tuple(r) for r in self.conn.execute(_SCANS[after_id is not None], params)]
+            rows = [tuple(r) for r in self.conn.execute(_SCANS[after_id is not None, self.legacy],
+                                                        params)]
             return head, rows
         pg = self.conn.connection.driver_connection
         with pg.pipeline():
@@ -207,7 +219,7 @@ class _Rows:
             if c_keys is not None:
                 c_keys.execute(_PG_READ_KEYS, {"ids": key_ids})
             c_rows = pg.cursor()
-            c_rows.execute(_pg_scan(self.conn, after_id is not None), params)
+            c_rows.execute(_pg_scan(self.conn, after_id is not None, self.legacy), params)
         head = None
         if c_head is not None:
             row = c_head.fetchone()
@@ -249,15 +261,20 @@ class _Rows:
 
 def _chain(events: Sequence[Any], head: tuple[int, str], keys: dict[str, bytes | None],
            case_heads: dict[str, int | None]) -> tuple[tuple[int, str], list[dict[str, Any]]]:
-    """The chain values of `events` ((id, case_id, at, actor, kind, before, after, via, ...)
-    in chain order) after `head`; `case_heads` (case -> last seq) and the keys must be known
-    for every case among them. Moves `case_heads` on."""
+    """The chain values of `events` ((id, case_id, at, actor, kind, before, after, via,
+    [sealed_values, ...]) in chain order) after `head`; `case_heads` (case -> last seq) and
+    the keys must be known for every case among them. Moves `case_heads` on. A row written
+    sealed (its values in `sealed_values` only) is opened with its case's key."""
     seq, prev = head
     params = []
-    for id_, case_id, at, actor, kind, before, after, via, *_ in events:
+    ciphers = Ciphers()
+    for id_, case_id, at, actor, kind, before, after, via, *rest in events:
         seq += 1
         case_prev = case_heads.get(case_id) if case_id is not None else None
         key = keys.get(case_id) if case_id is not None else None
+        if rest and rest[0] is not None and key is not None:
+            before, after = open_sealed(key, case_id, kind, rest[0],
+                                        cipher=ciphers.of(case_id, key))
         # a case whose key was destroyed (erased) gets its later events' values in clear
         body = body_of(kind=kind, actor=actor, case_id=case_id, at=at, via=via,
                        case_prev_seq=case_prev, before=before, after=after, key=key)
@@ -290,14 +307,14 @@ def seal_connection(conn: Connection, *, lock: bool = True, batch: int = BATCH,
     values (`_id`, `_seq`, `_prev`, `_hash`, `_body`, `_case_prev`). `case_ids` (the cases
     the caller recorded events of) lets the keys be read with the head."""
     return _seal(conn, lock=lock, batch=batch, keys={} if keys is None else keys, head=head,
-                 sealed=sealed, case_ids=case_ids)[0]
+                 sealed=sealed, case_ids=case_ids, legacy=not _has_sealed_values(conn))[0]
 
 
 def _seal(conn: Connection, *, lock: bool, batch: int, keys: dict[str, bytes | None],
           head: tuple[int, str] | None, sealed: list[dict[str, Any]] | None,
-          case_ids: Iterable[str | None], case_heads: dict[str, int | None] | None = None
-          ) -> tuple[int, tuple[int, str]]:
-    io = _Rows(conn)
+          case_ids: Iterable[str | None], case_heads: dict[str, int | None] | None = None,
+          legacy: bool = False) -> tuple[int, tuple[int, str]]:
+    io = _Rows(conn, legacy)
     case_heads = {} if case_heads is None else case_heads
     key_ids = sorted({c for c in case_ids if c is not None and c not in keys})
     looked_up = set(key_ids)
@@ -317,7 +334,7 @@ def _seal(conn: Connection, *, lock: bool, batch: int, keys: dict[str, bytes | N
             break
         for row in rows:
             if row[1] is not None and row[1] not in case_heads:
-                case_heads[row[1]] = row[8]
+                case_heads[row[1]] = row[9]
         new_keys = _missing_keys(conn, {r[1] for r in rows if r[1] is not None}, keys,
                                  looked_up)
         head, params = _chain(rows, head, keys, case_heads)
@@ -372,12 +389,15 @@ def _seal_session(session: Session, head: tuple[int, str] | None,
 
 
 def append_many(session: Session, rows: list[Mapping[str, Any]]) -> bool:
-    """SQLite: inserts `rows` (audit_events columns, in order) already chained, after sealing
-    what the session left unchained, and returns True. A write transaction on SQLite holds
-    the database's write lock anyway, so chaining now costs no one a wait and saves the
-    seal's UPDATE. Elsewhere (PostgreSQL: the head's lock would be held until the commit)
+    """SQLite: inserts `rows` (audit_events columns, in order, with readable before/after and
+    `sealed_values`: a sealed row's before/after are written NULL) already chained, after
+    sealing what the session left unchained, and returns True (the cases whose key
+    `audit_chain_pg.seal_rows` just made for these rows have no chained event). A write
+    transaction on SQLite holds the database's write lock anyway, so chaining now costs no
+    one a wait and saves the seal's UPDATE. Elsewhere (PostgreSQL: the head's lock would be held until the commit)
     returns False and does nothing: the caller inserts the rows, the commit seals them."""
     conn = session.connection()
+    new_cases = session.info.pop(audit_chain_pg.NEW_CASES, ())
     if conn.dialect.name == "postgresql":  # the commit's trigger seals them
         keys = audit_chain_pg.subject_keys(conn, {r["case_id"] for r in rows},
                                            session.info.setdefault(_KEYS, {}))
@@ -394,9 +414,10 @@ def append_many(session: Session, rows: list[Mapping[str, Any]]) -> bool:
     keys = session.info.setdefault(_KEYS, {})
     case_ids = {r["case_id"] for r in rows if r["case_id"] is not None}
     new_keys = _missing_keys(conn, case_ids, keys)
-    # a case without a key row has no chained event (the seal makes the key with the case's
-    # first event; erasure keeps the row): no need to look its last seq up
-    case_heads.update((k["case_id"], None) for k in new_keys if k["case_id"] not in case_heads)
+    # a case without a key row has no chained event (the key is made with the case's first
+    # event; erasure keeps the row): no need to look its last seq up
+    case_heads.update((c, None) for c in [*new_cases, *(k["case_id"] for k in new_keys)]
+                      if c not in case_heads)
     _case_heads(conn, case_ids, case_heads)
     head, params = _chain([(None, r["case_id"], r["at"], r["actor"], r["kind"], r["before"],
                             r["after"], r["via"]) for r in rows], head, keys, case_heads)
@@ -405,8 +426,11 @@ def append_many(session: Session, rows: list[Mapping[str, Any]]) -> bool:
         conn.exec_driver_sql(_insert_sql(conn, _keys, _KEY_COLUMNS), [
             (k["case_id"], k["key"], at(k["created_at"])) for k in new_keys])
     conn.exec_driver_sql(_insert_sql(conn, _events, _EVENT_COLUMNS), [
-        (r["case_id"], at(r["at"]), r["actor"], r["kind"], json_(r["before"]), json_(r["after"]),
-         r["via"], p["_seq"], p["_prev"], p["_hash"], p["_body"], p["_case_prev"])
+        (r["case_id"], at(r["at"]), r["actor"], r["kind"],
+         None if r.get("sealed_values") is not None else json_(r["before"]),
+         None if r.get("sealed_values") is not None else json_(r["after"]),
+         r["via"], p["_seq"], p["_prev"], p["_hash"], p["_body"], p["_case_prev"],
+         r.get("sealed_values"))
         for r, p in zip(rows, params)])
     conn.execute(update(_head).where(_head.c.id == 1).values(seq=head[0], hash=head[1]))
     return True
@@ -416,7 +440,7 @@ def append_many(session: Session, rows: list[Mapping[str, Any]]) -> bool:
 # run as driver SQL: a thousand rows through SQLAlchemy's per-value handling cost more
 # than chaining them (docs/PERFORMANCE.md, "Audit chain")
 _EVENT_COLUMNS = ("case_id", "at", "actor", "kind", "before", "after", "via", "seq",
-                  "prev_hash", "hash", "body", "case_prev_seq")
+                  "prev_hash", "hash", "body", "case_prev_seq", "sealed_values")
 _KEY_COLUMNS = ("case_id", "key", "created_at")
 _driver_sql: dict[tuple[str, str], str] = {}
 
@@ -468,5 +492,6 @@ def _seal_before_commit(session: Session) -> None:
 def _forget(session: Session, transaction) -> None:
     if transaction.parent is None:
         for name in (_PENDING, _OBJECTS, _KEYS, _CASES, audit_chain_pg.UNFLUSHED,
-                     audit_chain_pg.READ_BACK):
+                     audit_chain_pg.READ_BACK, audit_chain_pg.SEALED_OBJECTS,
+                     audit_chain_pg.NEW_CASES):
             session.info.pop(name, None)

@@ -24,8 +24,9 @@ canonical JSON of {"kind", "actor", "case_id", "at", "via", "case_prev_seq", "be
 commitments instead of the values: {"status": "hmac:<hex>"} where <hex> is
 HMAC-SHA256(the case's subject key, b"docket.audit.v1.commit\\0" + utf8(field) + b"\\0" +
 utf8(canonical(value))); a value that is not an object is committed whole under field "".
-The readable values stay in the `before`/`after` columns, so erasing them later (destroying
-the key, clearing the columns) leaves every hash intact.
+The readable values are kept beside the body, sealed under the case's key
+(core/store/audit_values.py), so erasing them later (destroying the key, clearing them) leaves
+every hash intact.
 """
 from __future__ import annotations
 

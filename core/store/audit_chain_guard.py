@@ -4,9 +4,10 @@ and grants for the application's role (docs/DEPLOY.md, "The audit log's guard").
 Installed by the schema's owner (`python -m core audit protect --app-role ROLE`), not by a
 migration: the owner can always drop a trigger, so the guard binds the role the app runs as,
 which owns nothing. What the triggers still allow:
-- sealing: an unchained row (seq NULL) given its chain columns, nothing else changed
-  (core/store/audit_chain.py does it at every commit);
-- erasure: before/after set to NULL on a row whose case's subject key is destroyed;
+- sealing: an unchained row (seq NULL) given its chain columns, nothing else changed (its
+  `sealed_values` neither; core/store/audit_chain.py does it at every commit);
+- erasure: before/after set to NULL, and `sealed_values` to NULL or left as it is, on a row
+  whose case's subject key is destroyed;
 - the head moving forward (a higher seq), a subject key being destroyed (key NULL).
 Everything else (UPDATE, DELETE, TRUNCATE) raises "audit log is append-only: ...".
 A superuser can still switch triggers off: that is what signed checkpoints are for.
@@ -29,10 +30,12 @@ BEGIN
   IF TG_OP = 'UPDATE' AND {_SAME} THEN
     IF OLD.seq IS NULL AND NEW.seq IS NOT NULL
        AND NEW.before::text IS NOT DISTINCT FROM OLD.before::text
-       AND NEW.after::text IS NOT DISTINCT FROM OLD.after::text THEN
+       AND NEW.after::text IS NOT DISTINCT FROM OLD.after::text
+       AND NEW.sealed_values IS NOT DISTINCT FROM OLD.sealed_values THEN
       RETURN NEW;  -- sealing
     END IF;
     IF OLD.seq IS NOT NULL AND {_SAME_CHAIN} AND NEW.before IS NULL AND NEW.after IS NULL
+       AND (NEW.sealed_values IS NULL OR NEW.sealed_values = OLD.sealed_values)
        AND EXISTS (SELECT 1 FROM audit_subject_keys k WHERE k.case_id = OLD.case_id
                    AND k.key IS NULL AND k.destroyed_at IS NOT NULL) THEN
       RETURN NEW;  -- erasure of a case whose key is destroyed

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, String, Text, text
+from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.store.base import Base, utcnow
@@ -18,21 +18,26 @@ from core.store.base import Base, utcnow
 class AuditEvent(Base):
     """Append-only: who did what to which case, when, with before/after; chained by `seq`,
     `prev_hash` and `hash` over `body` (the canonical JSON hashed, core/store/audit_chain_format.py).
-    The chain columns stay NULL only inside the transaction that records the event."""
+    The chain columns stay NULL only inside the transaction that records the event. A case
+    event's before/after are read through `core.store.audit_values.open_values`."""
     __tablename__ = "audit_events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     actor: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(64))
-    before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # an event with a case keeps these NULL while its key exists: its values are in
+    # `sealed_values`, encrypted under the case's key (core/store/audit_values.py)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True),
+                                                          nullable=True)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     via: Mapped[str | None] = mapped_column(String(100), nullable=True)  # e.g. "api key crm"
     seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     prev_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     body: Mapped[str | None] = mapped_column(Text, nullable=True)
     case_prev_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    sealed_values: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # 0026
     __table_args__ = (Index("ix_audit_case", "case_id", "id"), Index("ix_audit_kind", "kind", "id"),
                       Index("ux_audit_seq", "seq", unique=True),
                       Index("ux_audit_prev_hash", "prev_hash", unique=True),

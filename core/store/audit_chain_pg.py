@@ -20,7 +20,10 @@ one event a transaction). Here the work is split by what needs Python:
 
 The session hooks of this path live here too: bodies at the flush (`before_flush`), and after
 the COMMIT the recorded objects' chain columns read back in one round trip (as SQLite's seal
-sets them), outside the lock.
+sets them), outside the lock. The same flush hook seals a case event's before/after under the
+case's key before its INSERT, on both databases (`hold_values`, `seal_rows`; the key read or
+created there on SQLite too; core/store/audit_values.py), so the readable values never reach a
+row.
 
 A row inserted without a body (the demo loader's COPY, an SQL client outside the app) does not
 fire the trigger and is left unchained for `audit_chain.seal_connection`, which computes bodies
@@ -31,12 +34,13 @@ from __future__ import annotations
 import os
 from typing import Any, Iterable
 
-from sqlalchemy import event, text
+from sqlalchemy import bindparam, event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core.store.audit_chain_format import CASE_PREV_PENDING, body_of
+from core.store.audit_values import Ciphers, seal_values
 from core.store.base import utcnow
 
 # a transaction-local setting: the highest id this transaction has sealed (the trigger fires
@@ -148,6 +152,10 @@ _KEYS_SQL = """INSERT INTO audit_subject_keys (case_id, key, created_at)
 SELECT * FROM unnest(%(case_ids)s::varchar[], %(keys)s::varchar[], %(at)s::timestamp[])
 ON CONFLICT (case_id) DO NOTHING"""
 _READ_KEYS_SQL = "SELECT case_id, key FROM audit_subject_keys WHERE case_id = ANY(%(ids)s)"
+_SQLITE_KEYS = text("INSERT OR IGNORE INTO audit_subject_keys (case_id, key, created_at) "
+                    "VALUES (:case_id, :key, :created_at)")
+_SQLITE_READ_KEYS = text("SELECT case_id, key FROM audit_subject_keys "
+                         "WHERE case_id IN :ids").bindparams(bindparam("ids", expanding=True))
 
 
 def install_seal_trigger(conn: Connection) -> None:
@@ -162,40 +170,104 @@ def uninstall_seal_trigger(conn: Connection) -> None:
 
 
 def subject_keys(conn: Connection, case_ids: Iterable[str | None],
-                 cache: dict[str, bytes | None]) -> dict[str, bytes | None]:
-    """The subject keys of these cases (None: destroyed) into `cache`, created where missing:
-    one pipelined round trip (`INSERT ... ON CONFLICT DO NOTHING`, then the read), outside the
-    head's lock. Two transactions making the first key of one case: the second waits at the
-    INSERT for the first to end, then reads the first's key."""
+                 cache: dict[str, bytes | None],
+                 created: set[str] | None = None) -> dict[str, bytes | None]:
+    """The subject keys of these cases (None: destroyed) into `cache`, created where missing
+    (`created`, if given, receives the cases whose key this call made), outside the head's
+    lock. PostgreSQL: one pipelined round trip (`INSERT ... ON CONFLICT DO NOTHING`, then the
+    read); two transactions making the first key of one case: the second waits at the INSERT
+    for the first to end, then reads the first's key. SQLite: `INSERT OR IGNORE`, then the
+    read (the INSERT takes the write lock, so the read sees the last committed key)."""
     wanted = sorted({c for c in case_ids if c is not None and c not in cache})
     if not wanted:
         return cache
     now = utcnow()
     material = os.urandom(32 * len(wanted)).hex()
-    pg = conn.connection.driver_connection
-    with pg.pipeline():
-        with pg.cursor() as cur:
-            cur.execute(_KEYS_SQL, {"case_ids": wanted,
-                                    "keys": [material[64 * i:64 * i + 64]
-                                             for i in range(len(wanted))],
-                                    "at": [now] * len(wanted)})
-        reader = pg.cursor()
-        reader.execute(_READ_KEYS_SQL, {"ids": wanted})
-    for case_id, key in reader.fetchall():
+    fresh = {c: material[64 * i:64 * i + 64] for i, c in enumerate(wanted)}
+    if conn.dialect.name != "postgresql":
+        conn.execute(_SQLITE_KEYS, [{"case_id": c, "key": k, "created_at": now}
+                                    for c, k in fresh.items()])
+        found = [(c, k) for i in range(0, len(wanted), 500)
+                 for c, k in conn.execute(_SQLITE_READ_KEYS,
+                                          {"ids": wanted[i:i + 500]})]
+    else:
+        pg = conn.connection.driver_connection
+        with pg.pipeline():
+            with pg.cursor() as cur:
+                cur.execute(_KEYS_SQL, {"case_ids": wanted, "keys": list(fresh.values()),
+                                        "at": [now] * len(wanted)})
+            reader = pg.cursor()
+            reader.execute(_READ_KEYS_SQL, {"ids": wanted})
+        found = reader.fetchall()
+        reader.close()
+    for case_id, key in found:
         cache[case_id] = bytes.fromhex(key) if key else None
-    reader.close()
+        if created is not None and key == fresh.get(case_id):
+            created.add(case_id)
     return cache
+
+
+def forget_subject_key(session: Session, case_id: str) -> None:
+    """Erasure destroyed the case's key: the transaction's later events of the case are
+    recorded in clear (as a later transaction's would), not under the cached key."""
+    session.info.setdefault(KEYS, {})[case_id] = None
+
+
+# --- a case event's values, sealed under its case's key before its row is written ------------
+# (core/store/audit_values.py). `record` holds them on the object until the flush;
+# `record_many` seals its rows before they are written.
+_VALUES = "_docket_audit_values"      # on a pending AuditEvent: its readable (before, after)
+SEALED_OBJECTS = "docket_audit_sealed_objects"  # session.info: objects flushed sealed
+NEW_CASES = "docket_audit_new_cases"  # session.info: the cases `seal_rows` made keys for
+
+
+def hold_values(obj: Any, before: Any, after: Any) -> None:
+    """Keeps a case event's readable values on its object until the flush seals them."""
+    setattr(obj, _VALUES, (before, after))
+
+
+def _held(obj: Any) -> tuple[Any, Any]:
+    return getattr(obj, _VALUES, None) or (obj.before, obj.after)
+
+
+def seal_rows(session: Session, rows: list[dict[str, Any]]) -> set[str]:
+    """Gives each row (audit columns, readable before/after) its `sealed_values`: sealed
+    under its case's key (created where missing), None without a case or key. Returns the
+    cases whose key this call made (they have no chained event yet), also kept in
+    `session.info[NEW_CASES]` for `audit_chain.append_many`."""
+    created: set[str] = set()
+    keys = subject_keys(session.connection(), {r["case_id"] for r in rows},
+                        session.info.setdefault(KEYS, {}), created)
+    ciphers = Ciphers()
+    for row in rows:
+        case_id = row["case_id"]
+        key = keys.get(case_id) if case_id is not None else None
+        row["sealed_values"] = None if key is None else seal_values(
+            key, case_id, row["kind"], row["before"], row["after"],
+            cipher=ciphers.of(case_id, key))
+    session.info[NEW_CASES] = created
+    return created
+
+
+def stored_row(row: dict[str, Any]) -> dict[str, Any]:
+    """The row as written: a sealed row's readable before/after left out (NULL)."""
+    if row.get("sealed_values") is None:
+        return row
+    return {**row, "before": None, "after": None}
 
 
 def pending_body(event: Any, keys: dict[str, bytes | None]) -> str:
     """The body of `event` (an object or a mapping with the audit columns) as written with
     its INSERT: complete, except the case's previous seq (`CASE_PREV_PENDING`) for an event
     with a case. The case's key must be in `keys`."""
-    get = event.get if isinstance(event, dict) else lambda name: getattr(event, name)
+    if isinstance(event, dict):
+        get, (before, after) = event.get, (event.get("before"), event.get("after"))
+    else:
+        get, (before, after) = (lambda name: getattr(event, name)), _held(event)
     case_id = get("case_id")
     return body_of(kind=get("kind"), actor=get("actor"), case_id=case_id, at=get("at"),
                    via=get("via"), case_prev_seq=None if case_id is None else CASE_PREV_PENDING,
-                   before=get("before"), after=get("after"),
+                   before=before, after=after,
                    key=None if case_id is None else keys.get(case_id))
 
 
@@ -249,13 +321,37 @@ def _read_back_after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "before_flush")
 def _bodies_before_flush(session: Session, flush_context, instances) -> None:
-    """PostgreSQL: the bodies of the events `record` added, written with their INSERT (one
-    round trip for the keys of cases not seen yet in this transaction)."""
+    """The events `record` added, before their INSERT: each case event's values sealed under
+    its case's key (read or created here, outside the head's lock: one round trip for the
+    cases not seen yet in this transaction) and, on PostgreSQL, each body computed."""
     objects = session.info.pop(UNFLUSHED, None)
-    if not objects or not is_postgresql(session):
+    if not objects:
         return
-    objects = [o for o in objects if o.body is None and o in session.new]
+    objects = [o for o in objects if o in session.new]
+    pg = is_postgresql(session)
     keys = subject_keys(session.connection(), {o.case_id for o in objects},
                         session.info.setdefault(KEYS, {}))
+    ciphers, sealed = Ciphers(), session.info.setdefault(SEALED_OBJECTS, [])
     for obj in objects:
-        obj.body = pending_body(obj, keys)
+        if pg and obj.body is None:
+            obj.body = pending_body(obj, keys)
+        held = getattr(obj, _VALUES, None)
+        if held is None:
+            continue
+        key = keys.get(obj.case_id)
+        if key is None:  # a case whose key was destroyed (erased): its values in clear
+            obj.before, obj.after = held
+            continue
+        obj.sealed_values = seal_values(key, obj.case_id, obj.kind, *held,
+                                        cipher=ciphers.of(obj.case_id, key))
+        sealed.append(obj)
+
+
+@event.listens_for(Session, "after_flush_postexec")
+def _readable_after_flush(session: Session, flush_context) -> None:
+    """The sealed events' objects show their readable values again (the rows hold none)."""
+    for obj in session.info.pop(SEALED_OBJECTS, ()):
+        held = getattr(obj, _VALUES, None)
+        if held is not None:
+            set_committed_value(obj, "before", held[0])
+            set_committed_value(obj, "after", held[1])

@@ -230,9 +230,9 @@ def test_act_edit_sets_each_field(cli_db, cli):
     assert case_row(cli_db, "A-1")["user_data"] == {"industry": "banking",
                                                     "website": "https://acme.example/?a=b"}
     with cli_db.read() as s:
-        edits = s.scalars(select(AuditEvent.after).where(AuditEvent.kind == "user_data.edited")
+        edits = s.scalars(select(AuditEvent).where(AuditEvent.kind == "user_data.edited")
                           .order_by(AuditEvent.id)).all()
-    assert [e["field"] for e in edits] == ["industry", "website"]
+    assert [e.after["field"] for e in edits] == ["industry", "website"]
 
 
 REFUSED = [  # (argv after CASE, the one error line)

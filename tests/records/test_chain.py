@@ -66,7 +66,7 @@ def test_record_keeps_numbers_to_integers_floats_become_their_decimal_text(db, v
         audit.record(s, case_id="C-1", actor="a", kind="x", after={"v": value})
         audit.record_many(s, [{"case_id": "C-1", "actor": "a", "kind": "y", "after": {"v": value}}])
     with db.read() as s:
-        rows = s.execute(select(AuditEvent.after).where(AuditEvent.kind.in_(("x", "y")))).all()
+        rows = s.scalars(select(AuditEvent).where(AuditEvent.kind.in_(("x", "y")))).all()
     assert [r.after for r in rows] == [{"v": recorded}, {"v": recorded}]
     assert verify_chain(db).ok
 

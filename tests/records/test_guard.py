@@ -99,3 +99,57 @@ def test_erasure_may_clear_the_values_of_a_case_whose_key_is_destroyed(guarded):
         conn.commit()
     engine.dispose()
     assert verify_chain(guarded).ok  # cleared values are accepted once the key is gone
+
+
+def test_sealed_values_cannot_be_changed_only_cleared_once_the_key_is_destroyed(guarded):
+    with guarded.unit_of_work() as s:
+        audit.record(s, case_id="C-3", actor="reviewer", kind="case.note", after={"name": "Bo"})
+    change = "UPDATE audit_events SET sealed_values = '\\x01'::bytea WHERE case_id = 'C-3'"
+    clear = ("UPDATE audit_events SET sealed_values = NULL, before = NULL, after = NULL "
+             "WHERE case_id = 'C-3'")
+    engine, connect = _as_app(guarded)
+    with connect() as conn:
+        for statement in (change, clear):  # the key still exists: neither
+            with pytest.raises(DBAPIError, match="append-only: UPDATE"):
+                conn.execute(text(statement))
+            conn.rollback()
+        conn.execute(text("UPDATE audit_subject_keys SET key = NULL, destroyed_at = now() "
+                          "WHERE case_id = 'C-3'"))
+        conn.commit()
+        with pytest.raises(DBAPIError, match="append-only: UPDATE"):  # still no change
+            conn.execute(text(change))
+        conn.rollback()
+        conn.execute(text(clear))  # the erasure's
+        conn.commit()
+    engine.dispose()
+    with guarded.read_engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM audit_events WHERE case_id = 'C-3' "
+                                "AND sealed_values IS NOT NULL")) == 0
+    assert verify_chain(guarded).ok
+
+
+def test_migration_0026_rewrites_the_values_with_the_guard_installed(guarded):
+    """The owner migrates with the guard's triggers in place: 0026's rewrite (both ways)
+    switches the row trigger off inside its transaction and back on."""
+    from alembic import command
+
+    from core.store.db import alembic_config
+    with guarded.unit_of_work() as s:
+        audit.record(s, case_id="C-4", actor="reviewer", kind="case.note", after={"n": 4})
+    with guarded.write_engine.begin() as conn:
+        cfg = alembic_config(guarded)
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0025")
+        assert conn.scalar(text("SELECT after::text FROM audit_events "
+                                "WHERE case_id = 'C-4'")) == '{"n": 4}'
+        command.upgrade(cfg, "head")
+        row = conn.execute(text("SELECT after, sealed_values FROM audit_events "
+                                "WHERE case_id = 'C-4'")).one()
+        assert row.after is None and row.sealed_values is not None
+        assert conn.scalar(text("SELECT tgenabled FROM pg_trigger t JOIN pg_class c ON "
+                                "c.oid = t.tgrelid WHERE t.tgname = 'docket_audit_guard' AND "
+                                "c.relnamespace = current_schema()::regnamespace")) == "O"
+    with guarded.read() as s:
+        assert s.scalars(select(AuditEvent).where(AuditEvent.case_id == "C-4")).one().after == {
+            "n": 4}
+    assert verify_chain(guarded).ok
