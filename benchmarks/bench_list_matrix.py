@@ -5,9 +5,10 @@ Issue #11's target: each default view x {no filter, a status, a search, assigned
 created range, a tag, sort by each column} — page 1 of 50 with its total — within 50 ms on
 SQLite and PostgreSQL, and never slower than 1.5x the best hand-written SQL for the same rows.
 The hand SQL is the plain question on the same tables and indexes — the page over `cases`
-(the entity's name, country and kind are on the case since migration 0011; tags through
-`case_tags`) and its total as the list shows it: COUNT(*) up to COUNT_CAP rows, "10,000+"
-above. Core runs `list_cases` as the Cases page does (`count_cap=COUNT_CAP`; its counters
+(the entity's name, country and kind are on the case since migration 0011; a tag within a
+view from `case_tags` alone, whose rows carry the view's columns since 0027 — `--old-tag-sql`
+for the tag's cases through `case_tags` tested against the view on `cases`) and its total
+as the list shows it: COUNT(*) up to COUNT_CAP rows, "10,000+" above. Core runs `list_cases` as the Cases page does (`count_cap=COUNT_CAP`; its counters
 answer exactly where they can).
 
     python benchmarks/bench_list_matrix.py --sqlite /tmp/m.sqlite3           # seeds 1M if empty
@@ -61,14 +62,28 @@ def most_common_tag(db: Database) -> str:
     return found[min(2, len(found) - 1)][0]
 
 
-def hand_view(view) -> list[str]:
+def hand_view(view, alias: str = "c") -> list[str]:
+    """The view's conditions on `cases` (alias c) or on the tag rows (alias t, migration 0027:
+    they carry the same columns)."""
     where = []
     if view.workflows:
-        where.append("c.workflow IN (" + ", ".join(f"'{w}'" for w in view.workflows) + ")")
+        where.append(f"{alias}.workflow IN (" + ", ".join(f"'{w}'" for w in view.workflows)
+                     + ")")
     for p in view.predicates:
-        column = {"country": "c.entity_country", "entity_type": "c.entity_kind"}[p["field"]]
-        where.append(f"{column} = '{p['value']}'")
+        column = {"country": "entity_country", "entity_type": "entity_kind"}[p["field"]]
+        where.append(f"{alias}.{column} = '{p['value']}'")
     return where
+
+
+def hand_tag_sql(view, tag: str) -> list[str]:
+    """The best hand SQL for a tag within a view since migration 0027: the tag's rows carry
+    the view's columns and the created time, so the total and the page's ids are index ranges
+    of `case_tags`, and only the page's 50 rows are read from `cases`."""
+    cond = " AND ".join([f"t.tag = '{tag}'", *hand_view(view, "t")])
+    return [f"SELECT count(*) FROM (SELECT 1 FROM case_tags t WHERE {cond} "
+            f"LIMIT {COUNT_CAP + 1}) n",
+            f"SELECT {ROWS} FROM case_tags t JOIN cases c ON c.id = t.case_id WHERE {cond} "
+            "ORDER BY t.created_at DESC, t.case_id DESC LIMIT 50"]
 
 
 def hand_filter(kind: str, dialect: str, tag: str, since) -> list[str]:
@@ -78,7 +93,7 @@ def hand_filter(kind: str, dialect: str, tag: str, since) -> list[str]:
         return [f"c.assignee = '{ME}'"]
     if kind == "created":
         return [f"c.created_at >= '{since:%Y-%m-%d %H:%M:%S}'"]
-    if kind == "tag":  # the tag index of migration 0011
+    if kind == "tag":  # the tag index of migration 0011 (--old-tag-sql; else hand_tag_sql)
         return [f"c.id IN (SELECT case_id FROM case_tags WHERE tag = '{tag}')"]
     if kind == "search":  # the per-case full-text index of migration 0023
         if dialect == "sqlite":
@@ -104,8 +119,10 @@ def hand_sql(where: list[str], sort: str, descending: bool, dialect: str) -> lis
             f"SELECT {ROWS} FROM cases c{cond} ORDER BY {order} LIMIT 50"]
 
 
-def scenarios(db: Database):
-    """(view name, question, core call, hand statements) for the whole matrix."""
+def scenarios(db: Database, args_old_tag_sql: bool = False):
+    """(view name, question, core call, hand statements) for the whole matrix.
+    `args_old_tag_sql`: a tag's hand SQL as before migration 0027 (its cases through
+    `case_tags`, then tested against the view on `cases`)."""
     tag = most_common_tag(db)
     with db.read() as s:
         newest = s.scalar(select(func.max(Case.created_at)))
@@ -121,8 +138,10 @@ def scenarios(db: Database):
         for (label, kw), kind in zip(questions, kinds):
             flt = CaseFilter(view=view, **kw)
             where = hand_view(view) + hand_filter(kind, db.dialect, tag, since)
+            hand = (hand_tag_sql(view, tag) if kind == "tag" and not args_old_tag_sql
+                    else hand_sql(where, "created_at", True, db.dialect))
             out.append((view.name, label, (lambda f=flt: list_cases(db, f, count_cap=COUNT_CAP)),
-                        hand_sql(where, "created_at", True, db.dialect)))
+                        hand))
         for sort, descending in SORTS[1:]:
             flt = CaseFilter(view=view)
             label = f"sort {sort} {'desc' if descending else 'asc'}"
@@ -185,6 +204,8 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=5, help="timed runs per cell (median)")
     p.add_argument("--cpu", action="store_true",
                    help="SQLite: CPU time of this process instead of wall time (a loaded machine)")
+    p.add_argument("--old-tag-sql", action="store_true",
+                   help="a tag's hand SQL as before migration 0027 (through cases)")
     p.add_argument("--only", action="append", default=[],
                    help="only rows whose view or question contains this (repeatable: any)")
     args = p.parse_args()
@@ -198,7 +219,7 @@ def main() -> None:
     results = []
     for url in urls:
         db = open_database(url, args.size)
-        for view, question, call, hand in scenarios(db):
+        for view, question, call, hand in scenarios(db, args.old_tag_sql):
             if args.only and not any(o.lower() in f"{view} {question}".lower()
                                      for o in args.only):
                 continue

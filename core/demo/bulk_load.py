@@ -54,12 +54,16 @@ SQLITE_FTS_TABLES = ("entity_search", "case_entity_search")
 # migration 0011 themselves, so its `case_entity_` triggers have nothing to do.)
 BULK_TRIGGER_PREFIXES = ("case_counts_", "case_tags_")
 
-# `cases.tags` as rows (migration 0011), as its triggers would write them
+# `cases.tags` as rows with the case's list columns (migrations 0011, 0027), as its triggers
+# would write them
+_TAG_DIMS = "workflow, entity_country, entity_kind, case_status, assignee, created_at"
+_TAG_CASE_DIMS = ", ".join("c." + d for d in _TAG_DIMS.split(", "))
 CASE_TAGS_REBUILD = {
-    "sqlite": ("INSERT OR IGNORE INTO case_tags (tag, case_id) SELECT j.value, c.id "
-               "FROM cases c, json_each(c.tags) j WHERE length(j.value) BETWEEN 1 AND 50 "
-               "ORDER BY 1, 2"),
-    "postgresql": ("INSERT INTO case_tags (tag, case_id) SELECT DISTINCT t, c.id FROM cases c, "
+    "sqlite": (f"INSERT OR IGNORE INTO case_tags (tag, case_id, {_TAG_DIMS}) SELECT j.value, "
+               f"c.id, {_TAG_CASE_DIMS} FROM cases c, json_each(c.tags) j "
+               "WHERE length(j.value) BETWEEN 1 AND 50 ORDER BY 1, 2"),
+    "postgresql": (f"INSERT INTO case_tags (tag, case_id, {_TAG_DIMS}) SELECT DISTINCT t, c.id, "
+                   f"{_TAG_CASE_DIMS} FROM cases c, "
                    "json_array_elements_text(CASE WHEN json_typeof(c.tags) = 'array' "
                    "THEN c.tags ELSE '[]'::json END) t WHERE length(t) BETWEEN 1 AND 50"),
 }

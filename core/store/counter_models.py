@@ -1,12 +1,14 @@
 """Tables the database keeps by itself, with triggers, and the application only reads: the case
-counters (migrations 0003 and 0007) and the tag index of the case list (migration 0011).
+counters (migrations 0003 and 0007) and the tag index of the case list (migrations 0011, 0027).
 
 Triggers keep them exact whatever writes `cases` and `entities` — the service layer, imports,
 the CLI, hand-written SQL; the demo bulk loader switches them off for a big load and rebuilds
 them in one statement each (core/demo/bulk_load.py)."""
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Index, Integer, String, false
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.store.base import Base
@@ -57,9 +59,25 @@ class CaseDueCount(Base):
 
 class CaseTag(Base):
     """One tag of one case: `cases.tags` (a JSON list) as rows, so "cases tagged X" is an
-    index range instead of parsing every case's list (migration 0011). Kept by triggers on
-    `cases` (insert, update of tags, delete)."""
+    index range instead of parsing every case's list (migration 0011). Each row carries the
+    case's columns the default views, the list's filters and its default sort read (migration
+    0027), so "tag X in a view, newest first" and its total are read from here alone
+    (core/worklist/tag_query.py). Kept by triggers on `cases` (insert, update of tags or of
+    those columns, delete)."""
     __tablename__ = "case_tags"
     tag: Mapped[str] = mapped_column(String(50), primary_key=True)
     case_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    __table_args__ = (Index("ix_case_tags_case", "case_id"),)
+    workflow: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    entity_country: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    entity_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    case_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    assignee: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    __table_args__ = (
+        Index("ix_case_tags_case", "case_id"),
+        # a tag, newest first: in every case / a workflow view / an entity view (0027)
+        Index("ix_case_tags_created", "tag", "created_at", "case_id"),
+        Index("ix_case_tags_workflow", "tag", "workflow", "created_at", "case_id"),
+        Index("ix_case_tags_entity_view", "tag", "entity_country", "entity_kind", "created_at",
+              "case_id"),
+    )

@@ -13,7 +13,9 @@ Counts come from `case_counts` (kept exact by database triggers, migration 0003)
 the filter can be answered at its grain — workflow, status, entity country, entity kind,
 assigned or not: views made of workflows, statuses and `equals`/`in` predicates on country
 and entity_type, the status and workflow filters, assignee anyone/unassigned/someone, no
-search, no date range. Anything else is counted with COUNT(*) over the cases — by the Cases
+search, no date range. A filter with a tag is counted and, newest first, paged from the tag's
+rows, which carry the view's columns (`core.worklist.tag_query`, migration 0027). Anything
+else is counted with COUNT(*) over the cases — by the Cases
 page only up to COUNT_CAP (`count_upto`, "10,000+ cases"). "Open hits" is such a filter: it
 reads the per-case counter `cases.open_hits` (kept by core/screening/), which the
 `case_counts` grain does not hold; so is the risk level (`cases.risk_level`, indexed with
@@ -47,6 +49,7 @@ from core.store.models import Case, Entity, utcnow
 from core.workflows.risk_model import LEVELS as RISK_LEVELS
 from core.worklist.counter_views import view_key_clauses
 from core.worklist.search import fts_query
+from core.worklist.tag_query import tag_count_query, tag_page_ids, tag_row_conditions
 from core.worklist.views import ViewInfo, has_tag, list_views, view_clauses
 
 AssigneeMode = Literal["anyone", "me", "unassigned", "someone"]
@@ -288,7 +291,12 @@ def page_query(flt: CaseFilter, dialect: str, sort: str, descending: bool, limit
     OFFSET included, without reading a row per skipped case), then only those rows are
     read. `walk` (SQLite, `walk_is_cheaper`): the ids are read in the sort's index order."""
     order = sort_columns(sort, descending)
-    found = _matching(flt, dialect, Case.id.label("page_id"), walk=walk)
+    found = _matching(flt, dialect, Case.id.label("page_id"), walk=walk)  # validates
+    on_tags = tag_row_conditions(flt) if sort == "created_at" else None
+    if on_tags is not None:  # a tag in a view, newest first: an index range of case_tags
+        ids = tag_page_ids(on_tags, descending, limit, offset).subquery("page")
+        return (select(*ROW_COLUMNS).select_from(ids).join(Case, Case.id == ids.c.page_id)
+                .order_by(*order))
     index = _walk_index(flt, sort) if walk else None
     if index is not None:
         found = found.with_hint(Case, f"INDEXED BY {index}", "sqlite")
@@ -404,11 +412,16 @@ def _count_in(s: Session, flt: CaseFilter, dialect: str, cap: int | None = None
             s.scalar(_restricted_matching(flt, dialect, func.count())) or 0)
         return int(s.scalar(select(func.coalesce(func.sum(CaseCount.n), 0))
                             .where(*counters)) or 0) - hidden, True
-    if cap is None:
+    on_tags = tag_row_conditions(flt)  # a tag's rows carry the view's columns (0027)
+    if on_tags is None and cap is None:
         return int(s.scalar(count_star) or 0), True
-    # COUNT(*) of at most cap + 1 matching rows: the index walk stops there
-    found = count_star.with_only_columns(Case.id).limit(cap + 1).subquery()
-    n = int(s.scalar(select(func.count()).select_from(found)) or 0)
+    if on_tags is not None:
+        n = int(s.scalar(tag_count_query(on_tags, cap)) or 0)
+        if cap is None:
+            return n, True
+    else:  # COUNT(*) of at most cap + 1 matching rows: the index walk stops there
+        found = count_star.with_only_columns(Case.id).limit(cap + 1).subquery()
+        n = int(s.scalar(select(func.count()).select_from(found)) or 0)
     return (cap, False) if n > cap else (n, True)
 
 
