@@ -25,6 +25,7 @@ from core.access.actors import require_permission
 from core.access.roles import Permission
 from core.cases.related import COMMON_AFTER, related_in, related_summary
 from core.cases.status import HitDisposition
+from core.store import audit
 from core.store.db import Database
 from core.store.models import (
     Case,
@@ -352,7 +353,12 @@ def score_new_cases(session: Session, ids: list[str],
 def recompute_risk(db: Database, *, actor: str = "system", workflow: str | None = None,
                    only_missing: bool = False) -> int:
     """`score_cases` as an admin's command (e.g. after a bulk load that wrote cases without
-    scoring them); returns the cases written."""
+    scoring them); returns the cases written. One `risk.recomputed` event (no case: the
+    scores are derived from audited facts) says who ran it, over what and how many."""
     with db.unit_of_work() as session:
         require_permission(session, actor, Permission.MANAGE_WORKFLOWS)
-        return score_cases(session, workflow=workflow, only_missing=only_missing)
+        written = score_cases(session, workflow=workflow, only_missing=only_missing)
+        audit.record(session, case_id=None, actor=actor, kind="risk.recomputed",
+                     after={"workflow": workflow, "only_missing": only_missing,
+                            "cases": written})
+        return written

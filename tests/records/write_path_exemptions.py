@@ -60,8 +60,6 @@ EXEMPT: dict[str, str] = {
     "core.signin.sessions.end_sessions_of_other_keys": "sessions of a rotated cookie key ended "
                                                        "at start, through the same _end",
     # --- derived values, no event of their own (named in the H5 report) ---
-    "core.cases.risk.recompute_risk": "derived risk scores recomputed from audited facts (an "
-                                      "admin's command; records no event)",
     "core.workflows.risk_cases.rescore_cases": "derived risk scores after a workflow's model "
                                                "changed (the change is audited)",
 }

@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 
 from core.access import users
 from core.cases import actions as ca
+from core.cases.risk import recompute_risk
 from core.errors import DocketError
 from core.intake import events, hooks
 from core.intake.importer import push_cases
@@ -214,6 +215,8 @@ def _case_ended_long_ago(db):
 E = "core.intake.events."
 MORE_WRITERS: list[Row] = [
     # (name, the discovered writers it exercises, set-up (events not counted), the write)
+    ("risk recomputed", ("core.cases.risk.recompute_risk",), _case,
+     lambda db: recompute_risk(db, actor="admin")),
     ("setting cleared", ("core.settings_store.clear_setting",),
      lambda db: set_setting(db, "uploads.max_bytes", "20000000", actor="admin"),
      lambda db: clear_setting(db, "uploads.max_bytes", actor="admin")),
