@@ -172,3 +172,29 @@ def test_the_trigger_comes_and_goes_with_migration_0024(pg):
     assert [(r.kind, r.seq, r.case_prev_seq) for r in _rows(pg)] == [
         ("before", 1, None), ("after", 2, 1)]
     assert verify_chain(pg).ok
+
+
+def test_the_commit_seals_from_its_own_first_row(pg):
+    """The commit's seal reads the unchained rows from the transaction's first id on (a range
+    of ix_audit_unchained, not every dead `seq IS NULL` version since the last VACUUM). A row
+    with a body left unchained below it (here: written with the trigger switched off) is not
+    the commit's business; the seal without an argument still takes it."""
+    with pg.unit_of_work() as s:
+        audit.record(s, case_id="C-1", actor="a", kind="first")
+    with pg.write_engine.begin() as conn:
+        conn.execute(text("ALTER TABLE audit_events DISABLE TRIGGER docket_audit_seal"))
+    try:
+        with pg.unit_of_work() as s:
+            audit.record(s, case_id="C-1", actor="a", kind="left unchained")
+    finally:
+        with pg.write_engine.begin() as conn:
+            conn.execute(text("ALTER TABLE audit_events ENABLE TRIGGER docket_audit_seal"))
+    with pg.unit_of_work() as s:
+        audit.record(s, case_id="C-1", actor="a", kind="after")
+    assert [(r.kind, r.seq) for r in sorted(_rows(pg), key=lambda r: r.id)] == [
+        ("first", 1), ("left unchained", None), ("after", 2)]
+    with pg.write_engine.begin() as conn:
+        assert conn.scalar(text("SELECT docket_audit_seal()")) == 1
+    assert [(r.kind, r.seq, r.case_prev_seq) for r in _rows(pg)] == [
+        ("first", 1, None), ("after", 2, 1), ("left unchained", 3, 2)]
+    assert verify_chain(pg).ok
