@@ -18,9 +18,9 @@ that counts the bytes and keeps none. Measured, median of --repeat downloads:
   on a shared machine.
 
 `--in-process` measures the export alone, without the server: CPU seconds to produce and
-encode every chunk, for `export_cases` and for the frozen copy of the export as it was
-before its lines were written in SQL (tests/worklist/export_oracle.py), and gzip level 1
-against level 5 on the same text.
+encode every chunk, for `export_cases` and for the frozen copy of the export as it was on
+2026-12-05 (tests/worklist/export_oracle.py: cells in Python, `csv.writer` per row), and
+gzip level 1 against level 5 on the same text.
 
 Each download is timed twice: as a browser asks for it (`Accept-Encoding: gzip`, which the
 server's gzip middleware honours) and uncompressed (`identity`, as curl or a script gets it).
@@ -257,7 +257,7 @@ def in_process(db: Database, size: int) -> None:
     have = grow(db, size)
     now = datetime(2026, 12, 6)
     runs = {
-        "export_cases (lines written in SQL)":
+        "export_cases (cells column by column, DB-API tuples)":
             lambda: export_cases(db, Filter(), actor="analyst", now=now),
         "as it was (cells in Python, tests/worklist/export_oracle.py)":
             lambda: export_oracle._chunks(export_oracle._batches(

@@ -5,9 +5,9 @@ Analysts export case lists to CSV (SPEC: Users, Roles). The export reads the dat
 keyset-paged batches — each batch one short read transaction continuing after the last row's
 (sort value, case id) — so memory stays constant however many cases match; it yields CSV text
 in chunks that the server's download route (api/downloads.py, through a single-use link of
-core/worklist/export_links.py), a file or stdout consume as they come. The database writes
-each row's CSV line (core/worklist/export_lines.py: the cells below and their quoting as SQL
-per dialect); Python joins the lines.
+core/worklist/export_links.py), a file or stdout consume as they come. Each batch is read
+through the DB-API cursor as plain tuples and made into CSV lines column by column
+(core/worklist/export_cells.py: the cells below, the formula rule and the quoting).
 
 Columns (stable: scripts and spreadsheets depend on them; the first ten are as they were, new
 columns are only ever added at the end; docs/EXPORT.md lists them too):
@@ -65,7 +65,15 @@ from core.access.actors import active_user
 from core.access.roles import Permission, require
 from core.store.db import Database
 from core.store.models import Case, Entity, utcnow
-from core.worklist.export_lines import csv_line, neutralise  # noqa: F401  (neutralise: the rule's Python form)
+from core.worklist.export_cells import (  # noqa: F401  (neutralise: the formula rule)
+    ID_AT,
+    KEY_AT,
+    SORT_IN_ROW,
+    Times,
+    lines,
+    neutralise,
+    read_columns,
+)
 from core.worklist.query import (
     SORT_COLUMNS,
     CaseFilter,
@@ -101,14 +109,16 @@ def check_export_allowed(db: Database, actor: str) -> None:
 
 
 def _batches(db: Database, flt: CaseFilter, *, sort: str, descending: bool,
-             batch_size: int, now: datetime) -> Iterator[list[str]]:
-    """The CSV lines of every matching case (core/worklist/export_lines.py: the database
-    writes each line), in the list's order (`sort_columns`: the sort column, then the case
-    id), in keyset-paged batches: each batch one short read continuing after the previous
-    batch's last (sort value, id), so memory stays constant however many cases match."""
+             batch_size: int, now: datetime) -> Iterator[tuple[int, str]]:
+    """The CSV lines of every matching case (core/worklist/export_cells.py), in the list's
+    order (`sort_columns`: the sort column, then the case id), in keyset-paged batches: each
+    batch one short read continuing after the previous batch's last (sort value, id), so
+    memory stays constant however many cases match."""
     key = SORT_COLUMNS[sort]
+    key_at = SORT_IN_ROW.get(sort, KEY_AT) if db.is_sqlite else KEY_AT
     base = export_query(flt, db.dialect, sort=sort, descending=descending, now=now)
     after = (lambda c, v: c < v) if descending else (lambda c, v: c > v)
+    times = None
     last = None
     while True:
         stmt = base
@@ -116,33 +126,56 @@ def _batches(db: Database, flt: CaseFilter, *, sort: str, descending: bool,
             value, case_id = last
             stmt = stmt.where(after(Case.id, case_id) if key is Case.id else
                               keyset_after(key, value, case_id, descending))
-        with db.read() as s:  # Core rows, three columns, no conversion per row
+        with db.read() as s:
             conn = s.connection()
-            rows = conn.execute(stmt.limit(batch_size)).all()
+            if times is None:
+                # How a date's text that is not the usual form is read: SQLite's as the
+                # column type reads it; PostgreSQL's is to_char's (export_cells.read_columns).
+                times = Times(now, _processor(Case.created_at, conn.dialect) if db.is_sqlite
+                              else datetime.fromisoformat)
+            # SQLAlchemy builds, binds and executes the statement (filters, sort, keyset);
+            # its rows are then read from the DB-API cursor as plain tuples, for speed: no Row
+            # objects, no per-value result processing (SQLite's dates would be parsed into
+            # datetimes only to be written as text again); export_cells takes the driver's
+            # values (docs/PERFORMANCE.md, "Export streamed").
+            result = conn.execute(stmt.limit(batch_size))
+            try:
+                rows = result.cursor.fetchall()
+            finally:
+                result.close()
             if len(rows) == batch_size:
-                last = (_sort_value(key, rows[-1][1], conn.dialect), rows[-1][2])
-        yield [r[0] for r in rows]
+                last = (_sort_value(key, rows[-1][key_at], conn.dialect), rows[-1][ID_AT])
+        yield len(rows), lines(rows, times)
         if len(rows) < batch_size:
             return
 
 
 def export_query(flt: CaseFilter, dialect: str, *, sort: str, descending: bool,
                  now: datetime) -> Select:
-    """The export's rows, all of them, in order: (CSV line, sort value as stored, case id)."""
+    """The export's rows, all of them, in order: the columns `export_cells.read_columns`,
+    then the sort value as stored unless it is one of them (`SORT_IN_ROW`, SQLite). (`now` is not
+    needed by the query: the ages are computed from the rows.)"""
     order = sort_columns(sort, descending)  # a bad sort is InvalidInput
     clauses, _ = filter_clauses(flt, dialect)
     # The sort value as the driver gives it (no conversion on every row); only the last row's
     # is converted, to continue after it.
-    return (select(csv_line(dialect, now).label("line"), type_coerce(SORT_COLUMNS[sort], String),
-                   Case.id)
+    key = (() if dialect == "sqlite" and sort in SORT_IN_ROW
+           else (type_coerce(SORT_COLUMNS[sort], String),))
+    return (select(*read_columns(dialect), *key)
             .join(Entity, Entity.id == Case.entity_id).where(*clauses).order_by(*order))
+
+
+def _processor(column, dialect):
+    """The column type's reading of a stored value (SQLite: the text of a date made a
+    datetime), the identity when the driver converts already."""
+    process = column.type.dialect_impl(dialect).result_processor(dialect, None)
+    return process or (lambda v: v)
 
 
 def _sort_value(key, raw, dialect):
     """The sort column's value as its type reads it (SQLite: the stored text of a date made a
     datetime), to bind in the next batch's condition."""
-    process = key.type.dialect_impl(dialect).result_processor(dialect, None)
-    return raw if raw is None or process is None else process(raw)
+    return raw if raw is None else _processor(key, dialect)(raw)
 
 
 def export_cases(db: Database, flt: CaseFilter, *, actor: str,
@@ -166,18 +199,17 @@ def export_cases(db: Database, flt: CaseFilter, *, actor: str,
     return _chunks(batches, total, progress)
 
 
-def _chunks(batches: Iterator[list[str]], total: int,
+def _chunks(batches: Iterator[tuple[int, str]], total: int,
             progress: Progress | None) -> Iterator[str]:
     """The file as text chunks of CHUNK_CHARS (the last shorter): the header, then each
-    batch's lines, CRLF after each."""
+    batch's lines (a batch: its row count and its text)."""
     pending = header_line()
     done = 0
     if progress:
         progress(0, total)
-    for lines in batches:
-        if lines:
-            pending += "\r\n".join(lines) + "\r\n"
-            done += len(lines)
+    for rows, text in batches:
+        pending += text
+        done += rows
         if len(pending) >= CHUNK_CHARS:
             end = len(pending) - len(pending) % CHUNK_CHARS
             for start in range(0, end, CHUNK_CHARS):

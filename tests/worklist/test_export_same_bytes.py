@@ -1,5 +1,6 @@
-"""The export writes its lines in SQL (core/worklist/export_lines.py) and must write the very
-same file as the Python cells it replaced: every sort, both orders, filtered or not, on a
+"""The export makes its lines a batch at a time, column by column (core/worklist/
+export_cells.py; before, in SQL) and must write the very same file as the Python cells it
+replaced: every sort, both orders, filtered or not, on a
 database of awkward values — formula-looking text (`=`, `+`, `-`, `@`, tab, CR, LF first),
 quotes, commas, line breaks, non-ASCII, empty and NULL values, every status, tags lists,
 dates with microseconds around the age's day boundaries and in the future. The oracle is a
