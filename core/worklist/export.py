@@ -173,9 +173,14 @@ def _processor(column, dialect):
 
 
 def _sort_value(key, raw, dialect):
-    """The sort column's value as its type reads it (SQLite: the stored text of a date made a
-    datetime), to bind in the next batch's condition."""
-    return raw if raw is None else _processor(key, dialect)(raw)
+    """The sort column's value to bind in the next batch's condition: on SQLite the stored
+    text itself (a date compares as the text ORDER BY sorted, whatever form a writer outside
+    SQLAlchemy gave it: bound as SQLAlchemy writes dates, "2025-02-21 09:30:00" would sort
+    before its own value and the export would read the same batch forever); elsewhere the
+    value as the column's type reads it."""
+    if raw is None or dialect.name == "sqlite":
+        return raw
+    return _processor(key, dialect)(raw)
 
 
 def export_cases(db: Database, flt: CaseFilter, *, actor: str,

@@ -29,13 +29,16 @@ from typing import Iterator, Literal
 
 from sqlalchemy import (
     ColumnElement,
+    DateTime,
     Select,
+    String,
     and_,
     func,
     literal_column,
     or_,
     select,
     text,
+    type_coerce,
 )
 from sqlalchemy.orm import Session
 
@@ -352,19 +355,19 @@ def list_cases(db: Database, flt: CaseFilter, *, sort: str = "created_at",
 
 
 def keyset_after(column, value, case_id: str, descending: bool) -> ColumnElement[bool]:
-    """The rows after (value, case_id) in the sort; a NULL due time sorts after every other
-    ascending (before, descending), as `sort_columns` orders them. The bound this implies on
-    the sort column comes first: the same rows, but one an index can seek to. Without it
-    SQLite plans the OR with bound parameters as an index scan from the top, skipping every
-    row before the cursor (a CSV export of 1M cases read them in 187 s instead of 25 s,
-    each batch slower than the one before; docs/PERFORMANCE.md, "Export streamed")."""
-    if value is None:  # only due_at is nullable
+    """The rows after (value, case_id) in the sort (NULL due times as `sort_columns` orders
+    them); the bound on the sort column first, for an index to seek to (docs/PERFORMANCE.md,
+    "Export streamed"). A date given as text (SQLite's stored text) compares as stored."""
+    nullable = column is Case.due_at  # the only nullable sort column
+    if isinstance(value, str) and isinstance(column.type, DateTime):
+        column = type_coerce(column, String)
+    if value is None:
         nulls = and_(column.is_(None), Case.id < case_id if descending else Case.id > case_id)
         return or_(nulls, column.is_not(None)) if descending else nulls
     if descending:
         return and_(column <= value,
                     or_(column < value, and_(column == value, Case.id < case_id)))
-    if column is Case.due_at:
+    if nullable:
         return and_(or_(column >= value, column.is_(None)),
                     or_(column > value, and_(column == value, Case.id > case_id),
                         column.is_(None)))

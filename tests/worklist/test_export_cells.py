@@ -11,6 +11,7 @@ import io
 import json
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import text
 
 from core.worklist.export import export_cases
@@ -96,9 +97,9 @@ def test_dates_in_another_form_take_the_exact_way():
 
 def test_a_date_stored_in_another_form_is_written_as_the_oracle_writes_it(db):
     """Rows written outside SQLAlchemy (SQL's CURRENT_TIMESTAMP: no microseconds) still give
-    the file the frozen oracle gives. (Not on the sort column: the keyset binds the value as
-    SQLAlchemy writes it, which a shorter stored text sorts before — the list's own paging
-    has that limit too.)"""
+    the file the frozen oracle gives. (The oracle pages by the value as SQLAlchemy writes
+    it, which a shorter stored text sorts before: on the sort column it would read the same
+    batch forever — see the test below for the export itself.)"""
     for i in range(5):
         make_case(db, f"C-{i}")
     with db.write_engine.begin() as conn:
@@ -112,3 +113,28 @@ def test_a_date_stored_in_another_form_is_written_as_the_oracle_writes_it(db):
     new = "".join(export_cases(db, CaseFilter(), actor="analyst", now=NOW, batch_size=2))
     assert new == oracle_export(db, CaseFilter(), now=NOW, batch_size=2)
     assert "2025-02-28 12:00:00" in new and new.count("\r\n") == 6
+
+
+@pytest.mark.parametrize("sort", ["created_at", "updated_at", "due_at"])
+@pytest.mark.parametrize("descending", [True, False])
+def test_a_date_stored_in_another_form_on_the_sort_column_pages_once(db, sort, descending):
+    """A date that a writer outside SQLAlchemy stored in another text form (no microseconds,
+    a T) on the sort column: each case is in the file exactly once, and the export ends. The
+    next batch continues after the stored text itself, as ORDER BY sorted it (it once bound
+    the value as SQLAlchemy writes it, which "2025-02-21 09:30:00" sorts before: the same
+    batch again, forever)."""
+    for i in range(7):
+        make_case(db, f"C-{i}")
+    if db.is_sqlite:  # only SQLite keeps dates as the text a writer gave
+        with db.write_engine.begin() as conn:
+            for i, stamp in enumerate(["2025-02-21 09:30:00", "2025-02-21 09:30:00",
+                                       "2025-02-21T09:30:00.250000", "2025-02-22 10:00:00"]):
+                conn.execute(text(f"UPDATE cases SET {sort} = :v WHERE id = :id"),
+                             {"v": stamp, "id": f"C-{i}"})
+    lines = []
+    for chunk in export_cases(db, CaseFilter(), actor="analyst", now=NOW, batch_size=2,
+                              sort=sort, descending=descending):
+        lines += chunk.splitlines()
+        assert len(lines) <= 20, "the export reads the same rows again"
+    ids = [row[0] for row in csv.reader(lines[1:])]
+    assert sorted(ids) == [f"C-{i}" for i in range(7)]
