@@ -186,8 +186,9 @@ def subject_keys(conn: Connection, case_ids: Iterable[str | None],
     (`created`, if given, receives the cases whose key this call made), outside the head's
     lock. PostgreSQL: one pipelined round trip (`INSERT ... ON CONFLICT DO NOTHING`, then the
     read); two transactions making the first key of one case: the second waits at the INSERT
-    for the first to end, then reads the first's key. SQLite: `INSERT OR IGNORE`, then the
-    read (the INSERT takes the write lock, so the read sees the last committed key)."""
+    for the first to end, then reads the first's key. SQLite: the read, and only for the
+    cases it did not find (a case's first event) `INSERT OR IGNORE` and the read again (the
+    INSERT takes the write lock, so that read sees the key whoever made it)."""
     wanted = sorted({c for c in case_ids if c is not None and c not in cache})
     if not wanted:
         return cache
@@ -195,11 +196,12 @@ def subject_keys(conn: Connection, case_ids: Iterable[str | None],
     material = os.urandom(32 * len(wanted)).hex()
     fresh = {c: material[64 * i:64 * i + 64] for i, c in enumerate(wanted)}
     if conn.dialect.name != "postgresql":
-        conn.execute(_SQLITE_KEYS, [{"case_id": c, "key": k, "created_at": now}
-                                    for c, k in fresh.items()])
-        found = [(c, k) for i in range(0, len(wanted), 500)
-                 for c, k in conn.execute(_SQLITE_READ_KEYS,
-                                          {"ids": wanted[i:i + 500]})]
+        found = _sqlite_keys(conn, wanted)
+        missing = sorted(set(wanted) - {c for c, _ in found})
+        if missing:
+            conn.execute(_SQLITE_KEYS, [{"case_id": c, "key": fresh[c], "created_at": now}
+                                        for c in missing])
+            found += _sqlite_keys(conn, missing)
     else:
         pg = conn.connection.driver_connection
         with pg.pipeline():
@@ -215,6 +217,11 @@ def subject_keys(conn: Connection, case_ids: Iterable[str | None],
         if created is not None and key == fresh.get(case_id):
             created.add(case_id)
     return cache
+
+
+def _sqlite_keys(conn: Connection, case_ids: list[str]) -> list[tuple[str, str | None]]:
+    return [(c, k) for i in range(0, len(case_ids), 500)
+            for c, k in conn.execute(_SQLITE_READ_KEYS, {"ids": case_ids[i:i + 500]})]
 
 
 def forget_subject_key(session: Session, case_id: str) -> None:
