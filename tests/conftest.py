@@ -14,6 +14,12 @@ from core.access.users import ensure_demo_users
 from core.store.db import Database
 from core.store.models import Base
 from core.workflows.definitions import ensure_default_workflows
+from tests.fresh_rerun import (  # noqa: F401  (hooks: a failed browser test runs once more)
+    pytest_collectreport,
+    pytest_runtest_logreport,
+    pytest_sessionfinish,
+    pytest_terminal_summary,
+)
 
 # The test databases are throwaway SQLite files, which demo mode's "auto" takes for the
 # embedded default: keep the demo mailbox off unless a test turns it on (tests/notifications/
@@ -105,7 +111,8 @@ def shard_of(paths: list[str], spec: str) -> set[str]:
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Every test under tests/browser/ is a browser test, marked or not: `-m "not browser"`
-    (the PostgreSQL leg) must never start Chromium, and the browser rerun applies to all.
+    (the PostgreSQL leg) must never start Chromium, and the browser rerun
+    (tests/fresh_rerun.py) applies to all.
     With --shard K/N, only the files of that shard stay selected."""
     for item in items:
         if "tests/browser/" in item.nodeid.replace("\\", "/") or \

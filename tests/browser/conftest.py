@@ -137,27 +137,6 @@ def _seed(db: Database) -> None:
     _screened_case(db, "BR-SCREEN")
 
 
-def case_for_this_try(request: pytest.FixtureRequest, db: Database, case_id: str) -> str:
-    """The test's seeded case on its first try. On a rerun (see BROWSER_RERUNS) the first try
-    may have changed it, so the rerun gets a copy as seeded, with the same name: `<id>-TRY2`
-    (assigned to the reviewer where the seeded one is). For cases seeded by import and
-    assignment only, opened by their id."""
-    attempt = getattr(request.node, "execution_count", 1)
-    if attempt == 1:
-        return case_id
-    copy_id = f"{case_id}-TRY{attempt}"
-    with db.read() as s:
-        if s.get(Case, copy_id) is not None:
-            return copy_id
-    seeded = next(case for case in CASES if case["id"] == case_id)
-    import_cases(db, {"format_version": 1, "cases": [{**seeded, "id": copy_id}]},
-                 actor="browser-tests")
-    if case_id in PREVIEW_ASSIGNED:
-        case_actions.assign_case(db, copy_id, "reviewer", actor="reviewer",
-                                 expected_version=_version(db, copy_id))
-    return copy_id
-
-
 # The list entry BR-SCREEN's UBO is screened against (test_browser_screening.py).
 SCREEN_ENTRY = {"entry_id": "BY-SDN-4411", "dataset": "OFAC SDN", "name": "Ilse Varga",
                 "aliases": ["Ilsa Warga"], "birth_dates": ["1958"], "countries": ["Belarus"],
@@ -177,30 +156,10 @@ def _screened_case(db: Database, case_id: str) -> None:
                      actor="system")
 
 
-# A browser test failing once is run once more (pytest-rerunfailures; the report says RERUN):
-# on a loaded 2-core machine a click can land while a run finishes and be dropped by the app,
-# and the seven flakes of this kind seen here in four full runs each passed alone. A defect
-# fails both tries. Flakes are still to be found and fixed one by one (the helpers' retries).
-BROWSER_RERUNS = 1
-# The rerun runs on what the first try left behind (the module's app and database are
-# shared). DOCKET_BROWSER_FAIL_FIRST_TRY=1 makes every browser test's first try fail once it
-# has run to its end, so the rerun meets everything the first try wrote: a test that then
-# fails is not safe to rerun (README, "Browser tests").
-FAIL_FIRST_TRY = os.environ.get("DOCKET_BROWSER_FAIL_FIRST_TRY") == "1"
-
-
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if item.get_closest_marker("browser") and not item.get_closest_marker("flaky"):
-            item.add_marker(pytest.mark.flaky(reruns=BROWSER_RERUNS, reruns_delay=1))
-
-
-@pytest.fixture(autouse=True)
-def _first_try_fails_on_request(request):
-    yield
-    if FAIL_FIRST_TRY and getattr(request.node, "execution_count", 1) == 1:
-        pytest.fail("DOCKET_BROWSER_FAIL_FIRST_TRY: the first try fails on purpose",
-                    pytrace=False)
+# A browser test that fails is run once more in a new session, with a fresh app and database
+# (tests/fresh_rerun.py): on a loaded 2-core machine a click can land while a run finishes and
+# be dropped by the app. A defect fails both sessions. Flakes are still to be found and fixed
+# one by one (the helpers' retries).
 
 
 def _require_chromium() -> None:

@@ -8,9 +8,7 @@
   the API as its user; revoked on the same page, the API answers 401.
 
 This module runs its own app server on its own database (the demo users, a service user and
-its key), so its keys are its own. Each test works on its own case and key, and a second try
-of a test (the browser tests' one rerun) on a case and key of its own: the first try's are
-still in the database.
+its key), so its keys are its own. Each test works on its own case and key.
 """
 from __future__ import annotations
 
@@ -46,7 +44,7 @@ from tests.browser.helpers import (
 pytestmark = pytest.mark.browser
 
 SERVICE_USER, SERVICE_KEY = "svc-onboarding", "onboarding"
-PUSHED_WORDS = ("Wrenfield", "Carbrook", "Dunmallow")  # a word of its own for each try
+PUSHED_ID, PUSHED_NAME = "API-PUSHED-1", "Wrenfield Pushed Ltd"
 RITAS_CASE = "API-RITA-1"  # the one case of reviewer2, whom the key added in the browser acts as
 
 
@@ -109,29 +107,22 @@ def pick(page: Page, combobox, option: str) -> None:
     combobox.press("Enter")
 
 
-def attempt(request: pytest.FixtureRequest) -> int:
-    """1 on a test's first try, 2 on its rerun (pytest-rerunfailures counts them)."""
-    return getattr(request.node, "execution_count", 1)
-
-
 def test_a_pushed_case_is_approved_in_the_browser_and_read_back_through_the_api(
-        page: Page, api_url, api_db, service_key, request):
-    word = PUSHED_WORDS[attempt(request) - 1]
-    case_id, case_name = f"API-PUSHED-{attempt(request)}", f"{word} Pushed Ltd"
+        page: Page, api_url, api_db, service_key):
     with client(api_url, service_key) as api:
-        pushed = api.post("/cases", json=_case(case_id, case_name))
+        pushed = api.post("/cases", json=_case(PUSHED_ID, PUSHED_NAME))
         assert pushed.status_code == 200, pushed.text
-        assert pushed.json() == {"created": [case_id], "existing": []}
-        before = api.get(f"/cases/{case_id}").json()
+        assert pushed.json() == {"created": [PUSHED_ID], "existing": []}
+        before = api.get(f"/cases/{PUSHED_ID}").json()
     assert (before["status"], before["assignee"], before["decided_by"]) == (
         "manual_review", None, None)
 
     signed_in(page, api_url, "reviewer")
-    search(page, word)                              # exactly one case: the pushed one
-    expect(list_cell(page, 1)).to_have_text(case_id)
-    expect(list_cell(page, 2)).to_have_text(case_name)
+    search(page, "Wrenfield")                       # exactly one case: the pushed one
+    expect(list_cell(page, 1)).to_have_text(PUSHED_ID)
+    expect(list_cell(page, 2)).to_have_text(PUSHED_NAME)
     click_row(page, 0)
-    expect(page.get_by_role("heading", name=case_name)).to_be_visible()
+    expect(page.get_by_role("heading", name=PUSHED_NAME)).to_be_visible()
     expect(case_status_badge(page)).to_have_text("Manual review")
 
     page.get_by_role("button", name="Assign to me").click()
@@ -152,11 +143,11 @@ def test_a_pushed_case_is_approved_in_the_browser_and_read_back_through_the_api(
     expect(case_status_badge(page)).to_have_text("Approved")
 
     with client(api_url, service_key) as api:
-        after = api.get(f"/cases/{case_id}")
+        after = api.get(f"/cases/{PUSHED_ID}")
     assert after.status_code == 200, after.text
     got = after.json()
     with api_db.read() as s:
-        stored_version = s.get(Case, case_id).version
+        stored_version = s.get(Case, PUSHED_ID).version
     assert (got["status"], got["decision"], got["decided_by"], got["assignee"],
             got["decision_reason"]) == ("approved", "approved", "reviewer", "reviewer",
                                         "registry and documents match")
@@ -166,8 +157,7 @@ def test_a_pushed_case_is_approved_in_the_browser_and_read_back_through_the_api(
 
 
 def test_an_admin_adds_a_key_shown_once_it_works_then_revoked_it_is_refused(
-        page: Page, api_url, api_db, service_key, request):
-    key_name = f"crm-bridge-{attempt(request)}"
+        page: Page, api_url, api_db, service_key):
     signed_in(page, api_url, "admin")
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Users", exact=True).click()
     expect(page.get_by_role("heading", name="Users", exact=True)).to_be_visible()
@@ -177,7 +167,7 @@ def test_an_admin_adds_a_key_shown_once_it_works_then_revoked_it_is_refused(
     expect(form).to_be_visible()
     wait_idle(page)
 
-    form.locator(".st-key-ak_new_name input").fill(key_name)
+    form.locator(".st-key-ak_new_name input").fill("crm-bridge")
     pick(page, form.locator(".st-key-ak_new_scopes").get_by_role("combobox"), "read")
     page.keyboard.press("Escape")
     pick(page, form.locator(".st-key-ak_new_user").get_by_role("combobox"),
@@ -187,12 +177,12 @@ def test_an_admin_adds_a_key_shown_once_it_works_then_revoked_it_is_refused(
     shown = page.get_by_test_id("stAlertContentWarning").filter(
         has_text="Copy it now: it will not be shown again.")
     expect(shown).to_be_visible()
-    expect(shown).to_contain_text(f"{key_name} added, acting as reviewer2")
+    expect(shown).to_contain_text("crm-bridge added, acting as reviewer2")
     secret = page.get_by_test_id("stCode").inner_text().strip()
     assert api_keys.KEY_PATTERN.match(secret), secret
     wait_idle(page)
     with api_db.read() as s:
-        row = s.scalars(select(ApiKey).where(ApiKey.name == key_name)).one()
+        row = s.scalars(select(ApiKey).where(ApiKey.name == "crm-bridge")).one()
     assert (row.acting_user, row.scopes, row.created_by, row.revoked_at) == (
         "reviewer2", ["read"], "admin", None)
     assert row.key_hash == hashlib.sha256(secret.encode()).hexdigest()
@@ -208,7 +198,7 @@ def test_an_admin_adds_a_key_shown_once_it_works_then_revoked_it_is_refused(
     # the next run (picking the key to revoke) never shows the key again
     picker = page.locator("[class*='st-key-ak_revoke_']:not([data-stale=true])") \
         .get_by_role("combobox")
-    pick(page, picker, f"{key_name} (" + secret[:11] + ", acts as reviewer2)")
+    pick(page, picker, "crm-bridge (" + secret[:11] + ", acts as reviewer2)")
     wait_idle(page)
     expect(shown).to_have_count(0)
     expect(page.get_by_test_id("stCode")).to_have_count(0)
@@ -216,14 +206,14 @@ def test_an_admin_adds_a_key_shown_once_it_works_then_revoked_it_is_refused(
 
     keyed_button(page, "ak_revoke_ask").click()
     expect(page.get_by_test_id("stAlertContentWarning")).to_contain_text(
-        f"Revoke {key_name}? Every request with it is refused from the next one on.")
+        "Revoke crm-bridge? Every request with it is refused from the next one on.")
     wait_idle(page)
     keyed_button(page, "ak_revoke_confirm").click()
     expect(page.get_by_test_id("stAlertContentSuccess")).to_have_text(
-        re.compile(rf"API key '{key_name}' revoked: the API refuses it from now on\."))
+        re.compile(r"API key 'crm-bridge' revoked: the API refuses it from now on\."))
     wait_idle(page)
     with api_db.read() as s:
-        assert s.scalars(select(ApiKey.revoked_at).where(ApiKey.name == key_name)).one()
+        assert s.scalars(select(ApiKey.revoked_at).where(ApiKey.name == "crm-bridge")).one()
 
     with client(api_url, secret) as api:
         gone = api.get("/cases")

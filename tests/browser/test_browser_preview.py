@@ -19,7 +19,7 @@ from core.errors import InvalidInput
 from core.intake.importer import import_cases
 from core.store.models import Case, Document, Note
 from core.store.worklist_models import SavedFilter
-from tests.browser.conftest import _case, case_for_this_try
+from tests.browser.conftest import _case
 from tests.browser.helpers import (
     HOSTILE,
     case_button,
@@ -95,20 +95,18 @@ def reasons(page: Page):
 
 # --- #10: undo, approval rule, visible reasons -------------------------------------------------
 
-def test_undo_of_a_reupload_request_restores_the_prior_approval(page: Page, app_url, app_db,
-                                                                request):
-    case_id = case_for_this_try(request, app_db, "BR-UNDO")
-    open_case(page, app_url, "reviewer", case_id, "Cobblestone Undo Ltd")
+def test_undo_of_a_reupload_request_restores_the_prior_approval(page: Page, app_url, app_db):
+    open_case(page, app_url, "reviewer", "BR-UNDO", "Cobblestone Undo Ltd")
     block(page).get_by_role("button", name="Approve", exact=True).click()
     expect(page.get_by_text("Block approved.")).to_be_visible()
     wait_idle(page)
-    approved = review_of(app_db, case_id)
+    approved = review_of(app_db, "BR-UNDO")
     assert approved[:2] == ("approved", "reviewer") and approved[2] is not None
 
     ask_to_reupload(page, block(page), "Expired document", "expired in 2023")
     expect(page.get_by_text('Marked "Re-upload needed".')).to_be_visible()
     wait_idle(page)
-    assert review_of(app_db, case_id)[0] == "reupload_needed"
+    assert review_of(app_db, "BR-UNDO")[0] == "reupload_needed"
 
     block(page).get_by_role("button", name="Undo re-upload request").click()
     expect(page.get_by_text("Re-upload request undone.")).to_be_visible()
@@ -116,13 +114,11 @@ def test_undo_of_a_reupload_request_restores_the_prior_approval(page: Page, app_
     restored = block(page)
     expect(restored.locator("summary")).to_contain_text("Approved")
     expect(restored.get_by_text(f"Reviewed by reviewer on {when(approved[2])}")).to_be_visible()
-    assert review_of(app_db, case_id) == approved  # status, who, when: exactly as before
+    assert review_of(app_db, "BR-UNDO") == approved  # status, who, when: exactly as before
 
 
-def test_approve_waits_until_every_block_is_reviewed_and_says_which(
-        page: Page, app_url, app_db, request):
-    case_id = case_for_this_try(request, app_db, "BR-UNREVIEWED")
-    open_case(page, app_url, "reviewer", case_id, "Gorsebrook Unreviewed Ltd")
+def test_approve_waits_until_every_block_is_reviewed_and_says_which(page: Page, app_url):
+    open_case(page, app_url, "reviewer", "BR-UNREVIEWED", "Gorsebrook Unreviewed Ltd")
     expect(case_button(page, "approve")).to_be_disabled()
     expect(reasons(page)).to_contain_text("Approve")
     expect(reasons(page)).to_contain_text(DOCUMENT)          # names the block not reviewed
@@ -166,13 +162,12 @@ def test_an_analyst_reads_in_one_line_that_the_case_is_read_only(page: Page, app
 # --- #18.4/#18.11: refusals where one looks, in words ---------------------------------------
 
 def test_a_refused_edit_keeps_the_typed_values_and_says_what_changed_next_to_save(
-        page: Page, app_url, app_db, request):
-    case_id = case_for_this_try(request, app_db, "BR-CONFLICT")
-    open_case(page, app_url, "reviewer", case_id, "Pebblecroft Conflict Ltd")
+        page: Page, app_url, app_db):
+    open_case(page, app_url, "reviewer", "BR-CONFLICT", "Pebblecroft Conflict Ltd")
     industry = page.get_by_role("textbox", name="industry", exact=True)
     industry.fill("shipping and logistics")
-    case_actions.add_note(app_db, case_id, "Called the applicant", actor="reviewer2",
-                          expected_version=version_of(app_db, case_id))  # meanwhile
+    case_actions.add_note(app_db, "BR-CONFLICT", "Called the applicant", actor="reviewer2",
+                          expected_version=version_of(app_db, "BR-CONFLICT"))  # meanwhile
     page.get_by_role("button", name="Save changes").first.click()
 
     form = page.get_by_test_id("stForm").filter(
@@ -182,21 +177,19 @@ def test_a_refused_edit_keeps_the_typed_values_and_says_what_changed_next_to_sav
     expect(page.get_by_text(VERSION_TALK)).to_have_count(0)
     expect(industry).to_have_value("shipping and logistics")   # what was typed is kept
     with app_db.read() as s:
-        assert s.get(Case, case_id).user_data["industry"] == "trading"
+        assert s.get(Case, "BR-CONFLICT").user_data["industry"] == "trading"
 
     wait_idle(page)  # during a run the form can briefly hold the old button beside the new
     form.get_by_role("button", name="Save changes").first.click()  # reviewed: save again
     expect(page.get_by_text("Saved 1 change.")).to_be_visible()
     wait_idle(page)
     with app_db.read() as s:
-        assert s.get(Case, case_id).user_data["industry"] == "shipping and logistics"
+        assert s.get(Case, "BR-CONFLICT").user_data["industry"] == "shipping and logistics"
     expect(page.get_by_text(CHANGED)).to_have_count(0)
 
 
-def test_block_action_confirmations_show_next_to_the_blocks_buttons(
-        page: Page, app_url, app_db, request):
-    case_id = case_for_this_try(request, app_db, "BR-BLOCKMSG")
-    open_case(page, app_url, "reviewer", case_id, "Alderbank Messages Ltd")
+def test_block_action_confirmations_show_next_to_the_blocks_buttons(page: Page, app_url):
+    open_case(page, app_url, "reviewer", "BR-BLOCKMSG", "Alderbank Messages Ltd")
     block(page).get_by_role("button", name="Approve", exact=True).click()
     expect(block(page).get_by_text("Block approved.")).to_be_visible()
 
@@ -270,13 +263,12 @@ def test_text_past_a_fields_limit_is_kept_and_refused_in_words(page: Page, app_u
 
 # --- #18.12: regressions -------------------------------------------------------------------------
 
-def test_free_text_of_the_preview_is_shown_as_text(page: Page, app_url, app_db, request):
+def test_free_text_of_the_preview_is_shown_as_text(page: Page, app_url, app_db):
     """Notes, reasons and edited values holding HTML, script and Markdown show as typed."""
-    case_id = case_for_this_try(request, app_db, "BR-ESCAPE")
     alerts: list[str] = []
     page.on("dialog", lambda d: (alerts.append(d.message), d.dismiss()))
     page.add_init_script(WATCH_INJECTED)
-    open_case(page, app_url, "reviewer", case_id, "Sedgemoor Escaping Ltd")
+    open_case(page, app_url, "reviewer", "BR-ESCAPE", "Sedgemoor Escaping Ltd")
     hostile = f"{HOSTILE} {MARKUP}"
 
     page.get_by_role("textbox", name="Add a note").fill(hostile)
@@ -361,9 +353,8 @@ def test_escape_closes_a_dialog_and_gives_the_focus_back(page: Page, app_url, ap
         assert s.get(Case, "BR-ESC").decision is None
 
 
-def test_ctrl_enter_adds_a_note(page: Page, app_url, app_db, request):
-    case_id = case_for_this_try(request, app_db, "BR-NOTEKEY")
-    open_case(page, app_url, "reviewer", case_id, "Verbena Notes Ltd")
+def test_ctrl_enter_adds_a_note(page: Page, app_url, app_db):
+    open_case(page, app_url, "reviewer", "BR-NOTEKEY", "Verbena Notes Ltd")
     note = page.get_by_role("textbox", name="Add a note")
     note.fill("Checked the registry by phone")
     note.press("Control+Enter")
@@ -371,7 +362,7 @@ def test_ctrl_enter_adds_a_note(page: Page, app_url, app_db, request):
     expect(notes(page).get_by_text("Checked the registry by phone", exact=True)).to_be_visible()
     expect(note).to_have_value("")
     with app_db.read() as s:
-        assert [n.body for n in s.scalars(select(Note).where(Note.case_id == case_id))] \
+        assert [n.body for n in s.scalars(select(Note).where(Note.case_id == "BR-NOTEKEY"))] \
             == ["Checked the registry by phone"]
 
 
