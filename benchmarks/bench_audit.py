@@ -7,7 +7,10 @@ chained appends (one event per transaction) with several writers at once.
    exactly what migration 0019 does to an existing database: events/s and total seconds.
 2. Verify: `core.records.verify.verify_chain` over the whole chain, after migration 0026's
    rewrite has sealed the case events' values (as every database holds them now): events/s
-   (target 50,000).
+   (target 50,000), wall and CPU of this process; on PostgreSQL also the CPU of the server
+   process that served it (read from /proc: a server on this machine). `--pg-schema NAME`
+   keeps PostgreSQL's chain in that schema (made once, verified again by later runs:
+   `--skip-backfill --verify-pg --pg URL --pg-schema bench_x --verify-runs 3 --no-appends`).
 3. Appends: --clients processes each record --appends events, --per-tx of them in each
    `unit_of_work` (1: a commit per event, the hardest case; a command writes 1-3), on SQLite
    and (with --pg URL) PostgreSQL: chained events/s and commits/s overall. A transaction
@@ -36,10 +39,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from common import throwaway_schema  # noqa: E402
-from sqlalchemy import and_, insert, or_, text  # noqa: E402
+from common import create_schema, throwaway_schema  # noqa: E402
+from sqlalchemy import and_, func, insert, or_, select, text  # noqa: E402
 
-from core.records.verify import verify_chain  # noqa: E402
+from core.records.verify import verify_chain, verify_connection  # noqa: E402
 from core.store import audit  # noqa: E402
 from core.store.audit_chain import seal_connection  # noqa: E402
 from core.store.db import Database  # noqa: E402
@@ -69,8 +72,23 @@ def _unchained_rows(n: int, seed: int = 1):
                "via": None}
 
 
-def bench_backfill_and_verify(events: int, pg: str | None = None, verify_runs: int = 1) -> None:
-    """On a fresh SQLite file, or with `pg` a throwaway schema on that PostgreSQL server."""
+def bench_backfill_and_verify(events: int, pg: str | None = None, verify_runs: int = 1,
+                              pg_schema: str | None = None) -> None:
+    """On a fresh SQLite file, or with `pg` a throwaway schema on that PostgreSQL server (or
+    `pg_schema`, kept: a chain already there is only verified)."""
+    if pg and pg_schema:
+        db = Database(create_schema(pg, pg_schema))
+        db.upgrade_schema()
+        with db.read_engine.connect() as conn:
+            chained = conn.scalar(select(func.count()).select_from(AuditEvent.__table__))
+        if chained:
+            print(f"{pg_schema}: {chained:,} events there already, verified only")
+            for _ in range(verify_runs):
+                _verify(db)
+            db.dispose()
+        else:
+            _backfill_and_verify(db, events, verify_runs)
+        return
     if pg:
         with throwaway_schema(pg) as url:
             _backfill_and_verify(Database(url), events, verify_runs)
@@ -108,14 +126,45 @@ def _backfill_and_verify(db: Database, events: int, verify_runs: int) -> None:
     spent, cpu = time.perf_counter() - t, time.process_time() - cpu
     print(f"values sealed (migration 0026's rewrite): {encrypted:,} case events in {spent:.1f} s "
           f"wall, {cpu:.1f} s CPU")
+    if not db.is_sqlite:  # as autovacuum would after the rewrite's 90 % dead row versions
+        with db.write_engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                "VACUUM ANALYZE audit_events")
     for _ in range(verify_runs):
-        t, cpu = time.perf_counter(), time.process_time()
-        report = verify_chain(db)
-        spent, cpu = time.perf_counter() - t, time.process_time() - cpu
-        print(f"verify ({db.dialect}): {report.checked:,} events in {spent:.1f} s wall "
-              f"({report.checked / spent:,.0f}/s), {cpu:.1f} s CPU of this process "
-              f"({report.checked / cpu:,.0f}/s), ok={report.ok}, load {os.getloadavg()[0]:.1f}")
+        _verify(db)
     db.dispose()
+
+
+def _server_cpu(pid: int | None) -> float | None:
+    """CPU seconds (user + system) of a PostgreSQL server process on this machine."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError, TypeError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _verify(db: Database) -> None:
+    """`verify_chain` (on PostgreSQL its steps, to know the server process serving it)."""
+    load = os.getloadavg()[0]
+    pid, server = None, None
+    t, cpu = time.perf_counter(), time.process_time()
+    if db.is_sqlite:
+        report = verify_chain(db)
+    else:
+        with db.read_engine.connect() as conn:
+            pid = conn.scalar(text("SELECT pg_backend_pid()"))
+            conn.commit()
+            server = _server_cpu(pid)
+            t, cpu = time.perf_counter(), time.process_time()
+            report = verify_connection(conn.execution_options(isolation_level="REPEATABLE READ"))
+    spent, cpu = time.perf_counter() - t, time.process_time() - cpu
+    after = _server_cpu(pid)
+    served = f", server process {after - server:.2f} s CPU" if after is not None else ""
+    print(f"verify ({db.dialect}): {report.checked:,} events in {spent:.2f} s wall "
+          f"({report.checked / spent:,.0f}/s), {cpu:.2f} s CPU of this process "
+          f"({report.checked / cpu:,.0f}/s){served}, ok={report.ok}, load {load:.1f} -> "
+          f"{os.getloadavg()[0]:.1f}")
 
 
 def _append(url: str, worker: int, n: int, go: str, per_tx: int, client_seal: bool) -> None:
@@ -182,16 +231,21 @@ def main() -> None:
                     help="PostgreSQL: also run the appends with the client's seal (as before "
                          "migration 0024), each after the server's, for a comparison")
     ap.add_argument("--no-sqlite", action="store_true", help="no appends on SQLite")
+    ap.add_argument("--no-appends", action="store_true",
+                    help="no appends at all (--pg's audit tables are then left alone)")
     ap.add_argument("--skip-backfill", action="store_true")
     ap.add_argument("--verify-pg", action="store_true",
                     help="the backfill and verify on --pg too (a throwaway schema)")
     ap.add_argument("--verify-runs", type=int, default=1, help="verify this many times")
+    ap.add_argument("--pg-schema", help="--verify-pg: keep the chain in this schema (made "
+                    "once; a chain already there is only verified) instead of a throwaway one")
     args = ap.parse_args()
     if not args.skip_backfill:
         bench_backfill_and_verify(args.events, verify_runs=args.verify_runs)
     if args.verify_pg:
-        bench_backfill_and_verify(args.events, pg=args.pg, verify_runs=args.verify_runs)
-    for per_tx in (int(n) for n in args.per_tx.split(",")):
+        bench_backfill_and_verify(args.events, pg=args.pg, verify_runs=args.verify_runs,
+                                  pg_schema=args.pg_schema)
+    for per_tx in () if args.no_appends else (int(n) for n in args.per_tx.split(",")):
         if not args.no_sqlite:
             sqlite = Path(tempfile.mkdtemp()) / "appends.sqlite3"
             bench_appends(f"sqlite:///{sqlite}", args.clients, args.appends, per_tx)

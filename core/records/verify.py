@@ -1,44 +1,55 @@
 """Checking the audit chain (`python -m core audit verify`): every event's hash, its link to
 the one before, the columns copied out of its body, its before/after against their keyed
 commitments, each case's own chain (`case_prev_seq`), the sequence (no gap, no duplicate)
-and the head. Streams the events in seq order (one statement on the driver's own cursor,
-raw tuples, BATCH at a time).
+and the head. Streams the events in seq order (core/records/verify_stream.py: one
+statement on the driver's own cursor, raw tuples, BATCH at a time, read ahead on a thread on
+PostgreSQL).
 
 Each row is first checked the quick way: its hash, its link, and its body rebuilt from its
 columns (the commitments recomputed from the before/after with the case's key: a case event's
 sealed values opened with it, core/store/audit_values.py) equal to the stored body, character
 for character — one string comparison instead of parsing the
-body. Only a row that fails it goes through `_check_row`, which parses the body and names
-what differs.
+body. The commitments there are HMACs made from the case's HMAC state, keyed once per case
+and copied per field (`_commitments_quick`: the same bytes as `commitments`, a third of the
+one-shot HMAC's cost). Only a row that fails it goes through `_check_row`, which parses the
+body and names what differs.
 
 What a finding names (`Finding.problem`, see PROBLEMS): the kind of damage and the row (seq and
 id) where it shows. The hash and body format is `core.store.audit_chain_format`'s.
 """
 from __future__ import annotations
 
+import hmac
 import json
 from collections import namedtuple
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterator
+from hashlib import sha256 as _sha256
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from core.store.audit_chain import subject_keys
+from core.records.verify_stream import COLUMNS as _COLUMNS
+from core.records.verify_stream import at_is_body_text, batches
 from core.store.audit_chain_format import (
+    COMMIT_DOMAIN,
     COMMITMENT_PREFIX,
+    DOMAIN,
     GENESIS,
-    body_of,
     commitments,
     event_hash,
     utc_text,
 )
+from core.store.audit_chain_format import commitments_text as _commitments_text
+from core.store.audit_chain_format import json_scalar as _scalar
+from core.store.audit_chain_format import json_string as _string
 from core.store.audit_chain_models import AuditChainHead, AuditEvent
 from core.store.audit_values import INFO as VALUES_INFO
 from core.store.audit_values import VERSION as SEALED_VERSION
-from core.store.audit_values import Ciphers, SealedValuesError, open_sealed
+from core.store.audit_values import SealedValuesError, open_sealed, values_key
 from core.store.db import Database
 
 BATCH = 20_000
@@ -60,8 +71,6 @@ PROBLEMS = {
     "unchained": "an event without seq: written outside the chain",
 }
 _events = AuditEvent.__table__
-_COLUMNS = ("id", "seq", "prev_hash", "hash", "body", "case_prev_seq", "case_id", "actor",
-            "kind", "at", "via", "before", "after", "sealed_values")
 _Row = namedtuple("_Row", _COLUMNS)
 _decode = json.JSONDecoder().decode
 # the opened values' JSON (UTF-8 bytes), parsed by orjson where installed (rigour, the
@@ -74,6 +83,7 @@ except ImportError:  # pragma: no cover - orjson missing
     def _loads_utf8(data: bytes) -> Any:
         return _decode(data.decode("utf-8"))
 _NO_KEY = object()
+CASES_KEPT = 200_000  # cases whose HMAC state and cipher are kept (then started afresh)
 
 
 @dataclass(frozen=True)
@@ -116,7 +126,19 @@ class _Walk:
         self.case_last: dict[str, int] = {}
         self.whole = from_seq <= 1
         self.keys: dict[str, bytes | None] = {}
-        self.ciphers = Ciphers()  # each case's, for its sealed values
+        self.at_is_body_text = False  # `at` read as the body's text (verify_stream)
+        self.secrets: dict[str, tuple[AESGCM, Any, bytes]] = {}  # `case_secrets`
+
+    def case_secrets(self, case_id: str, key: bytes) -> tuple[AESGCM, Any, bytes]:
+        """The case's cipher for its sealed values, its HMAC state for commitments (keyed
+        with its subject key, the commitments' domain fed) and its sealed values' associated
+        data but the kind (audit_values), made once per case."""
+        if len(self.secrets) >= CASES_KEPT:
+            self.secrets.clear()
+        made = self.secrets[case_id] = (AESGCM(values_key(key)),
+                                        hmac.new(key, COMMIT_DOMAIN, digestmod="sha256"),
+                                        b"%s\0%s\0" % (VALUES_INFO, case_id.encode()))
+        return made
 
     def add(self, problem: str, seq: int | None, id_: int | None, detail: str = "") -> None:
         if len(self.report.findings) < MAX_FINDINGS:
@@ -134,14 +156,16 @@ def _json(value: Any) -> Any:
 
 def _at_text(at: Any) -> str:
     """The `at` column as the body writes it: SQLite's stored text is rewritten (cheaper than
-    parsing it to a datetime), PostgreSQL's datetime formatted."""
+    parsing it to a datetime; a year before 1000, unpadded in the body, parsed), a datetime
+    formatted. (PostgreSQL's is read as the body's text already: verify_stream.)"""
     if isinstance(at, str):  # "YYYY-MM-DD HH:MM:SS.ffffff"
-        return f"{at[:10]}T{at[11:]}Z" if len(at) == 26 else utc_text(datetime.fromisoformat(at))
+        if len(at) == 26 and at[0] != "0":
+            return f"{at[:10]}T{at[11:]}Z"
+        return utc_text(datetime.fromisoformat(at))
     return utc_text(at)
 
 
-def _shown(walk: _Walk, r: Any, key: bytes | None, ciphers: Ciphers | None = None
-           ) -> tuple[Any, Any]:
+def _shown(walk: _Walk, r: Any, key: bytes | None) -> tuple[Any, Any]:
     """The row's readable (before, after): its sealed values opened with the case's key, or
     its clear columns. SealedValuesError if sealed values do not open (or sit beside clear
     ones)."""
@@ -149,8 +173,7 @@ def _shown(walk: _Walk, r: Any, key: bytes | None, ciphers: Ciphers | None = Non
         return _json(r.before), _json(r.after)
     if _json(r.before) is not None or _json(r.after) is not None:
         raise SealedValuesError("readable values stored beside the sealed ones")
-    return open_sealed(key, r.case_id, r.kind, r.sealed_values,
-                       cipher=ciphers.of(r.case_id, key) if ciphers else None)
+    return open_sealed(key, r.case_id, r.kind, r.sealed_values)
 
 
 def _check_values(walk: _Walk, r: Any, body: dict[str, Any], case_id: str | None) -> None:
@@ -215,7 +238,8 @@ def _check_row(walk: _Walk, r: Any) -> None:
         walk.add("body_edited", r.seq, r.id, "the body is not JSON")
         return
     copied = (("actor", r.actor), ("kind", r.kind), ("case_id", r.case_id),
-              ("at", _at_text(r.at)), ("via", r.via), ("case_prev_seq", r.case_prev_seq))
+              ("at", r.at if walk.at_is_body_text else _at_text(r.at)), ("via", r.via),
+              ("case_prev_seq", r.case_prev_seq))
     edited = [name for name, value in copied if body.get(name) != value]
     if edited:
         walk.add("column_edited", r.seq, r.id, ", ".join(edited))
@@ -241,56 +265,74 @@ def proven_from(conn: Connection) -> str:
             f"{started.after['existing_events']} events before it were chained then)")
 
 
-def _stream(conn: Connection, from_seq: int, batch: int) -> Iterator[list[tuple]]:
-    """The chain's rows from `from_seq` in (seq, id) order, as the driver's raw tuples (`at`,
-    `before`, `after` as SQLite's stored text; PostgreSQL's datetime and parsed JSON): one
-    statement, SQLAlchemy's, on the driver's own cursor (a server-side one on PostgreSQL)."""
-    stmt = (select(*(_events.c[name] for name in _COLUMNS)).where(_events.c.seq >= from_seq)
-            .order_by(_events.c.seq, _events.c.id))
-    sql = str(stmt.compile(conn, compile_kwargs={"literal_binds": True}))
-    driver = conn.connection.driver_connection
-    cursor = (driver.cursor(name="docket_audit_verify") if conn.dialect.name == "postgresql"
-              else driver.cursor())
-    try:
-        cursor.execute(sql)
-        while rows := cursor.fetchmany(batch):
-            yield rows
-    finally:
-        cursor.close()
+def _commitments_quick(mac: Any, key: bytes, value: Any) -> str:
+    """`canonical(commitments(key, value))` (what `body_of` writes), each HMAC a copy of the
+    case's keyed state `mac` (`_Walk.case_secrets`) fed the rest of the message."""
+    if type(value) is dict and "".join(value).isascii():  # as _commitments_text does
+        parts = []
+        for name in sorted(value):
+            item = value[name]
+            state = mac.copy()
+            state.update(f"{name}\x00{_string(item) if type(item) is str else _scalar(item)}"
+                         .encode("utf-8"))
+            parts.append(f'{_string(name)}:"{COMMITMENT_PREFIX}{state.hexdigest()}"')
+        return "{" + ",".join(parts) + "}"
+    if value is None:
+        return "null"
+    return _commitments_text(key, value)
 
 
 def _check_rows(walk: _Walk, rows: list[tuple]) -> None:
     """The quick check of each row (see the module's docstring); `_check_row` for the rest."""
-    keys, case_last, whole = walk.keys, walk.case_last, walk.whole
-    cipher_of, cached_cipher = walk.ciphers.of, walk.ciphers.cached
+    keys, case_last, whole, secrets = walk.keys, walk.case_last, walk.whole, walk.secrets
+    at_is_text = walk.at_is_body_text
+    expected, prev_seq, last_hash, bad = walk.expected, walk.prev_seq, walk.prev_hash, walk.prev_bad
     for r in rows:
         id_, seq, prev_hash, hash_, body, case_prev, case_id, actor, kind, at, via, before, \
             after, sealed = r
         key = keys.get(case_id, _NO_KEY) if case_id is not None else None
         try:
-            if sealed is not None and key is not None and key is not _NO_KEY:
-                # audit_values.open_sealed, inlined: the hottest path of verify
-                if (before is not None or after is not None) and (
-                        _json(before) is not None or _json(after) is not None):
-                    raise SealedValuesError("readable values beside the sealed ones")
-                if sealed[0] != SEALED_VERSION:
-                    raise SealedValuesError("not sealed values of version 1")
-                values = _loads_utf8((cached_cipher(case_id) or cipher_of(case_id, key)).decrypt(
-                    sealed[1:13], sealed[13:],
-                    b"%s\0%s\0%s" % (VALUES_INFO, case_id.encode(), kind.encode())))
-                before, after = values["before"], values["after"]
+            if key is not None and key is not _NO_KEY:
+                cipher, mac, aad = secrets.get(case_id) or walk.case_secrets(case_id, key)
+                if sealed is not None:
+                    # audit_values.open_sealed, inlined: the hottest path of verify
+                    if (before is not None or after is not None) and (
+                            _json(before) is not None or _json(after) is not None):
+                        raise SealedValuesError("readable values beside the sealed ones")
+                    if sealed[0] != SEALED_VERSION:
+                        raise SealedValuesError("not sealed values of version 1")
+                    values = _loads_utf8(cipher.decrypt(sealed[1:13], sealed[13:],
+                                                        aad + kind.encode()))
+                    before, after = values["before"], values["after"]
+                else:
+                    before, after = _json(before), _json(after)
+                before_text = _commitments_quick(mac, key, before)
+                after_text = _commitments_quick(mac, key, after)
             else:
-                before, after = _json(before), _json(after)
-            quick = (seq == walk.expected and seq != walk.prev_seq
-                     and prev_hash == walk.prev_hash and key is not _NO_KEY
-                     and event_hash(seq, prev_hash, body) == hash_
-                     and body == body_of(kind=kind, actor=actor, case_id=case_id,
-                                         at=_at_text(at), via=via, case_prev_seq=case_prev,
-                                         before=before, after=after, key=key))
+                before_text, after_text = _scalar(_json(before)), _scalar(_json(after))
+            # event_hash and body_of, written out (the body's keys are fixed and sorted)
+            quick = (type(seq) is int and seq == expected and seq != prev_seq
+                     and prev_hash == last_hash
+                     and key is not _NO_KEY
+                     and _sha256(b"%s%d\0%s\0%s" % (DOMAIN, seq, prev_hash.encode("ascii"),
+                                                    body.encode())).hexdigest() == hash_
+                     and body == (
+                         f'{{"actor":{_string(actor) if type(actor) is str else _scalar(actor)}'
+                         f',"after":{after_text},"at":"{at if at_is_text else _at_text(at)}"'
+                         f',"before":{before_text},"case_id":'
+                         f'{_string(case_id) if type(case_id) is str else _scalar(case_id)}'
+                         f',"case_prev_seq":'
+                         f'{case_prev if type(case_prev) is int else _scalar(case_prev)}'
+                         f',"kind":{_string(kind) if type(kind) is str else _scalar(kind)}'
+                         f',"via":{_string(via) if type(via) is str else _scalar(via)}}}'))
         except (TypeError, ValueError, AttributeError, KeyError, IndexError, InvalidTag):
             quick = False  # a column of the wrong type, values that do not open: slowly
         if not quick:
+            walk.expected, walk.prev_seq, walk.prev_hash, walk.prev_bad = \
+                expected, prev_seq, last_hash, bad
             _check_row(walk, _Row._make(r))
+            expected, prev_seq, last_hash, bad = \
+                walk.expected, walk.prev_seq, walk.prev_hash, walk.prev_bad
             continue
         if case_id is not None:
             last = case_last.get(case_id)
@@ -298,7 +340,8 @@ def _check_rows(walk: _Walk, rows: list[tuple]) -> None:
                 walk.add("case_history", seq, id_,
                          f"case {case_id}: names {case_prev}, previous is {last}")
             case_last[case_id] = seq
-        walk.prev_hash, walk.prev_seq, walk.prev_bad, walk.expected = hash_, seq, False, seq + 1
+        last_hash, prev_seq, expected, bad = hash_, seq, seq + 1, False
+    walk.expected, walk.prev_seq, walk.prev_hash, walk.prev_bad = expected, prev_seq, last_hash, bad
 
 
 def verify_connection(conn: Connection, *, from_seq: int = 1, batch: int = BATCH) -> Report:
@@ -313,8 +356,8 @@ def verify_connection(conn: Connection, *, from_seq: int = 1, batch: int = BATCH
         walk.add("unchained", None, id_)
     last: tuple[int, int] | None = None
     last_hash = None
-    for rows in _stream(conn, from_seq, batch):
-        subject_keys(conn, {r[6] for r in rows if r[6] is not None}, walk.keys, create=False)
+    walk.at_is_body_text = at_is_body_text(conn)
+    for rows in batches(conn, from_seq, batch, walk.keys):
         _check_rows(walk, rows)
         report.checked += len(rows)
         report.first_seq = report.first_seq if report.first_seq is not None else rows[0][1]

@@ -202,6 +202,13 @@ def _commitments_text(key: bytes, value: Any) -> str:
     return _scalar(commitments(key, value))
 
 
+# The pieces of `body_of`, for verify's quick path (core/records/verify.py), which writes the
+# body out inline with them
+json_string = _string
+json_scalar = _scalar
+commitments_text = _commitments_text
+
+
 # Stands in a body for the case's previous seq until the seal knows it (PostgreSQL: the body
 # is written with the event, the commit's trigger puts the number in its place,
 # core/store/audit_chain_pg.py). Never valid JSON there, and never in a string (a `"` inside
