@@ -15,6 +15,7 @@ answer exactly where they can).
     python benchmarks/bench_list_matrix.py --postgres URL --schema bench_m   # kept for reruns
     python benchmarks/bench_list_matrix.py --sqlite F --only "Hong Kong"     # a subset
     python benchmarks/bench_list_matrix.py --sqlite F --cpu    # CPU time (a loaded machine)
+    python benchmarks/bench_list_matrix.py --sqlite F --more   # + a tag with a status
 
 Each cell is the median of `--repeat` timed runs after one warm-up; the table is printed as
 Markdown with the worst cases last. A seeded database is kept so a rerun measures at once
@@ -40,6 +41,7 @@ from core.store.db import Database  # noqa: E402
 from core.store.models import Case  # noqa: E402
 from core.store.statistics import planner_statistics  # noqa: E402
 from core.worklist.query import COUNT_CAP, CaseFilter, list_cases  # noqa: E402
+from core.worklist.search_clause import CASE_TERMS, view_terms  # noqa: E402
 from core.worklist.views import list_views  # noqa: E402
 
 ME = "reviewer"
@@ -75,18 +77,18 @@ def hand_view(view, alias: str = "c") -> list[str]:
     return where
 
 
-def hand_tag_sql(view, tag: str) -> list[str]:
+def hand_tag_sql(view, tag: str, *also: str) -> list[str]:
     """The best hand SQL for a tag within a view since migration 0027: the tag's rows carry
     the view's columns and the created time, so the total and the page's ids are index ranges
     of `case_tags`, and only the page's 50 rows are read from `cases`."""
-    cond = " AND ".join([f"t.tag = '{tag}'", *hand_view(view, "t")])
+    cond = " AND ".join([f"t.tag = '{tag}'", *hand_view(view, "t"), *also])
     return [f"SELECT count(*) FROM (SELECT 1 FROM case_tags t WHERE {cond} "
             f"LIMIT {COUNT_CAP + 1}) n",
             f"SELECT {ROWS} FROM case_tags t JOIN cases c ON c.id = t.case_id WHERE {cond} "
             "ORDER BY t.created_at DESC, t.case_id DESC LIMIT 50"]
 
 
-def hand_filter(kind: str, dialect: str, tag: str, since) -> list[str]:
+def hand_filter(kind: str, dialect: str, tag: str, since, view=None) -> list[str]:
     if kind == "status":
         return ["c.case_status = 'manual_review'"]
     if kind == "me":
@@ -99,8 +101,13 @@ def hand_filter(kind: str, dialect: str, tag: str, since) -> list[str]:
         if dialect == "sqlite":
             return [f"(c.id IN ('{WORD}', '{WORD.upper()}') OR c.rowid IN (SELECT rowid FROM "
                     f"case_entity_search WHERE case_entity_search MATCH '\"{WORD}\"*'))"]
+        # the case's terms with its view's (migration 0029), as the list asks for them
+        in_view = view_terms(CaseFilter(view=view)) if view is not None else None
+        words = f"to_tsquery('simple', '{WORD}:*')"
+        if in_view:
+            words = f"({words} && '{in_view.replace(chr(39), chr(39) * 2)}'::tsquery)"
         return [f"(c.id IN ('{WORD}', '{WORD.upper()}') OR "
-                f"c.search_vector @@ to_tsquery('simple', '{WORD}:*'))"]
+                f"{CASE_TERMS.format(t='c.')} @@ {words})"]
     return []
 
 
@@ -119,7 +126,7 @@ def hand_sql(where: list[str], sort: str, descending: bool, dialect: str) -> lis
             f"SELECT {ROWS} FROM cases c{cond} ORDER BY {order} LIMIT 50"]
 
 
-def scenarios(db: Database, args_old_tag_sql: bool = False):
+def scenarios(db: Database, args_old_tag_sql: bool = False, more: bool = False):
     """(view name, question, core call, hand statements) for the whole matrix.
     `args_old_tag_sql`: a tag's hand SQL as before migration 0027 (its cases through
     `case_tags`, then tested against the view on `cases`)."""
@@ -137,11 +144,16 @@ def scenarios(db: Database, args_old_tag_sql: bool = False):
     for view in list_views(db)[:5]:
         for (label, kw), kind in zip(questions, kinds):
             flt = CaseFilter(view=view, **kw)
-            where = hand_view(view) + hand_filter(kind, db.dialect, tag, since)
+            where = hand_view(view) + hand_filter(kind, db.dialect, tag, since, view)
             hand = (hand_tag_sql(view, tag) if kind == "tag" and not args_old_tag_sql
                     else hand_sql(where, "created_at", True, db.dialect))
             out.append((view.name, label, (lambda f=flt: list_cases(db, f, count_cap=COUNT_CAP)),
                         hand))
+        if more:  # outside the matrix: a tag with a status (migration 0029's index)
+            flt = CaseFilter(view=view, tags=(tag,), statuses=("manual_review",))
+            out.append((view.name, f"tag {tag} + status manual review",
+                        (lambda f=flt: list_cases(db, f, count_cap=COUNT_CAP)),
+                        hand_tag_sql(view, tag, "t.case_status = 'manual_review'")))
         for sort, descending in SORTS[1:]:
             flt = CaseFilter(view=view)
             label = f"sort {sort} {'desc' if descending else 'asc'}"
@@ -206,6 +218,8 @@ def main() -> None:
                    help="SQLite: CPU time of this process instead of wall time (a loaded machine)")
     p.add_argument("--old-tag-sql", action="store_true",
                    help="a tag's hand SQL as before migration 0027 (through cases)")
+    p.add_argument("--more", action="store_true",
+                   help="also questions outside the matrix (a tag with a status)")
     p.add_argument("--only", action="append", default=[],
                    help="only rows whose view or question contains this (repeatable: any)")
     args = p.parse_args()
@@ -219,7 +233,7 @@ def main() -> None:
     results = []
     for url in urls:
         db = open_database(url, args.size)
-        for view, question, call, hand in scenarios(db, args.old_tag_sql):
+        for view, question, call, hand in scenarios(db, args.old_tag_sql, args.more):
             if args.only and not any(o.lower() in f"{view} {question}".lower()
                                      for o in args.only):
                 continue

@@ -7,8 +7,10 @@ core/store/models.py imports this module at its end, once `cases` is defined; th
 taken from the metadata (not from models) so that the two modules import no circle.
 
 The case's search terms (migration 0023: SQLite's FTS5 table `case_entity_search`,
-PostgreSQL's `cases.search_vector` and its GIN index) live outside the ORM, as the entity's
-full-text index does: the database keeps them with triggers."""
+PostgreSQL's `cases.search_vector`; since 0029 PostgreSQL's GIN index is over that vector plus
+the case's view terms, `ix_cases_search_vector_terms`, core/worklist/search_clause.py) live
+outside the ORM, as the entity's full-text index does: the database keeps them with
+triggers."""
 from __future__ import annotations
 
 from sqlalchemy import Index

@@ -80,4 +80,6 @@ class CaseTag(Base):
         Index("ix_case_tags_workflow", "tag", "workflow", "created_at", "case_id"),
         Index("ix_case_tags_entity_view", "tag", "entity_country", "entity_kind", "created_at",
               "case_id"),
+        # a tag with a status, newest first (0029)
+        Index("ix_case_tags_status", "tag", "case_status", "created_at", "case_id"),
     )

@@ -14,7 +14,8 @@ the filter can be answered at its grain — workflow, status, entity country, en
 assigned or not: views made of workflows, statuses and `equals`/`in` predicates on country
 and entity_type, the status and workflow filters, assignee anyone/unassigned/someone, no
 search, no date range. A filter with a tag is counted and, newest first, paged from the tag's
-rows, which carry the view's columns (`core.worklist.tag_query`, migration 0027). Anything
+rows, which carry the view's columns (`core.worklist.tag_query`, migration 0027). A search,
+newest first, is counted and paged in one pass (`core.worklist.search_page`). Anything
 else is counted with COUNT(*) over the cases — by the Cases
 page only up to COUNT_CAP (`count_upto`, "10,000+ cases"). "Open hits" is such a filter: it
 reads the per-case counter `cases.open_hits` (kept by core/screening/), which the
@@ -34,10 +35,8 @@ from sqlalchemy import (
     String,
     and_,
     func,
-    literal_column,
     or_,
     select,
-    text,
     type_coerce,
 )
 from sqlalchemy.orm import Session
@@ -51,7 +50,8 @@ from core.store.db import Database
 from core.store.models import Case, Entity, utcnow
 from core.workflows.risk_model import LEVELS as RISK_LEVELS
 from core.worklist.counter_views import view_key_clauses
-from core.worklist.search import fts_query
+from core.worklist.search_clause import MAX_SEARCH, search_clause  # noqa: F401 (MAX_SEARCH: ui)
+from core.worklist.search_page import search_first_pass
 from core.worklist.tag_query import tag_count_query, tag_page_ids, tag_row_conditions
 from core.worklist.views import ViewInfo, has_tag, list_views, view_clauses
 
@@ -59,7 +59,6 @@ AssigneeMode = Literal["anyone", "me", "unassigned", "someone"]
 ASSIGNEE_MODES = ("anyone", "me", "unassigned", "someone")
 OPEN_HITS_MODES = ("open", "none")  # cases with open screening hits / without
 PAGE_SIZES = (25, 50, 100, 200)
-MAX_SEARCH = 200
 MAX_TAG = 50  # as long as a stored tag may be (docs/INTAKE.md)
 COUNT_CAP = 10_000  # the case list counts up to this many when the counters cannot answer
 
@@ -141,37 +140,6 @@ ROW_COLUMNS = (Case.id, Case.entity_name, Case.entity_kind, Case.entity_country,
                Case.open_hits, Case.risk_level, Case.risk_points)
 
 
-def _fts_matches(query: str) -> Select:
-    """SQLite: the rowids of the cases the per-case full-text index (`case_entity_search`,
-    migration 0023: its rowid is the case's) finds for `query`."""
-    return select(literal_column("rowid")).select_from(text("case_entity_search")).where(
-        text("case_entity_search MATCH :fts").bindparams(fts=query))
-
-
-def _search_clause(search: str, dialect: str) -> ColumnElement[bool] | None:
-    """A case id, or words of the entity's name, email or registration number found through
-    the full-text index (the words' query: `core.worklist.search.fts_query`). The index holds
-    each case's terms (migration 0023), so a match is a case row at once, without going
-    through its entity: one OR of two indexes of `cases`."""
-    search = search.strip()
-    if not search:
-        return None
-    if len(search) > MAX_SEARCH:
-        raise InvalidInput(f"search is at most {MAX_SEARCH} characters")
-    ids = {search, search.upper()}
-    query = fts_query(search, dialect)
-    if query is None:
-        return Case.id.in_(ids)
-    if dialect == "postgresql":
-        # a BitmapOr of the primary key and the GIN index of `cases.search_vector`
-        return or_(Case.id.in_(ids), literal_column("cases.search_vector").op("@@")(
-            func.to_tsquery("simple", query)))
-    # SQLite reads this OR as two lookups (MULTI-INDEX OR: the case ids and the rowids the
-    # full-text index found) or tests it on each case of a walk
-    return or_(Case.id.in_(ids), literal_column("cases.rowid").in_(
-        _fts_matches(query).scalar_subquery()))
-
-
 # SQLite: the index each sort reads in order, for a walk (`walk_is_cheaper`; the primary key's index
 # is named by SQLite itself)
 SORT_INDEXES = {"created_at": "ix_cases_created", "updated_at": "ix_cases_updated",
@@ -239,7 +207,7 @@ def filter_clauses(flt: CaseFilter, dialect: str, walk: bool = False
         if set(flt.risk_levels) - set(RISK_LEVELS):
             raise InvalidInput(f"risk level must be among {', '.join(RISK_LEVELS)}")
         clauses.append(Case.risk_level.in_(flt.risk_levels))  # ix_cases_risk_level
-    search = _search_clause(flt.search, dialect)
+    search = search_clause(flt, dialect)  # core.worklist.search_clause
     if search is not None:
         clauses.append(search)  # a subquery of its own: no join of the outer query
     if not flt.show_restricted:
@@ -343,7 +311,18 @@ def list_cases(db: Database, flt: CaseFilter, *, sort: str = "created_at",
     page = max(1, int(page))
     maybe_compact_case_counts(db)
     with db.read() as s:  # the count and the page in one read transaction
-        total, exact = _count_in(s, flt, db.dialect, count_cap)
+        first = None
+        if count_cap is not None and flt.search.strip() and sort == "created_at":
+            first = search_first_pass(s, _matching(flt, db.dialect, Case.id.label("page_id"),
+                                                   Case.created_at), count_cap, descending,
+                                      page, page_size)  # core.worklist.search_page
+            if first.complete:
+                stmt = (select(*ROW_COLUMNS).where(Case.id.in_(first.page_ids))
+                        .order_by(*sort_columns(sort, descending)))
+                return CasePage([_row(r) for r in s.execute(stmt)], first.total, first.page,
+                                page_size)
+        total, exact = ((count_cap, False) if first is not None
+                        else _count_in(s, flt, db.dialect, count_cap))
         if not exact and (page - 1) * page_size >= total:
             total, exact = _count_in(s, flt, db.dialect)
         page = min(page, max(1, -(-total // page_size)))
