@@ -19,8 +19,17 @@ that counts the bytes and keeps none. Measured, median of --repeat downloads:
 
 `--in-process` measures the export alone, without the server: CPU seconds to produce and
 encode every chunk, for `export_cases` and for the frozen copy of the export as it was on
-2026-12-05 (tests/worklist/export_oracle.py: cells in Python, `csv.writer` per row), and
-gzip level 1 against level 5 on the same text.
+2026-12-05 (tests/worklist/export_oracle.py: cells in Python, `csv.writer` per row), and the
+export gzipped as the route does it (api/downloads.py: ISA-L when installed) against zlib's
+level 1.
+
+With `--postgres URL --in-process` it measures the export alone on PostgreSQL, with the
+backend's CPU counted (client + backend, /proc/PID/stat of every backend the run used, told
+by `application_name`), against `COPY (…) TO STDOUT WITH CSV` of the same columns read
+through psycopg (as `psql \\copy` runs it: the backend writes the CSV; without parallel
+workers, whose CPU no backend's /proc counts, and as planned), and against the export as it
+read until 2026-12-06 (a pool checkout per batch).
+`--schema NAME` keeps the seeded PostgreSQL schema to run again (dropped otherwise).
 
 Each download is timed twice: as a browser asks for it (`Accept-Encoding: gzip`, which the
 server's gzip middleware honours) and uncompressed (`identity`, as curl or a script gets it).
@@ -30,6 +39,7 @@ server's gzip middleware honours) and uncompressed (`identity`, as curl or a scr
     python benchmarks/bench_export.py --db /tmp/export-1m.sqlite3   # seed once, keep the file
     python benchmarks/bench_export.py --postgres URL           # PostgreSQL (a throwaway schema)
     python benchmarks/bench_export.py --db /tmp/export-1m.sqlite3 --in-process
+    python benchmarks/bench_export.py --sizes 200000 --postgres URL --schema bench_x --in-process
 """
 from __future__ import annotations
 
@@ -47,6 +57,7 @@ import uuid
 import zlib
 from datetime import datetime
 from pathlib import Path
+from typing import Callable
 from urllib.parse import quote, unquote, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -249,7 +260,7 @@ def bench(db: Database, size: int, repeat: int, log_dir: Path) -> None:
 
 def in_process(db: Database, size: int) -> None:
     """The export alone (no server): CPU seconds to produce and encode every chunk, now and as
-    it was (the frozen copy in tests/), and the cost of gzip at levels 1 and 5 on the text."""
+    it was (the frozen copy in tests/), and gzipped as the route does it against zlib level 1."""
     from core.worklist.export import export_cases
     from core.worklist.query import CaseFilter as Filter
     from tests.worklist import export_oracle
@@ -274,14 +285,115 @@ def in_process(db: Database, size: int) -> None:
         print(f"  {name}: {time.process_time() - cpu:.2f} s CPU, "
               f"{time.perf_counter() - started:.2f} s, {size_out / MB:.1f} MB; load average "
               f"{os.getloadavg()[0]:.2f}", flush=True)
-    for level in (1, 5):
-        compressor, out = zlib.compressobj(level, zlib.DEFLATED, 31), 0
-        cpu = time.process_time()
-        for chunk in export_cases(db, Filter(), actor="analyst", now=now):
-            out += len(compressor.compress(chunk.encode("utf-8")))
-        out += len(compressor.flush())
-        print(f"  export + gzip level {level}: {time.process_time() - cpu:.2f} s CPU, "
-              f"{out / MB:.1f} MB", flush=True)
+    from api.downloads import DEFLATE, GZIP_LEVEL, _gzipped
+    deflates = ((f"the route's ({DEFLATE.__name__}, level {GZIP_LEVEL})", DEFLATE),
+                ("zlib, level 1", zlib))
+    for name, deflate in deflates:
+        cpu, out = time.process_time(), 0
+        for data in _gzipped(export_cases(db, Filter(), actor="analyst", now=now), deflate):
+            out += len(data)
+        print(f"  export + gzip, {name}: {time.process_time() - cpu:.2f} s CPU, "
+              f"{out / MB:.1f} MB; load average {os.getloadavg()[0]:.2f}", flush=True)
+    text = list(export_cases(db, Filter(), actor="analyst", now=now))  # the gzip alone
+    for _ in range(3):
+        for name, deflate in deflates:
+            cpu, out = time.process_time(), 0
+            for data in _gzipped(iter(text), deflate):
+                out += len(data)
+            print(f"  gzip alone (encode + compress the file's chunks), {name}: "
+                  f"{time.process_time() - cpu:.2f} s CPU, {out / MB:.1f} MB", flush=True)
+
+
+APP_NAME = "docket_bench_export"
+
+
+def backend_cpu(db: Database) -> float:
+    """CPU seconds so far of every PostgreSQL backend of this benchmark's connections (this
+    machine's server: /proc/PID/stat)."""
+    with db.write_engine.connect() as conn:
+        pids = conn.exec_driver_sql(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = %(name)s",
+            {"name": APP_NAME}).scalars().all()
+    return sum(cpu_seconds(pid) for pid in pids if Path(f"/proc/{pid}").exists())
+
+
+def _per_batch_checkout(db: Database, now: datetime):
+    """The export's chunks as it read them until 2026-12-06 on PostgreSQL: each batch on a
+    connection checked out of the pool for it (`db.read()`), no read-ahead."""
+    from core.worklist import export
+    from core.worklist.query import CaseFilter as Filter
+    from core.worklist.query import keyset_after
+
+    base = export.export_query(Filter(), db.dialect, sort="created_at", descending=True)
+    times = export.Times(now, datetime.fromisoformat)
+    last = None
+    while True:
+        stmt = base if last is None else base.where(
+            keyset_after(Case.created_at, last[0], last[1], True))
+        with db.read() as s:
+            result = s.connection().execute(stmt.limit(2000))
+            rows = result.cursor.fetchall()
+            result.close()
+        if rows:
+            last = (rows[-1][export.KEY_AT], rows[-1][export.ID_AT])
+        yield export.lines(rows, times)
+        if len(rows) < 2000:
+            return
+
+
+def pg_in_process(db: Database, size: int, repeat: int) -> None:
+    """PostgreSQL, the export alone: client + backend CPU and wall time against COPY of the
+    same columns (CSV written by the backend, read through psycopg), and against the export
+    as it read until 2026-12-06, alternated `repeat` times. The reference runs twice: as the
+    server plans it (two parallel workers sort it, whose CPU no /proc/PID/stat of the backend
+    counts) and with `max_parallel_workers_per_gather = 0` (all its CPU in the backend)."""
+    from core.worklist.export import export_cases
+    from core.worklist.query import CaseFilter as Filter
+
+    have = grow(db, size)
+    now = datetime(2026, 12, 6)
+
+    def copy_reference(workers: int) -> Callable[[], int]:
+        def run() -> int:
+            with db.read() as s:
+                driver = s.connection().connection.driver_connection
+                driver.execute(f"SET LOCAL max_parallel_workers_per_gather = {workers}")
+                with driver.cursor() as cur, cur.copy(
+                        f"COPY ({POSTGRES_SELECT}) TO STDOUT WITH CSV HEADER") as copy:
+                    return sum(len(part) for part in copy)
+        return run
+
+    runs = {"COPY … WITH CSV, no parallel workers (reference)": copy_reference(0),
+            "COPY … WITH CSV, parallel workers as planned (their CPU not counted)":
+                copy_reference(2),
+            "export now (one connection, next batch read ahead)":
+                lambda: sum(len(c.encode("utf-8")) for c in export_cases(
+                    db, Filter(), actor="analyst", now=now)),
+            "export as it was (a pool checkout per batch)":
+                lambda: sum(len(c.encode("utf-8")) for c in _per_batch_checkout(db, now))}
+    for run in runs.values():  # warm the cache and open the pool's connections
+        run()
+    print(f"{db.dialect}, {have:,} cases, in process; load average "
+          f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
+    results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in runs}
+    for _ in range(repeat):
+        for name, run in runs.items():
+            client, backend, started = time.process_time(), backend_cpu(db), \
+                time.perf_counter()
+            out = run()
+            wall = time.perf_counter() - started
+            results[name].append((time.process_time() - client, backend_cpu(db) - backend,
+                                  wall))
+            print(f"  {name}: client {results[name][-1][0]:.2f} s + backend "
+                  f"{results[name][-1][1]:.2f} s CPU, {wall:.2f} s wall, {out / MB:.1f} MB; "
+                  f"load average {os.getloadavg()[0]:.2f}", flush=True)
+    ref = statistics.median(c + b for c, b, _ in results[next(iter(runs))])
+    ref_wall = statistics.median(w for _, _, w in results[next(iter(runs))])
+    for name, each in results.items():
+        total = statistics.median(c + b for c, b, _ in each)
+        wall = statistics.median(w for _, _, w in each)
+        print(f"  median of {repeat}: {name}: {total:.2f} s CPU ({total / ref:.2f}x), "
+              f"{wall:.2f} s wall ({wall / ref_wall:.2f}x)")
 
 
 def main() -> None:
@@ -296,30 +408,39 @@ def main() -> None:
                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--in-process", action="store_true",
                         help="the export alone, without the server, now and as it was")
+    parser.add_argument("--schema", help="PostgreSQL: seed this schema and keep it, to run "
+                        "again without seeding (default: a throwaway schema)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = args.db or Path(tmp) / "export.sqlite3"
         db = Database(f"sqlite:///{path.resolve()}")
         for size in sorted(args.sizes):
+            if args.in_process and args.postgres and not args.db:
+                break  # PostgreSQL's in-process run alone
             if args.in_process:
                 in_process(db, size)
             else:
                 bench(db, size, args.repeat, Path(tmp))
         db.dispose()
         if args.postgres:
-            schema = f"bench_export_{uuid.uuid4().hex[:8]}"
+            schema = args.schema or f"bench_export_{uuid.uuid4().hex[:8]}"
             admin = create_engine(args.postgres)
             with admin.begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
             sep = "&" if "?" in args.postgres else "?"
-            pg = Database(f"{args.postgres}{sep}options={quote(f'-csearch_path={schema}')}")
+            pg = Database(f"{args.postgres}{sep}options={quote(f'-csearch_path={schema}')}"
+                          f"&application_name={APP_NAME}")
             try:
                 for size in sorted(args.sizes):
-                    bench(pg, size, args.repeat, Path(tmp))
+                    if args.in_process:
+                        pg_in_process(pg, size, args.repeat)
+                    else:
+                        bench(pg, size, args.repeat, Path(tmp))
             finally:
                 pg.dispose()
-                with admin.begin() as conn:
-                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+                if not args.schema:
+                    with admin.begin() as conn:
+                        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
                 admin.dispose()
 
 

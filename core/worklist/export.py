@@ -3,7 +3,9 @@ in the list's own order.
 
 Analysts export case lists to CSV (SPEC: Users, Roles). The export reads the database in
 keyset-paged batches — each batch one short read transaction continuing after the last row's
-(sort value, case id) — so memory stays constant however many cases match; it yields CSV text
+(sort value, case id), all on one pooled connection held for the export; on PostgreSQL the
+next batch is read in a thread while this one's lines are made (core/worklist/
+export_read_ahead.py) — so memory stays constant however many cases match; it yields CSV text
 in chunks that the server's download route (api/downloads.py, through a single-use link of
 core/worklist/export_links.py), a file or stdout consume as they come. Each batch is read
 through the DB-API cursor as plain tuples and made into CSV lines column by column
@@ -74,6 +76,7 @@ from core.worklist.export_cells import (  # noqa: F401  (neutralise: the formula
     neutralise,
     read_columns,
 )
+from core.worklist.export_read_ahead import read_ahead
 from core.worklist.query import (
     SORT_COLUMNS,
     CaseFilter,
@@ -110,51 +113,62 @@ def check_export_allowed(db: Database, actor: str) -> None:
 
 def _batches(db: Database, flt: CaseFilter, *, sort: str, descending: bool,
              batch_size: int, now: datetime) -> Iterator[tuple[int, str]]:
-    """The CSV lines of every matching case (core/worklist/export_cells.py), in the list's
-    order (`sort_columns`: the sort column, then the case id), in keyset-paged batches: each
-    batch one short read continuing after the previous batch's last (sort value, id), so
-    memory stays constant however many cases match."""
+    """Each batch's row count and CSV lines (core/worklist/export_cells.py), in the list's
+    order. On PostgreSQL the next batch is read, in a thread, while this one's lines are made
+    (core/worklist/export_read_ahead.py): the client's work and the server's overlap."""
+    rows_read = _rows(db, flt, sort=sort, descending=descending, batch_size=batch_size)
+    # How a date's text that is not the usual form is read: SQLite's as the column type
+    # reads it; PostgreSQL's is to_char's (export_cells.read_columns).
+    times = Times(now, _processor(Case.created_at, db.read_engine.dialect) if db.is_sqlite
+                  else datetime.fromisoformat)
+    for rows in (rows_read if db.is_sqlite else read_ahead(rows_read)):
+        yield len(rows), lines(rows, times)
+
+
+def _rows(db: Database, flt: CaseFilter, *, sort: str, descending: bool,
+          batch_size: int) -> Iterator[list[tuple]]:
+    """Every matching case's row (`export_query`), in the list's order (`sort_columns`: the
+    sort column, then the case id), in keyset-paged batches: each batch one short read
+    transaction continuing after the previous batch's last (sort value, id), so memory
+    stays constant however many cases match and no snapshot is held between batches.
+
+    One pooled connection serves every batch of the export, each in a transaction of its
+    own: checking a connection out of the pool and back per batch (the ping, the reset, a
+    statement prepared anew on another connection) doubled PostgreSQL's CPU for an export of
+    200,000 cases (docs/PERFORMANCE.md, "Export streamed")."""
     key = SORT_COLUMNS[sort]
     key_at = SORT_IN_ROW.get(sort, KEY_AT) if db.is_sqlite else KEY_AT
-    base = export_query(flt, db.dialect, sort=sort, descending=descending, now=now)
+    base = export_query(flt, db.dialect, sort=sort, descending=descending)
     after = (lambda c, v: c < v) if descending else (lambda c, v: c > v)
-    times = None
     last = None
-    while True:
-        stmt = base
-        if last is not None:
-            value, case_id = last
-            stmt = stmt.where(after(Case.id, case_id) if key is Case.id else
-                              keyset_after(key, value, case_id, descending))
-        with db.read() as s:
-            conn = s.connection()
-            if times is None:
-                # How a date's text that is not the usual form is read: SQLite's as the
-                # column type reads it; PostgreSQL's is to_char's (export_cells.read_columns).
-                times = Times(now, _processor(Case.created_at, conn.dialect) if db.is_sqlite
-                              else datetime.fromisoformat)
-            # SQLAlchemy builds, binds and executes the statement (filters, sort, keyset);
-            # its rows are then read from the DB-API cursor as plain tuples, for speed: no Row
-            # objects, no per-value result processing (SQLite's dates would be parsed into
-            # datetimes only to be written as text again); export_cells takes the driver's
-            # values (docs/PERFORMANCE.md, "Export streamed").
-            result = conn.execute(stmt.limit(batch_size))
-            try:
-                rows = result.cursor.fetchall()
-            finally:
-                result.close()
+    with db.read_engine.connect() as conn:
+        while True:
+            stmt = base
+            if last is not None:
+                value, case_id = last
+                stmt = stmt.where(after(Case.id, case_id) if key is Case.id else
+                                  keyset_after(key, value, case_id, descending))
+            with conn.begin():
+                # SQLAlchemy builds, binds and executes the statement (filters, sort,
+                # keyset); its rows are then read from the DB-API cursor as plain tuples, for
+                # speed: no Row objects, no per-value result processing (SQLite's dates would
+                # be parsed into datetimes only to be written as text again); export_cells
+                # takes the driver's values (docs/PERFORMANCE.md, "Export streamed").
+                result = conn.execute(stmt.limit(batch_size))
+                try:
+                    rows = result.cursor.fetchall()
+                finally:
+                    result.close()
             if len(rows) == batch_size:
                 last = (_sort_value(key, rows[-1][key_at], conn.dialect), rows[-1][ID_AT])
-        yield len(rows), lines(rows, times)
-        if len(rows) < batch_size:
-            return
+            yield rows
+            if len(rows) < batch_size:
+                return
 
 
-def export_query(flt: CaseFilter, dialect: str, *, sort: str, descending: bool,
-                 now: datetime) -> Select:
+def export_query(flt: CaseFilter, dialect: str, *, sort: str, descending: bool) -> Select:
     """The export's rows, all of them, in order: the columns `export_cells.read_columns`,
-    then the sort value as stored unless it is one of them (`SORT_IN_ROW`, SQLite). (`now` is not
-    needed by the query: the ages are computed from the rows.)"""
+    then the sort value as stored unless it is one of them (`SORT_IN_ROW`, SQLite)."""
     order = sort_columns(sort, descending)  # a bad sort is InvalidInput
     clauses, _ = filter_clauses(flt, dialect)
     # The sort value as the driver gives it (no conversion on every row); only the last row's
