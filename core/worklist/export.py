@@ -2,10 +2,11 @@
 in the list's own order.
 
 Analysts export case lists to CSV (SPEC: Users, Roles). The export reads the database in
-keyset-paged batches — each batch one short read transaction continuing after the last row's
-(sort value, case id), all on one pooled connection held for the export; on PostgreSQL the
-next batch is read in a thread while this one's lines are made (core/worklist/
-export_read_ahead.py) — so memory stays constant however many cases match; it yields CSV text
+batches, so memory stays constant however many cases match: on PostgreSQL one query in one
+snapshot through a server-side cursor (the file is the list at one moment), the next batch
+read in a thread while this one's lines are made (core/worklist/export_read_ahead.py); on
+SQLite keyset-paged batches, each one short read transaction continuing after the last row's
+(sort value, case id), all on one pooled connection held for the export. It yields CSV text
 in chunks that the server's download route (api/downloads.py, through a single-use link of
 core/worklist/export_links.py), a file or stdout consume as they come. Each batch is read
 through the DB-API cursor as plain tuples and made into CSV lines column by column
@@ -128,17 +129,22 @@ def _batches(db: Database, flt: CaseFilter, *, sort: str, descending: bool,
 def _rows(db: Database, flt: CaseFilter, *, sort: str, descending: bool,
           batch_size: int) -> Iterator[list[tuple]]:
     """Every matching case's row (`export_query`), in the list's order (`sort_columns`: the
-    sort column, then the case id), in keyset-paged batches: each batch one short read
-    transaction continuing after the previous batch's last (sort value, id), so memory
-    stays constant however many cases match and no snapshot is held between batches.
+    sort column, then the case id), in batches so memory stays constant however many cases
+    match. PostgreSQL: one query through a server-side cursor (`_rows_in_one_snapshot`).
+    SQLite: keyset-paged batches, each one short read transaction continuing after the
+    previous batch's last (sort value, id) — SQLite's readers hold no snapshot that others
+    wait on, but a long read transaction keeps the WAL from being checkpointed.
 
-    One pooled connection serves every batch of the export, each in a transaction of its
-    own: checking a connection out of the pool and back per batch (the ping, the reset, a
-    statement prepared anew on another connection) doubled PostgreSQL's CPU for an export of
-    200,000 cases (docs/PERFORMANCE.md, "Export streamed")."""
-    key = SORT_COLUMNS[sort]
-    key_at = SORT_IN_ROW.get(sort, KEY_AT) if db.is_sqlite else KEY_AT
+    One pooled connection serves every batch of the export: checking a connection out of the
+    pool and back per batch (the ping, the reset, a statement prepared anew on another
+    connection) doubled PostgreSQL's CPU for an export of 200,000 cases when it read keyset
+    batches too (docs/PERFORMANCE.md, "Export streamed")."""
     base = export_query(flt, db.dialect, sort=sort, descending=descending)
+    if not db.is_sqlite:
+        yield from _rows_in_one_snapshot(db, base, batch_size)
+        return
+    key = SORT_COLUMNS[sort]
+    key_at = SORT_IN_ROW.get(sort, KEY_AT)
     after = (lambda c, v: c < v) if descending else (lambda c, v: c > v)
     last = None
     with db.read_engine.connect() as conn:
@@ -160,10 +166,53 @@ def _rows(db: Database, flt: CaseFilter, *, sort: str, descending: bool,
                 finally:
                     result.close()
             if len(rows) == batch_size:
-                last = (_sort_value(key, rows[-1][key_at], conn.dialect), rows[-1][ID_AT])
+                # the sort value as stored: a date's text compares as ORDER BY sorted it,
+                # whatever form a writer outside SQLAlchemy gave it (bound as SQLAlchemy
+                # writes dates, "2025-02-21 09:30:00" would sort before its own value and
+                # the export would read the same batch forever)
+                last = (rows[-1][key_at], rows[-1][ID_AT])
             yield rows
             if len(rows) < batch_size:
                 return
+
+
+# PostgreSQL: how long a download whose reader stopped reading may keep its transaction open
+IDLE_TIMEOUT = "10min"
+
+
+def _rows_in_one_snapshot(db: Database, query: Select, batch_size: int
+                          ) -> Iterator[list[tuple]]:
+    """PostgreSQL: every row of `query` through one server-side cursor, `batch_size` a fetch,
+    in one read transaction (REPEATABLE READ: the file is the list at one moment).
+
+    Why not keyset batches here: at 1M cases each batch walks the sort's index and fetches
+    its rows from all over the table (3.6x the CPU of `COPY` of the same rows); one query
+    planned for all its rows (`cursor_tuple_fraction` 1) reads the table once and sorts, as
+    COPY does (docs/PERFORMANCE.md, "Export streamed"). The price is a transaction open for
+    the download's length: a reader that stops reading ends it after IDLE_TIMEOUT."""
+    with db.read_engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            conn.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1")
+            conn.exec_driver_sql(
+                f"SET LOCAL idle_in_transaction_session_timeout = '{IDLE_TIMEOUT}'")
+            result = conn.execution_options(stream_results=True,
+                                            max_row_buffer=batch_size).execute(query)
+            try:
+                # The first batch through SQLAlchemy, which took the cursor's first row into
+                # its buffer when it ran the query (and hands it back with the rest); then
+                # the driver's tuples, as on SQLite (no Row objects: 3 µs a row). These
+                # columns have no result processing on PostgreSQL (the driver's values).
+                cursor = result.cursor
+                rows = [tuple(r) for r in result.fetchmany(batch_size)]
+                if rows:
+                    yield rows
+                if len(rows) < batch_size:  # all read (SQLAlchemy has closed the cursor)
+                    return
+                while rows := cursor.fetchmany(batch_size):
+                    yield rows
+            finally:
+                result.close()
 
 
 def export_query(flt: CaseFilter, dialect: str, *, sort: str, descending: bool) -> Select:
@@ -184,17 +233,6 @@ def _processor(column, dialect):
     datetime), the identity when the driver converts already."""
     process = column.type.dialect_impl(dialect).result_processor(dialect, None)
     return process or (lambda v: v)
-
-
-def _sort_value(key, raw, dialect):
-    """The sort column's value to bind in the next batch's condition: on SQLite the stored
-    text itself (a date compares as the text ORDER BY sorted, whatever form a writer outside
-    SQLAlchemy gave it: bound as SQLAlchemy writes dates, "2025-02-21 09:30:00" would sort
-    before its own value and the export would read the same batch forever); elsewhere the
-    value as the column's type reads it."""
-    if raw is None or dialect.name == "sqlite":
-        return raw
-    return _processor(key, dialect)(raw)
 
 
 def export_cases(db: Database, flt: CaseFilter, *, actor: str,
