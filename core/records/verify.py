@@ -282,7 +282,7 @@ def _commitments_quick(mac: Any, key: bytes, value: Any) -> str:
     return _commitments_text(key, value)
 
 
-def _check_rows(walk: _Walk, rows: list[tuple]) -> None:
+def check_rows(walk: _Walk, rows: list[tuple]) -> None:
     """The quick check of each row (see the module's docstring); `_check_row` for the rest."""
     keys, case_last, whole, secrets = walk.keys, walk.case_last, walk.whole, walk.secrets
     at_is_text = walk.at_is_body_text
@@ -358,7 +358,7 @@ def verify_connection(conn: Connection, *, from_seq: int = 1, batch: int = BATCH
     last_hash = None
     walk.at_is_body_text = at_is_body_text(conn)
     for rows in batches(conn, from_seq, batch, walk.keys):
-        _check_rows(walk, rows)
+        check_rows(walk, rows)
         report.checked += len(rows)
         report.first_seq = report.first_seq if report.first_seq is not None else rows[0][1]
         last, last_hash = (rows[-1][1], rows[-1][0]), rows[-1][3]

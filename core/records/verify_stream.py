@@ -30,8 +30,8 @@ _events = AuditEvent.__table__
 # "44-..."), US is always six digits (microsecond 0 is ".000000"). The column is a timestamp
 # without time zone (naive UTC), so neither the session's TimeZone nor an offset given on
 # input enters the text.
-_AT_TEXT = ("CASE WHEN isfinite({at}) AND {at} >= '0001-01-01' "
-            "THEN to_char({at}, 'FMYYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') ELSE {at}::text END")
+AT_TEXT = ("CASE WHEN isfinite({at}) AND {at} >= '0001-01-01' "
+           "THEN to_char({at}, 'FMYYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') ELSE {at}::text END")
 _QUEUED = 2  # batches fetched ahead of the one being checked
 _keys = AuditSubjectKey.__table__
 
@@ -49,7 +49,7 @@ def _sql(conn: Connection, from_seq: int) -> str:
             if getattr(column.type, "timezone", False):  # pragma: no cover - a naive column
                 raise TypeError("audit_events.at holds time zones: to_char would use the "
                                 "session's; write the UTC conversion first")
-            column = literal_column(_AT_TEXT.format(at=f"{_events.name}.at")).label("at")
+            column = literal_column(AT_TEXT.format(at=f"{_events.name}.at")).label("at")
         columns.append(column)
     stmt = (select(*columns).where(_events.c.seq >= from_seq)
             .order_by(_events.c.seq, _events.c.id))

@@ -117,7 +117,7 @@ def _batches(db: Database, flt: CaseFilter, *, sort: str, descending: bool,
     """Each batch's row count and CSV lines (core/worklist/export_cells.py), in the list's
     order. On PostgreSQL the next batch is read, in a thread, while this one's lines are made
     (core/worklist/export_read_ahead.py): the client's work and the server's overlap."""
-    rows_read = _rows(db, flt, sort=sort, descending=descending, batch_size=batch_size)
+    rows_read = export_rows(db, flt, sort=sort, descending=descending, batch_size=batch_size)
     # How a date's text that is not the usual form is read: SQLite's as the column type
     # reads it; PostgreSQL's is to_char's (export_cells.read_columns).
     times = Times(now, _processor(Case.created_at, db.read_engine.dialect) if db.is_sqlite
@@ -126,7 +126,7 @@ def _batches(db: Database, flt: CaseFilter, *, sort: str, descending: bool,
         yield len(rows), lines(rows, times)
 
 
-def _rows(db: Database, flt: CaseFilter, *, sort: str, descending: bool,
+def export_rows(db: Database, flt: CaseFilter, *, sort: str, descending: bool,
           batch_size: int) -> Iterator[list[tuple]]:
     """Every matching case's row (`export_query`), in the list's order (`sort_columns`: the
     sort column, then the case id), in batches so memory stays constant however many cases

@@ -114,8 +114,12 @@ def test_the_head_is_locked_by_the_commit_itself(pg):
         conn.execute(text("SELECT 1 FROM audit_chain_head WHERE id = 1 FOR UPDATE"))
         worker = threading.Thread(target=commit_one)
         worker.start()
+        # polled until COMMIT shows waiting: pg_stat_activity copies a backend's query text
+        # and reads its wait live, so under load one read can pair the lock wait of COMMIT
+        # with the statement before it. A statement other than COMMIT that waits for the
+        # lock waits for good, and the loop ends at the deadline with it.
         deadline, waiting = time.monotonic() + WAIT_S, None
-        while waiting is None and time.monotonic() < deadline and not done:
+        while waiting != "COMMIT" and time.monotonic() < deadline and not done:
             waiting = watcher.execute(text(
                 "SELECT query FROM pg_stat_activity WHERE application_name = :name "
                 "AND wait_event_type = 'Lock'"), {"name": NAME}).scalar()

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from core.records import verify
 from core.records.verify import verify_chain, verify_connection
-from core.records.verify_stream import _AT_TEXT
+from core.records.verify_stream import AT_TEXT
 from core.store import audit
 from core.store.audit_chain_format import utc_text
 
@@ -58,11 +58,11 @@ def test_the_servers_text_is_utc_texts_in_any_session_zone(db, zone):
     with db.read_engine.connect() as conn:
         conn.execute(text(f"SET TIME ZONE '{zone}'"))
         for at in TIMES:
-            shown = conn.scalar(text(f"SELECT {_AT_TEXT.format(at='CAST(:at AS timestamp)')}"),
+            shown = conn.scalar(text(f"SELECT {AT_TEXT.format(at='CAST(:at AS timestamp)')}"),
                                 {"at": at})
             assert shown == utc_text(at), at
         for other in ("0044-03-15 00:00:00 BC", "infinity", "-infinity"):
-            shown = conn.scalar(text(f"SELECT {_AT_TEXT.format(at='CAST(:at AS timestamp)')}"),
+            shown = conn.scalar(text(f"SELECT {AT_TEXT.format(at='CAST(:at AS timestamp)')}"),
                                 {"at": other})
             assert shown == conn.scalar(text("SELECT CAST(:at AS timestamp)::text"), {"at": other})
             assert not shown.endswith("Z")  # never a body's text
@@ -143,7 +143,7 @@ def test_checking_that_fails_stops_the_reader_and_leaves_the_connection_usable(m
             raise RuntimeError("checking failed")
 
     n = _count(many)
-    monkeypatch.setattr(verify, "_check_rows", failing)
+    monkeypatch.setattr(verify, "check_rows", failing)
     with many.read_engine.connect() as conn:
         with pytest.raises(RuntimeError, match="checking failed"):
             verify_connection(conn, batch=2)

@@ -33,7 +33,7 @@ def _names(batches) -> list[str]:
 
 def test_a_write_during_the_export_shows_as_each_database_promises(db):
     _cases(db, 4)
-    rows = export._rows(db, CaseFilter(), sort="created_at", descending=True, batch_size=1)
+    rows = export.export_rows(db, CaseFilter(), sort="created_at", descending=True, batch_size=1)
     first = next(rows)                       # SNAP-0, the newest, read
     with db.unit_of_work() as s:             # meanwhile: the last case renamed, a new case
         last_entity = s.get(Case, "SNAP-3").entity_id
@@ -64,7 +64,7 @@ def test_postgresql_reads_in_one_transaction_that_a_stalled_reader_cannot_hold_f
 
     event.listen(db.read_engine, "before_cursor_execute", statement)
     try:
-        rows = export._rows(db, CaseFilter(), sort="created_at", descending=True,
+        rows = export.export_rows(db, CaseFilter(), sort="created_at", descending=True,
                             batch_size=1)
         try:
             assert len(_names(rows)) == 3
