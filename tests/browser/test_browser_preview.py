@@ -62,6 +62,7 @@ def block(page: Page, label: str = DOCUMENT):
     if details.get_attribute("open") is None:
         expander.locator("summary").first.click()
     expect(details).to_have_attribute("open", "")
+    wait_idle(page)  # opening a (keyed) expander reruns the page: a click meanwhile is lost
     return expander
 
 

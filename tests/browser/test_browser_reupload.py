@@ -225,6 +225,7 @@ def test_ubo_kyc_reupload_round_trip(page: Page, notify_app, browser: Browser):
     _open_case(page, url, "Hollowmere Owners Ltd")
     page.get_by_test_id("stExpander").filter(has_text="KYC · Mira Holloway") \
         .locator("summary").click()
+    wait_idle(page)  # opening a (keyed) expander reruns the page
     form = page.get_by_test_id("stForm").filter(has=page.get_by_text("Reason (optional)"))
     form.get_by_role("textbox", name="Reason (optional)").fill("Photo is blurred")
     wait_idle(page)  # a click while the page redraws can land on a button being replaced
